@@ -1,0 +1,16 @@
+export * from './errors.js';
+export * from './diagnostics.js';
+export * from './limits.js';
+export * from './jsonPointer.js';
+export * from './values.js';
+export * from './estate.js';
+export * from './loadEstate.js';
+export * from './relations.js';
+export * from './diffEstates.js';
+export { parseYamlFile, type ParsedYamlFile, type YamlDocument } from './yaml/parseYamlFile.js';
+export { locateInDocument } from './yaml/locateInDocument.js';
+export { positionAt, type TextPosition } from './yaml/textPosition.js';
+export { buildKindRegistry, KIND_NAME, type KindDefinition, type KindRegistry, type SchemaDocument } from './kinds/kindRegistry.js';
+export { findSchemaFields, valuesAt, type FieldPattern, type ReferenceField, type UniqueField } from './kinds/referenceFields.js';
+export { compileSchema, type JsonSchema } from './kinds/schemaCompiler.js';
+export { displayPath, describeValue } from './kinds/schemaProblems.js';

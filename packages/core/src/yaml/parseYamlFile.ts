@@ -1,0 +1,223 @@
+import jsYaml from 'js-yaml';
+import type { Diagnostic } from '../diagnostics.js';
+import { DEFAULT_PARSE_LIMITS, type ParseLimits } from '../limits.js';
+import { toPointer } from '../jsonPointer.js';
+import { locateInDocument } from './locateInDocument.js';
+import { positionAt } from './textPosition.js';
+
+/** One non-empty YAML document of a file. */
+export interface YamlDocument {
+  /** 0-based position among the file's non-empty documents. */
+  index: number;
+  /** 1-based file line where the document's text starts (its `---` line, if any). */
+  line: number;
+  /** The parsed value (YAML 1.2 core schema: plain JSON data). */
+  value: unknown;
+  /** The document's text, with its `---` marker blanked so columns match the file. */
+  source: string;
+}
+
+/** A file read as YAML: its documents and the problems that stopped some of them from loading. */
+export interface ParsedYamlFile {
+  documents: YamlDocument[];
+  diagnostics: Diagnostic[];
+}
+
+/** Keys that could reach an object's prototype when a value is copied or merged by careless code. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const DOCUMENT_MARKER = /^(---|\.\.\.)(?=[ \t\r]|$)/;
+const UTF8_BOM = '\uFEFF';
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads a file's bytes as a stream of YAML documents, refusing hostile input with a diagnostic
+ * rather than a crash or hang: oversized files and documents (E_TOO_LARGE), binary or invalid UTF-8
+ * (E_ENCODING), alias bombs, cycles, deep nesting and prototype keys (E_YAML_UNSAFE).
+ *
+ * Documents are split on `---` / `...` lines ourselves (YAML 1.2 §9.1 forbids those markers at
+ * column 0 inside any scalar, so the split is exact) and each is loaded with js-yaml's core schema,
+ * which is fast; positions for later diagnostics come from {@link locateInDocument} on demand.
+ */
+export function parseYamlFile(
+  path: string,
+  bytes: Uint8Array,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+): ParsedYamlFile {
+  const diagnostics: Diagnostic[] = [];
+  const fail = (code: Diagnostic['code'], message: string, line = 1, col = 1): ParsedYamlFile => {
+    diagnostics.push({ code, path, line, col, message });
+    return { documents: [], diagnostics };
+  };
+
+  if (bytes.length > limits.maxFileBytes) {
+    return fail('E_TOO_LARGE', `file is ${bytes.length} bytes; the limit is ${limits.maxFileBytes} bytes`);
+  }
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) {
+    return fail('E_ENCODING', `binary file (NUL byte at offset ${nul}); estate files must be UTF-8 text`);
+  }
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8(bytes);
+    const { line, col } = positionAt(new TextDecoder().decode(bytes.subarray(0, offset)), offset);
+    return fail('E_ENCODING', `invalid UTF-8 byte 0x${(bytes[offset] ?? 0).toString(16).padStart(2, '0')} at offset ${offset}`, line, col);
+  }
+  if (text.startsWith(UTF8_BOM)) text = ' ' + text.slice(1);
+
+  const documents: YamlDocument[] = [];
+  for (const chunk of splitDocuments(text)) {
+    const chunkBytes = Buffer.byteLength(chunk.source);
+    if (chunkBytes > limits.maxDocumentBytes) {
+      fail('E_TOO_LARGE', `YAML document is ${chunkBytes} bytes; the limit is ${limits.maxDocumentBytes} bytes`, chunk.line);
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = jsYaml.load(chunk.source, { schema: jsYaml.CORE_SCHEMA, maxDepth: limits.maxDepth + 1 } as jsYaml.LoadOptions);
+    } catch (error) {
+      diagnostics.push(loadErrorDiagnostic(path, chunk.line, error));
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    const document: YamlDocument = { index: documents.length, line: chunk.line, value, source: chunk.source };
+    const unsafe = findUnsafeStructure(value, limits);
+    if (unsafe) {
+      const at = locateInDocument(document, unsafe.path, 'key');
+      fail('E_YAML_UNSAFE', unsafe.message, at.line, at.col);
+      continue;
+    }
+    documents.push(document);
+  }
+  return { documents, diagnostics };
+}
+
+interface DocumentChunk {
+  line: number;
+  source: string;
+}
+
+/** Splits a YAML stream at document markers; chunks holding only comments or directives are dropped. */
+function splitDocuments(text: string): DocumentChunk[] {
+  const chunks: DocumentChunk[] = [];
+  const lines = text.split('\n');
+  let start = 0;
+  let current: string[] = [];
+  const flush = (): void => {
+    if (current.some((l) => !/^\s*(#.*)?$/.test(l) && !l.startsWith('%'))) {
+      chunks.push({ line: start + 1, source: current.join('\n') });
+    }
+  };
+  lines.forEach((line, i) => {
+    const marker = DOCUMENT_MARKER.exec(line);
+    if (!marker) {
+      current.push(line);
+      return;
+    }
+    flush();
+    start = i;
+    // Keep what follows `--- ` (a node may start on the marker line); blank the marker itself.
+    current = [marker[1] === '---' ? '   ' + line.slice(3) : ''];
+  });
+  flush();
+  return chunks;
+}
+
+function loadErrorDiagnostic(path: string, firstLine: number, error: unknown): Diagnostic {
+  if (error instanceof jsYaml.YAMLException) {
+    const reason = error.reason || error.message;
+    const line = firstLine + error.mark.line;
+    const col = error.mark.column + 1;
+    if (reason.startsWith('duplicated mapping key')) {
+      return { code: 'E_YAML_DUPLICATE_KEY', path, line, col, message: 'duplicate key in mapping' };
+    }
+    if (reason.startsWith('nesting exceeded maxDepth')) {
+      return { code: 'E_YAML_UNSAFE', path, line, col, message: 'YAML nesting is too deep' };
+    }
+    return { code: 'E_YAML_SYNTAX', path, line, col, message: reason };
+  }
+  if (error instanceof RangeError) {
+    return { code: 'E_YAML_UNSAFE', path, line: firstLine, col: 1, message: 'YAML nesting is too deep' };
+  }
+  throw error;
+}
+
+interface UnsafeStructure {
+  path: Array<string | number>;
+  message: string;
+}
+
+/**
+ * Walks a loaded value once, counting nodes as if aliases were expanded (memoized per shared
+ * node, so an alias bomb is measured without being expanded) and checking depth and keys.
+ */
+function findUnsafeStructure(root: unknown, limits: ParseLimits): UnsafeStructure | undefined {
+  const expandedSize = new Map<object, number>();
+  const onPath = new Set<object>();
+  let problem: UnsafeStructure | undefined;
+  const path: Array<string | number> = [];
+
+  const visit = (value: unknown, depth: number): number => {
+    if (problem || typeof value !== 'object' || value === null) return 1;
+    const known = expandedSize.get(value);
+    if (known !== undefined) return known;
+    if (onPath.has(value)) {
+      problem = { path: [...path], message: `recursive alias at ${toPointer(path) || '/'}` };
+      return 1;
+    }
+    if (depth > limits.maxDepth) {
+      problem = { path: [...path], message: `YAML nesting is deeper than ${limits.maxDepth} levels` };
+      return 1;
+    }
+    onPath.add(value);
+    let size = 1;
+    const entries: Array<[string | number, unknown]> = Array.isArray(value)
+      ? value.map((v, i) => [i, v])
+      : Object.entries(value);
+    for (const [key, child] of entries) {
+      path.push(key);
+      if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
+        problem = { path: [...path], message: `key '${key}' is not allowed` };
+      }
+      size += visit(child, depth + 1);
+      path.pop();
+      if (problem) break;
+    }
+    onPath.delete(value);
+    expandedSize.set(value, size);
+    if (!problem && size > limits.maxExpandedNodes) {
+      problem = {
+        path: [...path],
+        message: `YAML expands to more than ${limits.maxExpandedNodes} nodes (alias expansion bomb?)`,
+      };
+    }
+    return size;
+  };
+  visit(root, 0);
+  return problem;
+}
+
+/** Offset of the first byte that does not belong to a valid UTF-8 sequence (RFC 3629). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    let n: number;
+    let min: number;
+    if (b < 0x80) { i++; continue; }
+    else if (b >= 0xc2 && b <= 0xdf) { n = 1; min = 0x80; }
+    else if (b >= 0xe0 && b <= 0xef) { n = 2; min = 0x800; }
+    else if (b >= 0xf0 && b <= 0xf4) { n = 3; min = 0x10000; }
+    else return i;
+    let cp = b & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += n + 1;
+  }
+  return bytes.length;
+}
