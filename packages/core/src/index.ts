@@ -14,3 +14,5 @@ export { buildKindRegistry, KIND_NAME, type KindDefinition, type KindRegistry, t
 export { findSchemaFields, valuesAt, type FieldPattern, type ReferenceField, type UniqueField } from './kinds/referenceFields.js';
 export { compileSchema, type JsonSchema } from './kinds/schemaCompiler.js';
 export { displayPath, describeValue } from './kinds/schemaProblems.js';
+export * from './labelSelector.js';
+export * from './memoryParseCache.js';

@@ -1,0 +1,35 @@
+import type { ParseCache } from './loadEstate.js';
+import type { ParsedYamlFile } from './yaml/parseYamlFile.js';
+
+/**
+ * An in-memory parse cache keyed by git blob id, bounded by entry count; the least recently
+ * used entries go first (a Map keeps insertion order, and a hit re-inserts).
+ */
+export class MemoryParseCache implements ParseCache {
+  readonly #entries = new Map<string, ParsedYamlFile>();
+
+  constructor(readonly maxEntries = 500_000) {}
+
+  get(blobId: string): ParsedYamlFile | undefined {
+    const hit = this.#entries.get(blobId);
+    if (hit) {
+      this.#entries.delete(blobId);
+      this.#entries.set(blobId, hit);
+    }
+    return hit;
+  }
+
+  set(blobId: string, parsed: ParsedYamlFile): void {
+    this.#entries.delete(blobId);
+    this.#entries.set(blobId, parsed);
+    if (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+  }
+
+  /** Number of cached files. */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
