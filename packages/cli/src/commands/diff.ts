@@ -1,0 +1,42 @@
+import { describeValue, diffEstates, parsePointer, displayPath, type FieldChange } from '@estate/core';
+import type { CliContext } from '../context.js';
+import { createStyles, type Styles } from '../io.js';
+import { parseFormat } from './formats.js';
+
+/**
+ * `estate diff <from> [<to>]`: what changed between two revisions (or a revision and the work
+ * tree), by asset and field. Formatting, key order and moving files are not content changes.
+ */
+export async function diffCommand(ctx: CliContext, from: string, to: string | undefined, options: { repo?: string; format?: string }): Promise<number> {
+  const format = parseFormat(options.format, ['text', 'json'] as const, 'text');
+  const before = await ctx.loadEstate(options.repo, from, `reading ${from}`);
+  const after = await ctx.loadEstate(options.repo, to, `reading ${to ?? 'work tree'}`);
+  for (const side of [before, after]) {
+    const count = side.estate.diagnostics.length;
+    if (count) ctx.io.stderr(`warning: ${side.source === 'worktree' ? 'the work tree' : side.source.slice(0, 12)} has ${count} validation error${count === 1 ? '' : 's'}; run estate validate\n`);
+  }
+  const diff = diffEstates(before.estate.assets, after.estate.assets);
+  if (format === 'json') {
+    ctx.io.stdout(JSON.stringify({ from: before.source, to: after.source, ...diff }, null, 2) + '\n');
+    return 0;
+  }
+  const s = createStyles(ctx.io);
+  for (const asset of diff.assets) {
+    const mark = { added: s.green('+'), removed: s.red('-'), changed: s.yellow('~'), moved: s.cyan('>') }[asset.status];
+    const where = asset.fromPath ? `${asset.fromPath} → ${asset.path}` : asset.path;
+    ctx.io.stdout(`${mark} ${s.bold(asset.id)}  ${s.dim(where)}\n`);
+    for (const field of asset.fields) ctx.io.stdout(`    ${formatFieldChange(field, s)}\n`);
+  }
+  const { added, removed, changed, moved } = diff.summary;
+  const total = added + removed + changed + moved;
+  ctx.io.stdout(total ? s.dim(`${changed} changed, ${added} added, ${removed} removed, ${moved} moved\n`) : 'no changes\n');
+  return 0;
+}
+
+/** `spec.cpus: 4 → 8`, `+ metadata.labels.tier: "1"`, `- spec.packages.vim: "9.0"`. */
+export function formatFieldChange(change: FieldChange, s: Styles): string {
+  const field = displayPath(parsePointer(change.pointer));
+  if (change.op === 'add') return s.green(`+ ${field}: ${describeValue(change.new)}`);
+  if (change.op === 'remove') return s.red(`- ${field}: ${describeValue(change.old)}`);
+  return `${s.yellow('~')} ${field}: ${s.red(describeValue(change.old))} → ${s.green(describeValue(change.new))}`;
+}

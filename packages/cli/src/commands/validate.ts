@@ -1,0 +1,51 @@
+import type { Diagnostic } from '@estate/core';
+import type { CliContext } from '../context.js';
+import { createStyles } from '../io.js';
+import { parseFormat } from './formats.js';
+
+/** Options of `estate validate`. */
+export interface ValidateOptions {
+  repo?: string;
+  rev?: string;
+  format?: string;
+}
+
+/**
+ * `estate validate`: reports every problem of the estate in one run. Exit 0 when valid, 1 when not.
+ */
+export async function validateCommand(ctx: CliContext, options: ValidateOptions): Promise<number> {
+  const format = parseFormat(options.format, ['text', 'json', 'github'] as const, 'text');
+  const started = performance.now();
+  const { estate, source } = await ctx.loadEstate(options.repo, options.rev, 'validating');
+  const durationMs = Math.round(performance.now() - started);
+  const errors = estate.diagnostics;
+  const valid = errors.length === 0;
+  const stats = { ...estate.stats, errors: errors.length, source, durationMs };
+  if (format === 'json') {
+    const list = errors.map((d) => ({ code: d.code, path: d.path, line: d.line, col: d.col, message: d.message, asset: d.asset ?? null }));
+    ctx.io.stdout(JSON.stringify({ valid, errors: list, stats }, null, 2) + '\n');
+  } else if (format === 'github') {
+    for (const d of errors) ctx.io.stdout(githubAnnotation(d) + '\n');
+    ctx.io.stdout(summary(valid, errors, stats) + '\n');
+  } else {
+    const s = createStyles(ctx.io);
+    for (const d of errors) ctx.io.stdout(`${s.bold(`${d.path}:${d.line}:${d.col}:`)} ${s.red(`error[${d.code}]`)}: ${d.message}\n`);
+    ctx.io.stdout((valid ? s.green('✓ ') : s.red('✗ ')) + summary(valid, errors, stats) + '\n');
+  }
+  return valid ? 0 : 1;
+}
+
+function summary(valid: boolean, errors: Diagnostic[], stats: { assets: number; files: number; durationMs: number; byKind: Record<string, number> }): string {
+  const kinds = Object.keys(stats.byKind).length;
+  const checked = `${stats.assets} assets of ${kinds} kinds in ${stats.files} files, ${stats.durationMs} ms`;
+  if (valid) return `valid: ${checked}`;
+  const files = new Set(errors.map((e) => e.path)).size;
+  return `invalid: ${errors.length} error${errors.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'} (${checked})`;
+}
+
+/** A GitHub Actions workflow command (`::error file=…::message`), escaped per the runner's rules. */
+function githubAnnotation(d: Diagnostic): string {
+  const data = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const property = (s: string): string => data(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  return `::error file=${property(d.path)},line=${d.line},col=${d.col},title=${property(d.code)}::${data(d.message)}`;
+}

@@ -1,0 +1,79 @@
+import { resolve } from 'node:path';
+import { EstateError, MemoryParseCache, type Estate } from '@estate/core';
+import { GitCliRepo, loadCommitEstate, loadWorkTreeEstate } from '@estate/git';
+import { createProgress, type CliIo } from './io.js';
+
+/** Which estate a read command looks at: a commit, or the work tree as it is on disk. */
+export interface LoadedEstate {
+  estate: Estate;
+  /** The commit sha, or `worktree`. */
+  source: string;
+}
+
+/** State shared by the commands of one CLI run. */
+export class CliContext {
+  /** One parse cache per run: a diff of two revisions parses shared blobs once. */
+  readonly cache = new MemoryParseCache();
+
+  constructor(readonly io: CliIo) {}
+
+  /** Resolves `--repo` against the working directory. */
+  repoDir(repo: string | undefined): string {
+    return resolve(this.io.cwd, repo ?? '.');
+  }
+
+  /** Opens the estate repo at `--repo`; exit code 2 when it is not a git repository. */
+  async openRepo(repo: string | undefined): Promise<GitCliRepo> {
+    return GitCliRepo.open(this.repoDir(repo));
+  }
+
+  /**
+   * Loads the estate at `rev`, or the work tree when `rev` is undefined (HEAD in a bare repo).
+   * Shows progress on a terminal for large estates.
+   */
+  async loadEstate(repo: string | undefined, rev: string | undefined, label = 'reading'): Promise<LoadedEstate> {
+    const dir = this.repoDir(repo);
+    const progress = createProgress(this.io, label);
+    const options = { cache: this.cache, onProgress: progress.update };
+    try {
+      if (rev === undefined) {
+        const bare = await GitCliRepo.open(dir).then(
+          async (r) => {
+            const isBare = r.bare;
+            await r.close();
+            return isBare;
+          },
+          () => false,
+        );
+        if (!bare) return { estate: await loadWorkTreeEstate(dir, options), source: 'worktree' };
+        rev = 'HEAD';
+      }
+      const git = await GitCliRepo.open(dir);
+      try {
+        const commit = await git.resolveCommit(rev);
+        return { estate: await loadCommitEstate(git, commit, options), source: commit };
+      } finally {
+        await git.close();
+      }
+    } finally {
+      progress.done();
+    }
+  }
+}
+
+/** Finds an asset by id, or fails with E_ASSET_NOT_FOUND (exit 1) naming where it looked. */
+export function requireAsset(loaded: LoadedEstate, id: string): NonNullable<ReturnType<Estate['assets']['get']>> {
+  const asset = loaded.estate.assets.get(normalizeId(id));
+  if (!asset) {
+    const where = loaded.source === 'worktree' ? 'in the work tree' : `at ${loaded.source.slice(0, 12)}`;
+    throw new EstateError('E_ASSET_NOT_FOUND', `asset '${id}' not found ${where}`, { id, source: loaded.source });
+  }
+  return asset;
+}
+
+/** Accepts `Host/web-01` as well as `host/web-01`; refuses anything that is not `<kind>/<name>`. */
+export function normalizeId(id: string): string {
+  const match = /^([A-Za-z][A-Za-z0-9]*)\/([^/]+)$/.exec(id);
+  if (!match) throw new EstateError('E_USAGE', `'${id}' is not an asset id; expected <kind>/<name>, e.g. host/web-01`, { id });
+  return `${match[1]!.toLowerCase()}/${match[2]}`;
+}

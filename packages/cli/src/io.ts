@@ -1,0 +1,69 @@
+/** Where a command writes, and what it knows of its terminal; tests pass their own. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** True when stdout is a terminal (colors, tables for people). */
+  stdoutIsTTY: boolean;
+  /** True when stderr is a terminal (progress lines). */
+  stderrIsTTY: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+}
+
+/** The real process's streams and environment. */
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
+/** ANSI styles, or identity functions when color is off. */
+export interface Styles {
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+/** Colors follow NO_COLOR / FORCE_COLOR (https://no-color.org), else whether stdout is a terminal. */
+export function createStyles(io: CliIo, forceOff = false): Styles {
+  const enabled = !forceOff && !io.env['NO_COLOR'] && (io.env['FORCE_COLOR'] ? io.env['FORCE_COLOR'] !== '0' : io.stdoutIsTTY);
+  const style = (open: number, close: number) => (text: string) => (enabled ? `\u001b[${open}m${text}\u001b[${close}m` : text);
+  return {
+    red: style(31, 39),
+    green: style(32, 39),
+    yellow: style(33, 39),
+    cyan: style(36, 39),
+    dim: style(2, 22),
+    bold: style(1, 22),
+  };
+}
+
+/**
+ * A one-line progress indicator on stderr, redrawn in place, only when stderr is a terminal
+ * (CI logs and pipes stay clean).
+ */
+export function createProgress(io: CliIo, label: string): { update(done: number, total: number): void; done(): void } {
+  let shown = false;
+  let last = 0;
+  return {
+    update(done, total) {
+      if (!io.stderrIsTTY || total < 500) return;
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      shown = true;
+      io.stderr(`\r${label} ${done}/${total} files (${Math.floor((done / total) * 100)}%)\u001b[K`);
+    },
+    done() {
+      if (shown) io.stderr('\r\u001b[K');
+    },
+  };
+}

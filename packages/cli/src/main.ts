@@ -1,0 +1,131 @@
+import { Command, CommanderError, Option } from 'commander';
+import { hasErrorCode } from '@estate/core';
+import { CliContext } from './context.js';
+import { processIo, type CliIo } from './io.js';
+import { diffCommand } from './commands/diff.js';
+import { historyCommand } from './commands/history.js';
+import { initCommand } from './commands/init.js';
+import { newCommand } from './commands/new.js';
+import { getCommand, listCommand, relationsCommand } from './commands/read.js';
+import { validateCommand } from './commands/validate.js';
+
+/** Error codes that mean "the thing asked about is not OK" (exit 1) rather than a usage problem (2). */
+const NOT_OK_CODES = new Set(['E_ASSET_NOT_FOUND']);
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Builds the `estate` command line; each action stores its exit code in `result`. */
+export function buildProgram(ctx: CliContext, result: { code: number }): Command {
+  const program = new Command('estate')
+    .description('Estate: production as code. Validate, diff and query the estate repo.')
+    .version('0.1.0')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: ctx.io.stdout, writeErr: ctx.io.stderr });
+  const run = (fn: (...args: never[]) => Promise<number>) => async (...args: unknown[]) => {
+    result.code = await (fn as (...a: unknown[]) => Promise<number>)(...args);
+  };
+  const repoOption = (): Option => new Option('--repo <dir>', 'the estate repo (default: the current directory)');
+  const revOption = (what = 'the work tree'): Option => new Option('--rev <rev>', `a commit, branch or tag to read (default: ${what})`);
+
+  program
+    .command('validate')
+    .description('check the whole estate and report every problem (exit 1 when invalid)')
+    .addOption(repoOption())
+    .addOption(revOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'github']).default('text'))
+    .action(run((options: Parameters<typeof validateCommand>[1]) => validateCommand(ctx, options)));
+
+  program
+    .command('diff')
+    .description('semantic diff: assets added, removed, moved and changed, by field')
+    .argument('<from>', 'the older revision')
+    .argument('[to]', 'the newer revision (default: the work tree)')
+    .addOption(repoOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(run((from: string, to: string | undefined, options: { repo?: string; format?: string }) => diffCommand(ctx, from, to, options)));
+
+  program
+    .command('get')
+    .description('print one asset')
+    .argument('<id>', 'the asset, <kind>/<name>, e.g. host/web-01')
+    .addOption(repoOption())
+    .addOption(revOption())
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .action(run((id: string, options: Parameters<typeof getCommand>[2]) => getCommand(ctx, id, options)));
+
+  program
+    .command('list')
+    .description('list assets, filtered by kind and labels')
+    .addOption(repoOption())
+    .addOption(revOption())
+    .option('--kind <kind>', 'only assets of this kind')
+    .option('-l, --selector <selector>', 'label selector, e.g. env=prod,role in (web,api); repeatable', collect)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+    .action(run((options: Parameters<typeof listCommand>[1]) => listCommand(ctx, options)));
+
+  program
+    .command('relations')
+    .description('related assets, transitively; --direction in answers "what depends on this"')
+    .argument('<id>', 'the asset, <kind>/<name>')
+    .addOption(repoOption())
+    .addOption(revOption())
+    .addOption(new Option('--direction <direction>', 'in: what references it, out: what it references').choices(['in', 'out', 'both']).default('both'))
+    .option('--depth <n>', 'hops to follow', '1')
+    .option('--type <relation>', 'only follow this relation (either name of the pair); repeatable', collect)
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(run((id: string, options: Parameters<typeof relationsCommand>[2]) => relationsCommand(ctx, id, options)));
+
+  program
+    .command('history')
+    .description('every commit that changed an asset, with the field-level change, across file moves')
+    .argument('<id>', 'the asset, <kind>/<name>')
+    .addOption(repoOption())
+    .addOption(revOption('HEAD'))
+    .option('--limit <n>', 'show at most n entries')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(run((id: string, options: Parameters<typeof historyCommand>[2]) => historyCommand(ctx, id, options)));
+
+  program
+    .command('init')
+    .description('create a new estate repo with an example estate and a first commit')
+    .argument('[dir]', 'where to create it (default: the current directory, which must be empty)')
+    .action(run((dir: string | undefined) => initCommand(ctx, dir)));
+
+  program
+    .command('new')
+    .description("write a skeleton asset file from the kind's schema")
+    .argument('<kind>', 'the kind, e.g. Host')
+    .argument('<name>', 'the asset name, e.g. web-03')
+    .addOption(repoOption())
+    .option('--file <path>', 'where to write it, inside assets/ (default: assets/<kinds>/<name>.yaml)')
+    .option('--stdout', 'print the skeleton instead of writing a file')
+    .action(run((kind: string, name: string, options: Parameters<typeof newCommand>[3]) => newCommand(ctx, kind, name, options)));
+
+  return program;
+}
+
+/**
+ * Runs the CLI and returns its exit code: 0 success, 1 the thing checked is not OK (invalid,
+ * not found), 2 usage or environment error. Errors print as `error[E_CODE]: message`, never a stack.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const ctx = new CliContext(io);
+  const result = { code: 0 };
+  const program = buildProgram(ctx, result);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return result.code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+    }
+    if (hasErrorCode(error)) {
+      io.stderr(`error[${error.code}]: ${error.message}\n`);
+      return NOT_OK_CODES.has(error.code) ? 1 : 2;
+    }
+    io.stderr(`error[E_INTERNAL]: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (io.env['ESTATE_DEBUG'] && error instanceof Error) io.stderr(`${error.stack}\n`);
+    return 2;
+  }
+}

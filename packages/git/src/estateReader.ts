@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { classifyEstatePath, loadEstate, type Estate, type EstateFileRef, type LoadEstateOptions } from '@estate/core';
+import { GitCliRepo } from './GitCliRepo.js';
+import { GitError } from './GitError.js';
+import { hashBlob } from './hashBlob.js';
+
+/** The paths of a repo that make up an estate (see docs/repo-format.md). */
+export const ESTATE_PREFIXES = ['estate.yaml', 'schemas/', 'assets/'];
+
+/** Loads the estate of one commit from git objects (bare repos too); no work tree is read. */
+export async function loadCommitEstate(repo: GitCliRepo, commit: string, options: LoadEstateOptions = {}): Promise<Estate> {
+  const entries = await repo.listTree(commit, ESTATE_PREFIXES);
+  const files: EstateFileRef[] = entries.map((e) => ({ path: e.path, blobId: e.oid }));
+  return loadEstate(files, (wanted) => repo.readBlobs(wanted.map((f) => f.blobId)), options);
+}
+
+/**
+ * Loads the estate of a directory as it is on disk, uncommitted edits included. In a git work
+ * tree the files are those git would track (ignored files are skipped); elsewhere every file.
+ */
+export async function loadWorkTreeEstate(dir: string, options: LoadEstateOptions = {}): Promise<Estate> {
+  let repo: GitCliRepo | undefined;
+  try {
+    repo = await GitCliRepo.open(dir);
+  } catch (error) {
+    if (!(error instanceof GitError && error.code === 'E_NOT_A_REPO')) throw error;
+  }
+  let root = dir;
+  let paths: string[];
+  try {
+    if (repo && !repo.bare && repo.workTree) {
+      root = repo.workTree;
+      paths = await repo.listWorkTreeFiles(ESTATE_PREFIXES);
+    } else if (repo?.bare) {
+      throw new GitError('E_BARE_REPO', `${dir} is a bare repository: it has no work tree; pass --rev to read a commit`, { dir });
+    } else {
+      paths = await walkFiles(dir);
+    }
+  } finally {
+    await repo?.close();
+  }
+  const relevant = paths.filter((p) => classifyEstatePath(p) !== undefined);
+  // Small files read synchronously are faster than thousands of queued async reads, and never
+  // run out of file descriptors.
+  const contents = new Map(relevant.map((path) => [path, readFileSync(join(root, path))]));
+  const files = relevant.map((path) => ({ path, blobId: hashBlob(contents.get(path)!) }));
+  return loadEstate(files, async (wanted) => wanted.map((f) => contents.get(f.path)!), options);
+}
+
+async function walkFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .filter((p) => !p.split('/').some((part) => part.startsWith('.')));
+}
