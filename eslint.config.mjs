@@ -1,0 +1,58 @@
+// Lint: TypeScript rules plus the architecture's import rules (PRODUCT.md "Architecture"):
+// core is pure (no node: modules), packages talk only through each other's public entry point,
+// and dependencies point one way: core <- git <- cli.
+import js from '@eslint/js';
+import importX from 'eslint-plugin-import-x';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const deepImports = {
+  group: ['@estate/*/*', '**/packages/*/src/**', '../../*/src/**'],
+  message: 'Import another package through its entry point (@estate/<pkg>), never its files.',
+};
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/work/**', 'demo-estate/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    plugins: { 'import-x': importX },
+    rules: {
+      'import-x/no-cycle': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-restricted-imports': ['error', { patterns: [deepImports] }],
+    },
+  },
+  {
+    files: ['packages/core/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/core/src/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            deepImports,
+            { group: ['node:*', 'fs', 'path', 'child_process', 'net', 'http', 'os'], message: 'core is pure: side effects arrive as parameters.' },
+            { group: ['@estate/*'], message: 'core depends on no other package.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'process', message: 'core reads no environment; pass values in.' }],
+    },
+  },
+  {
+    files: ['packages/git/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [deepImports, { group: ['@estate/cli', '@estate/server'], message: 'git depends on core only.' }] },
+      ],
+    },
+  },
+  {
+    files: ['**/*.mjs'],
+    rules: { '@typescript-eslint/no-unused-vars': 'off' },
+  },
+);
