@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { classifyEstatePath, loadEstate, type Estate, type EstateFileRef, type LoadEstateOptions } from '@estate/core';
+import { classifyEstatePath, DEFAULT_PARSE_LIMITS, loadEstate, type Estate, type EstateFileRef, type LoadEstateOptions } from '@estate/core';
 import { GitCliRepo } from './GitCliRepo.js';
 import { GitError } from './GitError.js';
 import { hashBlob } from './hashBlob.js';
@@ -12,7 +12,7 @@ export const ESTATE_PREFIXES = ['estate.yaml', 'schemas/', 'assets/'];
 /** Loads the estate of one commit from git objects (bare repos too); no work tree is read. */
 export async function loadCommitEstate(repo: GitCliRepo, commit: string, options: LoadEstateOptions = {}): Promise<Estate> {
   const entries = await repo.listTree(commit, ESTATE_PREFIXES);
-  const files: EstateFileRef[] = entries.map((e) => ({ path: e.path, blobId: e.oid }));
+  const files: EstateFileRef[] = entries.map((e) => ({ path: e.path, blobId: e.oid, ...(e.size !== undefined ? { size: e.size } : {}) }));
   return loadEstate(files, (wanted) => repo.readBlobs(wanted.map((f) => f.blobId)), options);
 }
 
@@ -41,11 +41,24 @@ export async function loadWorkTreeEstate(dir: string, options: LoadEstateOptions
   } finally {
     await repo?.close();
   }
-  const relevant = paths.filter((p) => classifyEstatePath(p) !== undefined);
+  const maxBytes = options.limits?.maxFileBytes ?? DEFAULT_PARSE_LIMITS.maxFileBytes;
   // Small files read synchronously are faster than thousands of queued async reads, and never
-  // run out of file descriptors.
-  const contents = new Map(relevant.map((path) => [path, readFileSync(join(root, path))]));
-  const files = relevant.map((path) => ({ path, blobId: hashBlob(contents.get(path)!) }));
+  // run out of file descriptors. Oversized files are not read at all: core reports them by size.
+  const contents = new Map<string, Buffer>();
+  const files: EstateFileRef[] = [];
+  for (const path of paths) {
+    if (classifyEstatePath(path) === undefined) continue;
+    const full = join(root, path);
+    const stat = lstatSync(full);
+    if (stat.size > maxBytes) {
+      files.push({ path, blobId: `oversized:${stat.size}:${path}`, size: stat.size });
+      continue;
+    }
+    // A symbolic link is read as git stores it, as the text of its target: never followed out of the repo.
+    const bytes = stat.isSymbolicLink() ? Buffer.from(readlinkSync(full)) : readFileSync(full);
+    contents.set(path, bytes);
+    files.push({ path, blobId: hashBlob(bytes), size: bytes.length });
+  }
   return loadEstate(files, async (wanted) => wanted.map((f) => contents.get(f.path)!), options);
 }
 
