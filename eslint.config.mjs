@@ -39,7 +39,11 @@ export default tseslint.config(
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'process', message: 'core reads no environment; pass values in.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'core reads no environment; pass values in.' },
+        { name: 'Buffer', message: 'core is runtime-neutral: use Uint8Array and TextEncoder/TextDecoder.' },
+      ],
     },
   },
   {

@@ -16,3 +16,4 @@ export { compileSchema, type JsonSchema } from './kinds/schemaCompiler.js';
 export { displayPath, describeValue } from './kinds/schemaProblems.js';
 export * from './labelSelector.js';
 export * from './memoryParseCache.js';
+export * from './assetSkeleton.js';

@@ -12,12 +12,17 @@ import { parseYamlFile, type ParsedYamlFile, type YamlDocument } from './yaml/pa
 export interface EstateFileRef {
   path: string;
   blobId: string;
+  /** Size in bytes, when known: a file over the limit is refused without being read. */
+  size?: number;
 }
 
 /** Reads the bytes of files (only those missing from the parse cache are asked for). */
 export type ReadFiles = (files: EstateFileRef[]) => Promise<Uint8Array[]>;
 
-/** Parsed files by git blob id: a blob is never parsed twice while it is cached. */
+/**
+ * Parsed files by git blob id: a blob is never parsed twice while it is cached. Results of non-YAML
+ * files under assets/ are kept under `<blobId>:other`.
+ */
 export interface ParseCache {
   get(blobId: string): ParsedYamlFile | undefined;
   set(blobId: string, parsed: ParsedYamlFile): void;
@@ -151,8 +156,9 @@ async function parseFiles(
   const results = Object.assign(new Map<string, ParsedYamlFile>(), { parsedCount: 0 });
   const missing: EstateFileRef[] = [];
   for (const file of files) {
-    const cached = options.cache?.get(file.blobId);
+    const cached = options.cache?.get(cacheKey(file));
     if (cached) results.set(file.path, withPath(cached, file.path));
+    else if (file.size !== undefined && file.size > limits.maxFileBytes) results.set(file.path, tooLarge(file.path, file.size, limits));
     else missing.push(file);
   }
   const batch = 2000;
@@ -162,13 +168,27 @@ async function parseFiles(
     slice.forEach((file, i) => {
       const bytes = contents[i]!;
       const result = classifyEstatePath(file.path) === 'asset-other' ? checkOtherAssetFile(file.path, bytes) : parseYamlFile(file.path, bytes, limits);
-      options.cache?.set(file.blobId, result);
+      options.cache?.set(cacheKey(file), result);
       results.set(file.path, result);
     });
     results.parsedCount += slice.length;
     options.onProgress?.(files.length - missing.length + results.parsedCount, files.length);
   }
   return results;
+}
+
+function tooLarge(path: string, size: number, limits: ParseLimits): ParsedYamlFile {
+  const message = `file is ${size} bytes; the limit is ${limits.maxFileBytes} bytes`;
+  return { documents: [], diagnostics: [{ code: 'E_TOO_LARGE', path, line: 1, col: 1, message }] };
+}
+
+/**
+ * The cache key of a file's result. A non-YAML file under assets/ is only checked for binary
+ * content, so its result is kept apart from the YAML parse of the same blob at a `.yaml` path
+ * (a blob renamed from `web.yaml.orig` to `web.yaml` must still be parsed).
+ */
+function cacheKey(file: EstateFileRef): string {
+  return classifyEstatePath(file.path) === 'asset-other' ? `${file.blobId}:other` : file.blobId;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -313,7 +333,9 @@ function checkAssetDocument(
   const metadata = value['metadata'];
   const name = isObject(metadata) ? metadata['name'] : undefined;
   if (typeof name !== 'string') {
-    report('E_ENVELOPE', isObject(metadata) ? ['metadata'] : metadata === undefined ? [] : ['metadata'], 'missing metadata.name', 'key');
+    if (name !== undefined) report('E_ENVELOPE', ['metadata', 'name'], `metadata.name must be a string (got ${describeValue(name)})`);
+    else if (metadata !== undefined && !isObject(metadata)) report('E_ENVELOPE', ['metadata'], `metadata must be a mapping with a name (got ${describeValue(metadata)})`);
+    else report('E_ENVELOPE', metadata === undefined ? [] : ['metadata'], 'missing metadata.name', 'key');
     return undefined;
   }
   const id = `${kind.idPrefix}/${name}`;

@@ -1,5 +1,6 @@
 import jsYaml from 'js-yaml';
 import type { Diagnostic } from '../diagnostics.js';
+import { parsePointer } from '../jsonPointer.js';
 import { isObject } from '../values.js';
 import { BUILTIN_SCHEMA_SOURCES } from './builtinKinds.generated.js';
 import { findSchemaFields, type ReferenceField, type UniqueField } from './referenceFields.js';
@@ -46,6 +47,7 @@ export interface SchemaDocument {
 
 /** Kind names are PascalCase identifiers: they appear as `kind:` values and become id prefixes. */
 export const KIND_NAME = /^[A-Z][A-Za-z0-9]{0,62}$/;
+const MAX_SCHEMA_DEPTH = 64;
 
 interface BuiltinParts {
   kinds: KindDefinition[];
@@ -100,6 +102,28 @@ function defineKind(
 }
 
 /**
+ * Where in a schema ajv's compile error is, from its message: an unknown keyword (strict mode)
+ * names the key, a meta-schema violation names its place as `data/<JSON pointer>`.
+ */
+function schemaErrorPath(schema: JsonSchema, message: string): Array<string | number> {
+  const keyword = /unknown keyword: "([^"]*)"/.exec(message)?.[1];
+  if (keyword !== undefined) return findKey(schema, keyword, 0) ?? [];
+  const pointer = /^schema is invalid: data(\/\S*)? /.exec(message);
+  return pointer ? parsePointer(pointer[1] ?? '') : [];
+}
+
+/** The path of the first (depth-first) property named `key`. */
+function findKey(node: unknown, key: string, depth: number): Array<string | number> | undefined {
+  if (typeof node !== 'object' || node === null || depth > MAX_SCHEMA_DEPTH) return undefined;
+  for (const [k, child] of Object.entries(node)) {
+    if (k === key && !Array.isArray(node)) return [k];
+    const below = findKey(child, key, depth + 1);
+    if (below) return [Array.isArray(node) ? Number(k) : k, ...below];
+  }
+  return undefined;
+}
+
+/**
  * Builds the registry of one revision from its `kind: Schema` documents, reporting bad ones
  * (E_ENVELOPE, E_NAME, E_SCHEMA_DEFINITION) through each document's `report` and leaving them out.
  */
@@ -134,7 +158,8 @@ export function buildKindRegistry(schemaDocuments: SchemaDocument[]): KindRegist
     try {
       byName.set(name, defineKind(name, schema, doc.path, metadata && (metadata as Record<string, unknown>)['description'], envelopeReferences));
     } catch (error) {
-      doc.report('E_SCHEMA_DEFINITION', ['spec', 'schema'], `invalid JSON Schema for kind '${name}': ${(error as Error).message}`, 'key');
+      const message = (error as Error).message;
+      doc.report('E_SCHEMA_DEFINITION', ['spec', 'schema', ...schemaErrorPath(schema, message)], `invalid JSON Schema for kind '${name}': ${message}`, 'key');
     }
   }
 

@@ -37,8 +37,15 @@ export function toSchemaProblems(errors: ErrorObject[], base: Array<string | num
   const problems: SchemaProblem[] = [];
   for (const error of errors) {
     if (combinators.some((c) => isBranchOf(error, c))) continue;
+    // A failed `propertyNames` reports its subschema's errors (naming the key) and then a generic
+    // one of its own; the former say what is wrong.
+    if (error.keyword === 'propertyNames' && errors.some((e) => e.propertyName !== undefined && isBranchOf(e, error))) continue;
     const path = [...base, ...parsePointer(error.instancePath)];
     const field = displayPath(path);
+    if (error.propertyName !== undefined) {
+      problems.push({ path: [...path, error.propertyName], target: 'key', message: `${field} key '${error.propertyName}' ${error.message ?? `fails ${error.keyword}`}` });
+      continue;
+    }
     const got = error.data !== undefined && typeof error.data !== 'object' ? ` (got ${describeValue(error.data)})` : '';
     const params = error.params as Record<string, unknown>;
     switch (error.keyword) {
@@ -60,7 +67,13 @@ export function toSchemaProblems(errors: ErrorObject[], base: Array<string | num
         break;
       case 'oneOf':
       case 'anyOf': {
-        const branches = errors.filter((e) => isBranchOf(e, error)).map((e) => e.message ?? e.keyword);
+        // A branch error below the combinator's value names its field relative to that value.
+        const branches = errors
+          .filter((e) => isBranchOf(e, error))
+          .map((e) => {
+            const below = displayPath(parsePointer(e.instancePath.slice(error.instancePath.length)));
+            return `${below ? `${below} ` : ''}${e.message ?? e.keyword}`;
+          });
         const passing = params['passingSchemas'];
         const detail = branches.length
           ? `: ${[...new Set(branches)].join('; or ')}`

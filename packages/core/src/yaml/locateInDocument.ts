@@ -2,16 +2,27 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node }
 import type { PathSegments } from '../jsonPointer.js';
 import type { TextPosition } from './textPosition.js';
 
-/** The part of a document a position should point at: the text and the position cache. */
+/** Bytes of YAML one file may have re-parsed for positions; past it, positions fall back. */
+export const LOCATE_BUDGET_BYTES = 256 * 1024;
+
+/** The part of a document a position should point at: its text, first line and locate budget. */
 export interface LocatableDocument {
   line: number;
   source: string;
+  /**
+   * Shared by the documents of one file: re-parsing for positions costs about 1 ms per KiB, so a
+   * file full of huge, broken documents is bounded to a fraction of a second. Documents past the
+   * budget report their problems at their first line.
+   */
+  locateBudget?: { remaining: number };
 }
 
 interface DocumentTree {
   root: Node | null;
   lines: LineCounter;
 }
+
+const UNLOCATED: DocumentTree = { root: null, lines: new LineCounter() };
 
 const trees = new WeakMap<LocatableDocument, DocumentTree>();
 
@@ -26,11 +37,18 @@ const trees = new WeakMap<LocatableDocument, DocumentTree>();
 export function locateInDocument(document: LocatableDocument, path: PathSegments, target: 'key' | 'value'): TextPosition {
   let tree = trees.get(document);
   if (!tree) {
-    const lines = new LineCounter();
-    const parsed = parseDocument(document.source, { lineCounter: lines, uniqueKeys: false, schema: 'core' });
-    tree = { root: parsed.contents as Node | null, lines };
+    const budget = document.locateBudget;
+    if (budget && budget.remaining < document.source.length) {
+      tree = UNLOCATED;
+    } else {
+      if (budget) budget.remaining -= document.source.length;
+      const lines = new LineCounter();
+      const parsed = parseDocument(document.source, { lineCounter: lines, uniqueKeys: false, schema: 'core' });
+      tree = { root: parsed.contents as Node | null, lines };
+    }
     trees.set(document, tree);
   }
+  if (tree === UNLOCATED) return { line: document.line + lineOf(document.source, firstContentOffset(document.source)) - 1, col: 1 };
   let node: Node | null = tree.root;
   let keyNode: Node | null = null;
   for (const segment of path) {
@@ -66,4 +84,10 @@ function childOf(node: Node | null, segment: string | number): { node: Node | nu
 function firstContentOffset(source: string): number {
   const match = /[^\s]/.exec(source);
   return match ? match.index : 0;
+}
+
+function lineOf(source: string, offset: number): number {
+  let line = 1;
+  for (let i = source.indexOf('\n'); i !== -1 && i < offset; i = source.indexOf('\n', i + 1)) line++;
+  return line;
 }

@@ -2,7 +2,7 @@ import jsYaml from 'js-yaml';
 import type { Diagnostic } from '../diagnostics.js';
 import { DEFAULT_PARSE_LIMITS, type ParseLimits } from '../limits.js';
 import { toPointer } from '../jsonPointer.js';
-import { locateInDocument } from './locateInDocument.js';
+import { LOCATE_BUDGET_BYTES, locateInDocument } from './locateInDocument.js';
 import { positionAt } from './textPosition.js';
 
 /** One non-empty YAML document of a file. */
@@ -13,8 +13,14 @@ export interface YamlDocument {
   line: number;
   /** The parsed value (YAML 1.2 core schema: plain JSON data). */
   value: unknown;
-  /** The document's text, with its `---` marker blanked so columns match the file. */
+  /**
+   * The document's text from its first line, so lines and columns match the file. A bare `---`
+   * line (nothing or a comment after it) is blanked; one that starts a node (`--- |`, `--- &a`)
+   * is kept, as the node needs it.
+   */
   source: string;
+  /** Bounds the time spent locating problems in this file; shared by its documents. */
+  locateBudget: { remaining: number };
 }
 
 /** A file read as YAML: its documents and the problems that stopped some of them from loading. */
@@ -67,21 +73,24 @@ export function parseYamlFile(
   if (text.startsWith(UTF8_BOM)) text = ' ' + text.slice(1);
 
   const documents: YamlDocument[] = [];
+  const locateBudget = { remaining: LOCATE_BUDGET_BYTES };
   for (const chunk of splitDocuments(text)) {
-    const chunkBytes = Buffer.byteLength(chunk.source);
+    const chunkBytes = utf8Length(chunk.source);
     if (chunkBytes > limits.maxDocumentBytes) {
       fail('E_TOO_LARGE', `YAML document is ${chunkBytes} bytes; the limit is ${limits.maxDocumentBytes} bytes`, chunk.line);
       continue;
     }
     let value: unknown;
     try {
-      value = jsYaml.load(chunk.source, { schema: jsYaml.CORE_SCHEMA, maxDepth: limits.maxDepth + 1 } as jsYaml.LoadOptions);
+      // js-yaml's maxDepth counts parser frames, not collections (a scalar leaf is a frame too), so it
+      // is only the backstop against stack exhaustion; the exact limit is checked on the value below.
+      value = jsYaml.load(chunk.source, { schema: jsYaml.CORE_SCHEMA, maxDepth: limits.maxDepth + 2 } as jsYaml.LoadOptions);
     } catch (error) {
-      diagnostics.push(loadErrorDiagnostic(path, chunk.line, error));
+      diagnostics.push(loadErrorDiagnostic(path, chunk, error, limits));
       continue;
     }
     if (value === null || value === undefined) continue;
-    const document: YamlDocument = { index: documents.length, line: chunk.line, value, source: chunk.source };
+    const document: YamlDocument = { index: documents.length, line: chunk.line, value, source: chunk.source, locateBudget };
     const unsafe = findUnsafeStructure(value, limits);
     if (unsafe) {
       const at = locateInDocument(document, unsafe.path, 'key');
@@ -117,30 +126,46 @@ function splitDocuments(text: string): DocumentChunk[] {
     }
     flush();
     start = i;
-    // Keep what follows `--- ` (a node may start on the marker line); blank the marker itself.
-    current = [marker[1] === '---' ? '   ' + line.slice(3) : ''];
+    // A node may start on the marker line. Blanking the marker would turn the rest into indented
+    // content, which is wrong for block scalars and node properties (`--- |`, `--- &base`), so the
+    // marker stays then; a bare marker is blanked so the text reads as a plain document.
+    const rest = line.slice(3);
+    current = [marker[1] === '...' ? '' : /^\s*(#.*)?$/.test(rest) ? '   ' + rest : line];
   });
   flush();
   return chunks;
 }
 
-function loadErrorDiagnostic(path: string, firstLine: number, error: unknown): Diagnostic {
+function loadErrorDiagnostic(path: string, chunk: DocumentChunk, error: unknown, limits: ParseLimits): Diagnostic {
+  const firstLine = chunk.line;
+  const tooDeep = `YAML nesting is deeper than ${limits.maxDepth} levels`;
   if (error instanceof jsYaml.YAMLException) {
     const reason = error.reason || error.message;
     const line = firstLine + error.mark.line;
     const col = error.mark.column + 1;
     if (reason.startsWith('duplicated mapping key')) {
-      return { code: 'E_YAML_DUPLICATE_KEY', path, line, col, message: 'duplicate key in mapping' };
+      const key = keyAt(chunk.source, error.mark.position);
+      return { code: 'E_YAML_DUPLICATE_KEY', path, line, col, message: `duplicate key ${key ? `${key} ` : ''}in mapping` };
     }
     if (reason.startsWith('nesting exceeded maxDepth')) {
-      return { code: 'E_YAML_UNSAFE', path, line, col, message: 'YAML nesting is too deep' };
+      return { code: 'E_YAML_UNSAFE', path, line, col, message: tooDeep };
     }
     return { code: 'E_YAML_SYNTAX', path, line, col, message: reason };
   }
   if (error instanceof RangeError) {
-    return { code: 'E_YAML_UNSAFE', path, line: firstLine, col: 1, message: 'YAML nesting is too deep' };
+    return { code: 'E_YAML_UNSAFE', path, line: firstLine, col: 1, message: tooDeep };
   }
   throw error;
+}
+
+/** The simple key starting at `offset` as written (quoted ones) or in quotes (plain ones), if any. */
+function keyAt(source: string, offset: number): string | undefined {
+  const text = source.slice(offset, offset + 1024);
+  const quoted = /^(?:"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\r\n]|'')*')(?=[ \t]*:)/.exec(text);
+  if (quoted) return quoted[0];
+  // A plain key may hold `:` not followed by a space (YAML 1.2 §7.3.3); it ends at `: `.
+  const plain = /^[^\s"'?:,[\]{}#&*!|>%@`](?:[^:\r\n,[\]{}]|:(?=[^\s,[\]{}]))*?(?=[ \t]*:(?:[ \t\r\n,[\]{}]|$))/.exec(text);
+  return plain ? `'${plain[0]}'` : undefined;
 }
 
 interface UnsafeStructure {
@@ -194,7 +219,8 @@ function findUnsafeStructure(root: unknown, limits: ParseLimits): UnsafeStructur
     }
     return size;
   };
-  visit(root, 0);
+  // The root collection is level 1: `maxDepth` collections may nest, one more may not.
+  visit(root, 1);
   return problem;
 }
 
@@ -220,4 +246,19 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     i += n + 1;
   }
   return bytes.length;
+}
+
+/** UTF-8 byte length of a string, without Node's Buffer (core stays runtime-neutral). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
