@@ -139,6 +139,7 @@ describe('classifyEstatePath', () => {
     ['schemas/README.md', undefined],
     ['assets/a.yaml', 'asset'],
     ['assets/x/y/z.yml', 'asset'],
+    ['assets/LEGACY.YAML', 'asset'],
     ['assets/nginx.conf', 'asset-other'],
     ['config/app/base.yaml', undefined],
     ['policies/freeze.yaml', undefined],
@@ -631,6 +632,20 @@ describe('loadEstate: references', () => {
       diag('E_REF_KIND', 'assets/svc.yaml', 6, 12, 'spec.runsOn[0] of service/checkout must reference host', "not 'network'", '(got "network/dmz")'),
       diag('E_REF_KIND', 'assets/svc.yaml', 7, 32, 'spec.dependsOn[1] of service/checkout must reference service or database', "not 'host'"),
       diag('E_REF_KIND', 'assets/svc.yaml', 7, 45, 'must reference service or database', "not 'widget'"),
+    ]);
+  });
+
+  it('hints at lower-case kinds when a reference capitalizes the kind', async () => {
+    const estate = await loadMemoryEstate({ ...base, 'assets/svc.yaml': assetYaml('Service', 'checkout', '  runsOn: [Host/web-01]') });
+    expect(estate.diagnostics).toMatchObject([
+      diag('E_REF_KIND', 'assets/svc.yaml', 6, 12, "not 'Host'", 'kinds in references are lower-case: host/web-01'),
+    ]);
+  });
+
+  it('reports a repeated list item once, at the repeat', async () => {
+    const estate = await loadMemoryEstate({ ...base, 'assets/svc.yaml': assetYaml('Service', 'checkout', '  runsOn: [host/web-01, host/web-01]') });
+    expect(estate.diagnostics).toMatchObject([
+      diag('E_SCHEMA', 'assets/svc.yaml', 6, 25, 'spec.runsOn[1] repeats spec.runsOn[0]'),
     ]);
   });
 

@@ -38,7 +38,7 @@ export interface LoadEstateOptions {
 
 /** The file that makes a directory an estate repo. */
 export const ESTATE_FILE = 'estate.yaml';
-const YAML_FILE = /\.ya?ml$/;
+const YAML_FILE = /\.ya?ml$/i;
 /** DNS-1123 label (RFC 1123 §2.1 host name label, lower-case). */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const ENVELOPE_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'spec']);
@@ -383,7 +383,8 @@ function checkReferences(pending: PendingAsset[], assets: Map<string, Asset>, ki
         }
         const targetKind = kinds.byIdPrefix(ref.prefix);
         if (!targetKind || !field.targets.includes(targetKind.name)) {
-          report('E_REF_KIND', path, `${where} of ${asset.id} must reference ${allowed.join(' or ')}, not '${ref.prefix}' (got ${describeValue(value)})`);
+          const hint = kinds.byIdPrefix(ref.prefix.toLowerCase()) ? `; kinds in references are lower-case: ${ref.prefix.toLowerCase()}/${ref.name}` : '';
+          report('E_REF_KIND', path, `${where} of ${asset.id} must reference ${allowed.join(' or ')}, not '${ref.prefix}' (got ${describeValue(value)})${hint}`);
           continue;
         }
         const targetId = `${targetKind.idPrefix}/${ref.name}`;

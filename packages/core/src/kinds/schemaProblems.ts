@@ -59,6 +59,13 @@ export function toSchemaProblems(errors: ErrorObject[], base: Array<string | num
         problems.push({ path: [...path, extra], target: 'key', message: `unknown field '${displayPath([...path, extra])}'${hint}` });
         break;
       }
+      case 'uniqueItems': {
+        const first = Number(params['j']);
+        const repeat = Number(params['i']);
+        const item = [...path, Math.max(first, repeat)];
+        problems.push({ path: item, target: 'value', message: `${displayPath(item)} repeats ${displayPath([...path, Math.min(first, repeat)])}; ${field} must not list an item twice` });
+        break;
+      }
       case 'enum':
         problems.push({ path, target: 'value', message: `${field} must be one of ${(params['allowedValues'] as unknown[]).map(describeValue).join(', ')}${got}` });
         break;
