@@ -1,5 +1,6 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EstateError, MemoryParseCache, type Estate } from '@estate/core';
+import { EstateError, hasErrorCode, MemoryParseCache, type Estate } from '@estate/core';
 import { GitCliRepo, loadCommitEstate, loadWorkTreeEstate } from '@estate/git';
 import { createProgress, type CliIo } from './io.js';
 
@@ -28,11 +29,38 @@ export class CliContext {
   }
 
   /**
+   * The top level of the work tree holding `--repo` (the directory itself outside git): where
+   * repo-relative paths are written, whichever subdirectory the command runs in. Throws
+   * E_BARE_REPO for a repository without a work tree.
+   */
+  async workTreeRoot(repo: string | undefined): Promise<string> {
+    const dir = this.repoDir(repo);
+    let git: GitCliRepo;
+    try {
+      git = await GitCliRepo.open(dir);
+    } catch (error) {
+      if (hasErrorCode(error, 'E_NOT_A_REPO')) return dir;
+      throw error;
+    }
+    try {
+      if (git.workTree === undefined) {
+        throw new EstateError('E_BARE_REPO', `'${dir}' is a bare repository: it has no work tree to write files to`, { dir });
+      }
+      return git.workTree;
+    } finally {
+      await git.close();
+    }
+  }
+
+  /**
    * Loads the estate at `rev`, or the work tree when `rev` is undefined (HEAD in a bare repo).
    * Shows progress on a terminal for large estates.
    */
   async loadEstate(repo: string | undefined, rev: string | undefined, label = 'reading'): Promise<LoadedEstate> {
     const dir = this.repoDir(repo);
+    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new EstateError('E_USAGE', `'${dir}' is not a directory; --repo names the estate repo's directory`, { dir });
+    }
     const progress = createProgress(this.io, label);
     const options = { cache: this.cache, onProgress: progress.update };
     try {

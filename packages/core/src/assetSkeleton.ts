@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import type { KindDefinition } from './kinds/kindRegistry.js';
 import type { JsonSchema } from './kinds/schemaCompiler.js';
-import { API_VERSION } from './loadEstate.js';
+import { API_VERSION } from './assetChecks.js';
 import { isObject } from './values.js';
 
 /**

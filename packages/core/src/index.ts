@@ -17,3 +17,4 @@ export { displayPath, describeValue } from './kinds/schemaProblems.js';
 export * from './labelSelector.js';
 export * from './memoryParseCache.js';
 export * from './assetSkeleton.js';
+export { API_VERSION, DNS_LABEL, parseAssetRef } from './assetChecks.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from './diagnostics.js';
-import { classifyEstatePath, loadEstate, parseAssetRef } from './loadEstate.js';
+import { parseAssetRef } from './assetChecks.js';
+import { classifyEstatePath, loadEstate } from './loadEstate.js';
 import { MemoryParseCache } from './memoryParseCache.js';
 import { assetYaml, diag, ESTATE_YAML, lines, loadMemoryEstate, memoryRepo } from './testing/memoryEstate.js';
 

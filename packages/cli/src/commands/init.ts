@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EstateError } from '@estate/core';
@@ -15,7 +15,11 @@ export const DEMO_TEMPLATE = fileURLToPath(new URL('../../templates/demo/', impo
  */
 export async function initCommand(ctx: CliContext, dir: string | undefined): Promise<number> {
   const target = ctx.repoDir(dir);
-  if (existsSync(target) && readdirSync(target).length > 0) {
+  const stat = statSync(target, { throwIfNoEntry: false });
+  if (stat && !stat.isDirectory()) {
+    throw new EstateError('E_EXISTS', `${target} exists and is not a directory; estate init needs a new or empty directory`, { dir: target });
+  }
+  if (stat && readdirSync(target).length > 0) {
     throw new EstateError('E_EXISTS', `${target} is not empty; estate init needs a new or empty directory`, { dir: target });
   }
   const repo = await initRepo(target);

@@ -25,7 +25,7 @@ export async function newCommand(ctx: CliContext, kindName: string, name: string
     return 0;
   }
   const path = options.file !== undefined ? checkAssetPath(options.file) : `assets/${plural(kind.idPrefix)}/${name}.yaml`;
-  const target = join(ctx.repoDir(options.repo), path);
+  const target = join(await ctx.workTreeRoot(options.repo), path);
   if (existsSync(target)) throw new EstateError('E_EXISTS', `${path} already exists; choose another file with --file`, { path });
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, text, { flag: 'wx' });

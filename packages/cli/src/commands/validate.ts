@@ -37,10 +37,15 @@ export async function validateCommand(ctx: CliContext, options: ValidateOptions)
 
 function summary(valid: boolean, errors: Diagnostic[], stats: { assets: number; files: number; durationMs: number; byKind: Record<string, number> }): string {
   const kinds = Object.keys(stats.byKind).length;
-  const checked = `${stats.assets} assets of ${kinds} kinds in ${stats.files} files, ${stats.durationMs} ms`;
+  const checked = `${plural(stats.assets, 'asset')} of ${plural(kinds, 'kind')} in ${plural(stats.files, 'file')}, ${stats.durationMs} ms`;
   if (valid) return `valid: ${checked}`;
   const files = new Set(errors.map((e) => e.path)).size;
-  return `invalid: ${errors.length} error${errors.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'} (${checked})`;
+  return `invalid: ${plural(errors.length, 'error')} in ${plural(files, 'file')} (${checked})`;
+}
+
+/** `1 file`, `2 files`. */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /** A GitHub Actions workflow command (`::error file=…::message`), escaped per the runner's rules. */

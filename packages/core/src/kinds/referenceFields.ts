@@ -82,22 +82,31 @@ export function findSchemaFields(schema: JsonSchema, prefix: FieldPattern): Sche
   return fields;
 }
 
-/** Yields every value at a pattern in a document, with its concrete path. */
-export function* valuesAt(document: unknown, pattern: FieldPattern, at = 0, path: Array<string | number> = []): Generator<{ path: Array<string | number>; value: unknown }> {
-  if (at === pattern.length) {
-    yield { path: [...path], value: document };
-    return;
-  }
-  const segment = pattern[at]!;
-  if (Array.isArray(document)) {
-    const indexes = segment === '*' ? document.keys() : [Number(segment)];
-    for (const i of indexes) {
-      if (i in document) yield* valuesAt(document[i], pattern, at + 1, [...path, i]);
+/** Every value at a pattern in a document, with its concrete path (a plain loop: this is hot). */
+export function valuesAt(document: unknown, pattern: FieldPattern): Array<{ path: Array<string | number>; value: unknown }> {
+  const found: Array<{ path: Array<string | number>; value: unknown }> = [];
+  const path: Array<string | number> = [];
+  const walk = (node: unknown, at: number): void => {
+    if (at === pattern.length) {
+      found.push({ path: path.slice(), value: node });
+      return;
     }
-  } else if (isObject(document)) {
-    const keys = segment === '*' ? Object.keys(document) : Object.hasOwn(document, segment) ? [segment] : [];
-    for (const key of keys) yield* valuesAt(document[key], pattern, at + 1, [...path, key]);
-  }
+    const segment = pattern[at]!;
+    const step = (key: string | number, child: unknown): void => {
+      path.push(key);
+      walk(child, at + 1);
+      path.pop();
+    };
+    if (Array.isArray(node)) {
+      if (segment === '*') node.forEach((child, i) => step(i, child));
+      else if (Number(segment) in node) step(Number(segment), node[Number(segment)]);
+    } else if (isObject(node)) {
+      if (segment === '*') for (const key of Object.keys(node)) step(key, node[key]);
+      else if (Object.hasOwn(node, segment)) step(segment, node[segment]);
+    }
+  };
+  walk(document, 0);
+  return found;
 }
 
 function resolveLocalRef(root: JsonSchema, ref: string): unknown {

@@ -32,6 +32,7 @@ export interface ParsedYamlFile {
 /** Keys that could reach an object's prototype when a value is copied or merged by careless code. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const DOCUMENT_MARKER = /^(---|\.\.\.)(?=[ \t\r]|$)/;
+const ANY_DOCUMENT_MARKER = /^(---|\.\.\.)(?=[ \t\r]|$)/m;
 const UTF8_BOM = '\uFEFF';
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -75,7 +76,8 @@ export function parseYamlFile(
   const documents: YamlDocument[] = [];
   const locateBudget = { remaining: LOCATE_BUDGET_BYTES };
   for (const chunk of splitDocuments(text)) {
-    const chunkBytes = utf8Length(chunk.source);
+    // UTF-8 needs at most 3 bytes per UTF-16 unit: most documents are measured without a scan.
+    const chunkBytes = chunk.source.length * 3 <= limits.maxDocumentBytes ? 0 : utf8Length(chunk.source);
     if (chunkBytes > limits.maxDocumentBytes) {
       fail('E_TOO_LARGE', `YAML document is ${chunkBytes} bytes; the limit is ${limits.maxDocumentBytes} bytes`, chunk.line);
       continue;
@@ -91,7 +93,8 @@ export function parseYamlFile(
     }
     if (value === null || value === undefined) continue;
     const document: YamlDocument = { index: documents.length, line: chunk.line, value, source: chunk.source, locateBudget };
-    const unsafe = findUnsafeStructure(value, limits);
+    // Aliases need anchors (YAML 1.2 §7.1), and anchors need '&': without one nothing is shared.
+    const unsafe = findUnsafeStructure(value, limits, chunk.source.includes('&'));
     if (unsafe) {
       const at = locateInDocument(document, unsafe.path, 'key');
       fail('E_YAML_UNSAFE', unsafe.message, at.line, at.col);
@@ -109,6 +112,7 @@ interface DocumentChunk {
 
 /** Splits a YAML stream at document markers; chunks holding only comments or directives are dropped. */
 function splitDocuments(text: string): DocumentChunk[] {
+  if (!ANY_DOCUMENT_MARKER.test(text)) return /^\s*(#.*)?$/.test(text) ? [] : [{ line: 1, source: text }];
   const chunks: DocumentChunk[] = [];
   const lines = text.split('\n');
   let start = 0;
@@ -174,20 +178,30 @@ interface UnsafeStructure {
 }
 
 /**
- * Walks a loaded value once, counting nodes as if aliases were expanded (memoized per shared
- * node, so an alias bomb is measured without being expanded) and checking depth and keys.
+ * Walks a loaded value once, counting nodes as if aliases were expanded and checking depth and
+ * keys. Only a document with anchors (`mayShare`) can hold shared nodes or cycles: then sizes are
+ * memoized per shared node, so an alias bomb is measured without being expanded. The plain walk
+ * of the common case allocates nothing per node.
  */
-function findUnsafeStructure(root: unknown, limits: ParseLimits): UnsafeStructure | undefined {
-  const expandedSize = new Map<object, number>();
-  const onPath = new Set<object>();
+function findUnsafeStructure(root: unknown, limits: ParseLimits, mayShare: boolean): UnsafeStructure | undefined {
+  const expandedSize = mayShare ? new Map<object, number>() : undefined;
+  const onPath = mayShare ? new Set<object>() : undefined;
   let problem: UnsafeStructure | undefined;
   const path: Array<string | number> = [];
 
-  const visit = (value: unknown, depth: number): number => {
-    if (problem || typeof value !== 'object' || value === null) return 1;
-    const known = expandedSize.get(value);
+  const visitChild = (key: string | number, child: unknown, depth: number): number => {
+    path.push(key);
+    if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) problem = { path: [...path], message: `key '${key}' is not allowed` };
+    const size = typeof child === 'object' && child !== null ? visit(child, depth + 1) : 1;
+    path.pop();
+    return size;
+  };
+
+  const visit = (value: object, depth: number): number => {
+    if (problem) return 1;
+    const known = expandedSize?.get(value);
     if (known !== undefined) return known;
-    if (onPath.has(value)) {
+    if (onPath?.has(value)) {
       problem = { path: [...path], message: `recursive alias at ${toPointer(path) || '/'}` };
       return 1;
     }
@@ -195,22 +209,19 @@ function findUnsafeStructure(root: unknown, limits: ParseLimits): UnsafeStructur
       problem = { path: [...path], message: `YAML nesting is deeper than ${limits.maxDepth} levels` };
       return 1;
     }
-    onPath.add(value);
+    onPath?.add(value);
     let size = 1;
-    const entries: Array<[string | number, unknown]> = Array.isArray(value)
-      ? value.map((v, i) => [i, v])
-      : Object.entries(value);
-    for (const [key, child] of entries) {
-      path.push(key);
-      if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
-        problem = { path: [...path], message: `key '${key}' is not allowed` };
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length && !problem; i++) size += visitChild(i, value[i], depth);
+    } else {
+      const record = value as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        size += visitChild(key, record[key], depth);
+        if (problem) break;
       }
-      size += visit(child, depth + 1);
-      path.pop();
-      if (problem) break;
     }
-    onPath.delete(value);
-    expandedSize.set(value, size);
+    onPath?.delete(value);
+    expandedSize?.set(value, size);
     if (!problem && size > limits.maxExpandedNodes) {
       problem = {
         path: [...path],
@@ -220,7 +231,7 @@ function findUnsafeStructure(root: unknown, limits: ParseLimits): UnsafeStructur
     return size;
   };
   // The root collection is level 1: `maxDepth` collections may nest, one more may not.
-  visit(root, 1);
+  if (typeof root === 'object' && root !== null) visit(root, 1);
   return problem;
 }
 

@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, estate, makeTempDir, removeTempDirs, ROOT, testEnv } from './helpers.js';
+
+beforeAll(assertBuilt);
+afterAll(removeTempDirs);
+
+describe('estate (the program)', () => {
+  it('runs as `npx estate` from the repo root through the workspace link in node_modules/.bin', () => {
+    const bin = join(ROOT, 'node_modules/.bin/estate');
+    const result = spawnSync(bin, ['--help'], { cwd: ROOT, env: testEnv(), encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: estate \[options\] \[command\]/);
+    for (const command of ['validate', 'diff', 'get', 'list', 'relations', 'history', 'init', 'new']) {
+      expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+  });
+
+  it('prints its version', () => {
+    const result = estate(['--version'], { cwd: makeTempDir() });
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('prints help for a command', () => {
+    const result = estate(['validate', '--help'], { cwd: makeTempDir() });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('--format <format>');
+    expect(result.stdout).toContain('--rev <rev>');
+    expect(result.stdout).toContain('--repo <dir>');
+  });
+
+  it('exits 2 for an unknown command, suggesting the closest one', () => {
+    const result = estate(['validat'], { cwd: makeTempDir() });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain("error: unknown command 'validat'");
+    expect(result.stderr).toContain('validate');
+  });
+
+  it('exits 2 for an unknown option and for a missing argument', () => {
+    const dir = makeTempDir();
+    const option = estate(['list', '--bogus'], { cwd: dir });
+    expect(option.status).toBe(2);
+    expect(option.stderr).toContain("unknown option '--bogus'");
+    const argument = estate(['get'], { cwd: dir });
+    expect(argument.status).toBe(2);
+    expect(argument.stderr).toContain("missing required argument 'id'");
+  });
+});
