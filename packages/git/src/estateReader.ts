@@ -1,7 +1,16 @@
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { classifyEstatePath, DEFAULT_PARSE_LIMITS, loadEstate, type Estate, type EstateFileRef, type LoadEstateOptions } from '@estate/core';
+import {
+  classifyEstatePath,
+  DEFAULT_PARSE_LIMITS,
+  loadEstate,
+  MemoryParseCache,
+  type Estate,
+  type EstateFileRef,
+  type LoadEstateOptions,
+  type ParseCache,
+} from '@estate/core';
 import { GitCliRepo } from './GitCliRepo.js';
 import { GitError } from './GitError.js';
 import { hashBlob } from './hashBlob.js';
@@ -14,6 +23,41 @@ export async function loadCommitEstate(repo: GitCliRepo, commit: string, options
   const entries = await repo.listTree(commit, ESTATE_PREFIXES);
   const files: EstateFileRef[] = entries.map((e) => ({ path: e.path, blobId: e.oid, ...(e.size !== undefined ? { size: e.size } : {}) }));
   return loadEstate(files, (wanted) => repo.readBlobs(wanted.map((f) => f.blobId)), options);
+}
+
+/**
+ * Loads the estates of successive commits (an indexer following `main`, a re-validation after a
+ * push), reusing what did not change: after the first load only the paths `git diff-tree` reports
+ * are looked up, and unchanged blobs come parsed and checked from the cache.
+ */
+export class IncrementalEstateLoader {
+  #last: { commit: string; files: Map<string, EstateFileRef> } | undefined;
+  readonly #options: LoadEstateOptions & { cache: ParseCache };
+
+  constructor(
+    readonly repo: GitCliRepo,
+    options: LoadEstateOptions = {},
+  ) {
+    this.#options = { ...options, cache: options.cache ?? new MemoryParseCache() };
+  }
+
+  /** Loads the estate at `commit`. */
+  async load(commit: string): Promise<Estate> {
+    let files: Map<string, EstateFileRef>;
+    if (this.#last) {
+      files = new Map(this.#last.files);
+      for (const change of await this.repo.diffTrees(this.#last.commit, commit, ESTATE_PREFIXES)) {
+        if (change.newOid) files.set(change.path, { path: change.path, blobId: change.newOid });
+        else files.delete(change.path);
+      }
+    } else {
+      const entries = await this.repo.listTree(commit, ESTATE_PREFIXES);
+      files = new Map(entries.map((e) => [e.path, { path: e.path, blobId: e.oid, ...(e.size !== undefined ? { size: e.size } : {}) }]));
+    }
+    const estate = await loadEstate([...files.values()], (wanted) => this.repo.readBlobs(wanted.map((f) => f.blobId)), this.#options);
+    this.#last = { commit, files };
+    return estate;
+  }
 }
 
 /**

@@ -4,5 +4,5 @@ export { GitError, type GitErrorCode } from './GitError.js';
 export { hashBlob } from './hashBlob.js';
 export { initRepo, type InitRepoOptions } from './initRepo.js';
 export { runGit, type RunGitOptions } from './runGit.js';
-export { ESTATE_PREFIXES, loadCommitEstate, loadWorkTreeEstate } from './estateReader.js';
+export { ESTATE_PREFIXES, IncrementalEstateLoader, loadCommitEstate, loadWorkTreeEstate } from './estateReader.js';
 export { assetHistory, type AssetHistoryEntry, type AssetHistoryOptions } from './assetHistory.js';
