@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { CatFileProcess, type CatFileObject } from './CatFileProcess.js';
 import { GitError } from './GitError.js';
-import { runGit } from './runGit.js';
+import { runGit, streamGit } from './runGit.js';
 
 /** One blob of a recursive tree listing. */
 export interface TreeEntry {
@@ -209,41 +209,56 @@ export class GitCliRepo {
    * add.
    */
   async logPaths(rev: string, paths: readonly string[], options: { limit?: number } = {}): Promise<PathLogEntry[]> {
-    if (paths.length === 0) return [];
-    const out = await this.#gitWithRevs(
-      [rev],
-      [
-        ...logArgs(options),
-        '--raw',
-        '--no-abbrev',
-        '--no-renames',
-        '--root',
-        // Not first-parent: git would then stop leaving out merges that took one side, and the
-        // side's change would be reported twice. Merges are diffed below instead.
-        '--diff-merges=off',
-        rev,
-        '--',
-        ...paths,
-      ],
-    );
-    // Per commit: the COMMIT_FIELDS, then (when it changed something) `--raw` records.
-    const tokens = splitNul(out);
     const entries: PathLogEntry[] = [];
-    for (let i = 0; i < tokens.length; ) {
-      const commit = parseCommit(tokens, i);
-      const { changes, next } = parseRawChanges(tokens, i + COMMIT_FIELDS);
-      entries.push({ commit, changes });
-      i = next;
-    }
-    await Promise.all(
-      entries.map(async (entry) => {
-        const [first, second] = entry.commit.parents;
-        if (first !== undefined && second !== undefined) {
-          entry.changes = await this.diffTrees(first, entry.commit.sha, paths);
-        }
-      }),
-    );
+    for await (const entry of this.iterateLogPaths(rev, paths, options)) entries.push(entry);
     return entries;
+  }
+
+  /**
+   * {@link GitCliRepo.logPaths} as a stream: commits are yielded as git finds them, and leaving
+   * the loop stops git, so a search that ends early does not pay for the rest of the history.
+   */
+  async *iterateLogPaths(rev: string, paths: readonly string[], options: { limit?: number } = {}): AsyncGenerator<PathLogEntry> {
+    if (paths.length === 0) return;
+    if (!isRevision(rev)) throw this.#revNotFound(rev);
+    const args = [
+      ...logArgs(options),
+      '--raw',
+      '--no-abbrev',
+      '--no-renames',
+      '--root',
+      // Not first-parent: git would then stop leaving out merges that took one side, and the
+      // side's change would be reported twice. Merges are diffed below instead.
+      '--diff-merges=off',
+      rev,
+      '--',
+      ...paths,
+    ];
+    let tokens: string[] = [];
+    let rest: Buffer = Buffer.alloc(0);
+    const ready = async function* (this: GitCliRepo, final: boolean): AsyncGenerator<PathLogEntry> {
+      const { entries, consumed } = takeLogEntries(tokens, final);
+      tokens = tokens.slice(consumed);
+      for (const entry of entries) {
+        const [first, second] = entry.commit.parents;
+        if (first !== undefined && second !== undefined) entry.changes = await this.diffTrees(first, entry.commit.sha, paths);
+        yield entry;
+      }
+    };
+    try {
+      for await (const chunk of streamGit(args, { cwd: this.#cwd })) {
+        const data = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+        const end = data.lastIndexOf(0);
+        rest = data.subarray(end + 1);
+        if (end === -1) continue;
+        tokens.push(...splitNul(data.subarray(0, end + 1)));
+        yield* ready.call(this, false);
+      }
+      yield* ready.call(this, true);
+    } catch (err) {
+      if ((await this.tryResolveCommit(rev)) === undefined) throw this.#revNotFound(rev, err);
+      throw err;
+    }
   }
 
   /** Lists the commits reachable from `rev`, newest first, optionally skipping some and limited. */
@@ -335,6 +350,23 @@ function logArgs(options: { limit?: number; skip?: number }): string[] {
     ...(options.limit === undefined ? [] : [`--max-count=${options.limit}`]),
     ...(options.skip === undefined ? [] : [`--skip=${options.skip}`]),
   ];
+}
+
+/**
+ * Parses the complete commits at the start of `git log -z --raw` tokens: per commit the
+ * COMMIT_FIELDS, then (when it changed something) `--raw` records. A commit is complete once the
+ * next one has started, or when the output has ended (`final`).
+ */
+function takeLogEntries(tokens: readonly string[], final: boolean): { entries: PathLogEntry[]; consumed: number } {
+  const entries: PathLogEntry[] = [];
+  let consumed = 0;
+  while (consumed + COMMIT_FIELDS <= tokens.length) {
+    const { changes, next } = parseRawChanges(tokens, consumed + COMMIT_FIELDS);
+    if (next >= tokens.length && !final) break;
+    entries.push({ commit: parseCommit(tokens, consumed), changes });
+    consumed = next;
+  }
+  return { entries, consumed };
 }
 
 /** Splits `-z` output into its NUL-terminated records. */

@@ -1,5 +1,5 @@
-import { deepEqual, diffValues, parseAssetRef, parseYamlFile, type FieldChange, type ParseCache } from '@estate/core';
-import type { CommitInfo, GitCliRepo } from './GitCliRepo.js';
+import { deepEqual, diffValues, MemoryParseCache, parseAssetRef, parseYamlFile, type FieldChange, type ParseCache } from '@estate/core';
+import type { CommitInfo, GitCliRepo, PathLogEntry } from './GitCliRepo.js';
 import { ESTATE_PREFIXES } from './estateReader.js';
 
 /** One commit that changed an asset. */
@@ -22,6 +22,9 @@ export interface AssetHistoryOptions {
   limit?: number;
 }
 
+/** Commits whose blobs are read in one pipelined request. */
+const HISTORY_BATCH = 64;
+
 interface Located {
   path: string;
   value: unknown;
@@ -35,47 +38,67 @@ interface Located {
 export async function assetHistory(repo: GitCliRepo, id: string, options: AssetHistoryOptions = {}): Promise<AssetHistoryEntry[]> {
   const start = await repo.resolveCommit(options.rev ?? 'HEAD');
   const limit = options.limit ?? Infinity;
-  const cache = options.cache;
+  const cache = options.cache ?? new MemoryParseCache();
   const readAsset = async (path: string, oid: string | undefined): Promise<unknown> => {
     if (!oid) return undefined;
-    let parsed = cache?.get(oid);
+    let parsed = cache.get(oid);
     if (!parsed) {
       parsed = parseYamlFile(path, await repo.readBlob(oid));
-      cache?.set(oid, parsed);
+      cache.set(oid, parsed);
     }
     return parsed.documents.find((d) => documentId(d.value) === id)?.value;
+  };
+  // One pipelined read for all the blobs on a stretch of the trail, rather than one round trip each.
+  const prefetch = async (path: string, oids: Array<string | undefined>): Promise<void> => {
+    const missing = [...new Set(oids.filter((oid): oid is string => oid !== undefined && !cache.get(oid)))];
+    const blobs = await repo.readBlobs(missing);
+    missing.forEach((oid, i) => cache.set(oid, parseYamlFile(path, blobs[i]!)));
   };
 
   let current = await findAsset(repo, start, id, readAsset);
   const entries: AssetHistoryEntry[] = [];
   let from = start;
-  while (current && entries.length < limit) {
-    const log = await repo.logPaths(from, [current.path]);
-    let next: { commit: string; located: Located } | undefined;
+  // Walks one stretch of the trail (commits touching `current.path`); says where the asset came
+  // from when it was moved into that file, or that the trail ends here.
+  const walk = async (log: PathLogEntry[], path: string): Promise<{ end: boolean; next?: { commit: string; located: Located } }> => {
+    await prefetch(path, log.flatMap(({ changes }) => changes.flatMap((c) => [c.oldOid, c.newOid])));
     for (const { commit, changes } of log) {
-      const change = changes.find((c) => c.path === current!.path);
+      const change = changes.find((c) => c.path === path);
       if (!change) continue;
       const after = await readAsset(change.path, change.newOid);
       if (after === undefined) continue;
       const before = await readAsset(change.path, change.oldOid);
       if (before !== undefined) {
         if (!deepEqual(before, after)) entries.push({ commit, change: 'changed', path: change.path, fields: diffValues(before, after) });
-      } else {
-        const parent = commit.parents[0];
-        const origin = parent ? await findMovedFrom(repo, parent, commit.sha, change.path, readAsset) : undefined;
-        if (origin) {
-          entries.push({ commit, change: 'moved', path: change.path, fromPath: origin.path, fields: diffValues(origin.value, after) });
-          next = { commit: parent!, located: origin };
-        } else {
-          entries.push({ commit, change: 'added', path: change.path, fields: [] });
-        }
-        break;
+        if (entries.length >= limit) return { end: true };
+        continue;
       }
-      if (entries.length >= limit) break;
+      const parent = commit.parents[0];
+      const origin = parent ? await findMovedFrom(repo, parent, commit.sha, change.path, readAsset) : undefined;
+      if (!origin) {
+        entries.push({ commit, change: 'added', path: change.path, fields: [] });
+        return { end: true };
+      }
+      entries.push({ commit, change: 'moved', path: change.path, fromPath: origin.path, fields: diffValues(origin.value, after) });
+      return { end: true, next: { commit: parent!, located: origin } };
     }
-    if (!next) break;
-    from = next.commit;
-    current = next.located;
+    return { end: false };
+  };
+
+  while (current && entries.length < limit) {
+    // The log is streamed and left as soon as the stretch ends: older history is not walked twice.
+    let outcome: Awaited<ReturnType<typeof walk>> = { end: false };
+    const batch: PathLogEntry[] = [];
+    for await (const entry of repo.iterateLogPaths(from, [current.path])) {
+      batch.push(entry);
+      if (batch.length < HISTORY_BATCH) continue;
+      outcome = await walk(batch.splice(0), current.path);
+      if (outcome.end) break;
+    }
+    if (!outcome.end) outcome = await walk(batch, current.path);
+    if (!outcome.next) break;
+    from = outcome.next.commit;
+    current = outcome.next.located;
   }
   return entries.slice(0, limit);
 }

@@ -81,3 +81,34 @@ export function runGit(args: readonly string[], options: RunGitOptions): Promise
     child.stdin.end(options.input);
   });
 }
+
+/**
+ * Runs `git <args>` and yields its stdout as it comes, for output read only as far as needed (a
+ * long log searched for one commit). Leaving the loop early kills git; a failure after the output
+ * was fully read rejects like {@link runGit}.
+ */
+export async function* streamGit(args: readonly string[], options: RunGitOptions): AsyncGenerator<Buffer> {
+  const child = spawn('git', args, { cwd: options.cwd, env: gitEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.on('error', (error) => resolve({ exitCode: null, signal: null, error }));
+    child.on('close', (exitCode, signal) => resolve({ exitCode, signal }));
+  });
+  let finished = false;
+  try {
+    for await (const chunk of child.stdout) yield chunk as Buffer;
+    finished = true;
+  } finally {
+    if (!finished) child.kill();
+  }
+  const { exitCode, signal, error } = await exited;
+  if (exitCode === 0) return;
+  const text = Buffer.concat(stderr).toString('utf8').trim();
+  throw new GitError(
+    'E_GIT',
+    `git ${args[0] ?? ''} failed (${signal ?? `exit ${String(exitCode)}`}): ${text || (error?.message ?? 'no error output')}`,
+    { args, exitCode, stderr: text },
+    { cause: error },
+  );
+}
