@@ -137,20 +137,38 @@ async function parseFiles(
     else if (file.size !== undefined && file.size > limits.maxFileBytes) results.set(file.path, tooLarge(file.path, file.size, limits));
     else missing.push(file);
   }
-  const batch = 2000;
-  for (let start = 0; start < missing.length; start += batch) {
-    const slice = missing.slice(start, start + batch);
-    const contents = await readFiles(slice);
-    slice.forEach((file, i) => {
+  // Reading runs ahead of parsing by one batch, and parsing yields to the event loop now and then,
+  // so a reader in another process (git cat-file) works while this one parses.
+  const batch = 1000;
+  const read = (start: number): Promise<Uint8Array[]> | undefined => {
+    if (start >= missing.length) return undefined;
+    const reading = readFiles(missing.slice(start, start + batch));
+    reading.catch(() => undefined); // awaited below; this only marks an early failure as handled
+    return reading;
+  };
+  let next = read(0);
+  for (let start = 0; next; start += batch) {
+    const contents = await next;
+    next = read(start + batch);
+    for (let i = 0; i < contents.length; i++) {
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
+      const file = missing[start + i]!;
       const bytes = contents[i]!;
       const result = classifyEstatePath(file.path) === 'asset-other' ? checkOtherAssetFile(file.path, bytes) : parseYamlFile(file.path, bytes, limits);
       options.cache?.set(cacheKey(file), result);
       results.set(file.path, result);
-    });
-    results.parsedCount += slice.length;
+    }
+    results.parsedCount += contents.length;
     options.onProgress?.(files.length - missing.length + results.parsedCount, files.length);
   }
   return results;
+}
+
+const YIELD_EVERY = 100;
+
+/** Lets pending I/O callbacks run (a macrotask, unlike a resolved promise). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 function tooLarge(path: string, size: number, limits: ParseLimits): ParsedYamlFile {

@@ -141,7 +141,8 @@ describe('listTree', () => {
     await write(root, files);
     await chmod(join(root, 'README.md'), 0o755);
     const sha = await commit(root, 'all');
-    const entries = await repo.listTree(sha);
+    expect((await repo.listTree(sha)).every((e) => e.size === undefined)).toBe(true);
+    const entries = await repo.listTree(sha, undefined, { sizes: true });
     expect(entries.map((e) => e.path).sort()).toEqual(Object.keys(files).sort());
     for (const entry of entries) {
       const content = Buffer.from(files[entry.path as keyof typeof files]);
