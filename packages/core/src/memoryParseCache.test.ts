@@ -14,14 +14,14 @@ describe('MemoryParseCache', () => {
     expect(cache.size).toBe(1);
   });
 
-  it('drops the least recently used entry past its bound', () => {
+  it('drops the oldest entry past its bound, whether or not it was read', () => {
     const cache = new MemoryParseCache(2);
     cache.set('a', parsed(1));
     cache.set('b', parsed(2));
     cache.get('a');
     cache.set('c', parsed(3));
-    expect(cache.get('b')).toBeUndefined();
-    expect(cache.get('a')).toEqual(parsed(1));
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('b')).toEqual(parsed(2));
     expect(cache.get('c')).toEqual(parsed(3));
     expect(cache.size).toBe(2);
   });

@@ -2,8 +2,9 @@ import type { ParseCache } from './loadEstate.js';
 import type { ParsedYamlFile } from './yaml/parseYamlFile.js';
 
 /**
- * An in-memory parse cache keyed by git blob id, bounded by entry count; the least recently
- * used entries go first (a Map keeps insertion order, and a hit re-inserts).
+ * An in-memory parse cache keyed by git blob id, bounded by entry count; the oldest entries go
+ * first (a Map keeps insertion order). Hits do not reorder: a load of 100k files makes 100k
+ * lookups, and keeping them cheap matters more than a perfect eviction order.
  */
 export class MemoryParseCache implements ParseCache {
   readonly #entries = new Map<string, ParsedYamlFile>();
@@ -11,12 +12,7 @@ export class MemoryParseCache implements ParseCache {
   constructor(readonly maxEntries = 500_000) {}
 
   get(blobId: string): ParsedYamlFile | undefined {
-    const hit = this.#entries.get(blobId);
-    if (hit) {
-      this.#entries.delete(blobId);
-      this.#entries.set(blobId, hit);
-    }
-    return hit;
+    return this.#entries.get(blobId);
   }
 
   set(blobId: string, parsed: ParsedYamlFile): void {

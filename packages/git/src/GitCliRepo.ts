@@ -217,8 +217,10 @@ export class GitCliRepo {
   /**
    * {@link GitCliRepo.logPaths} as a stream: commits are yielded as git finds them, and leaving
    * the loop stops git, so a search that ends early does not pay for the rest of the history.
+   * `untilCreated` ends the walk where the paths were created (`--remove-empty`): an earlier file
+   * of the same name, deleted before that, is not reported.
    */
-  async *iterateLogPaths(rev: string, paths: readonly string[], options: { limit?: number } = {}): AsyncGenerator<PathLogEntry> {
+  async *iterateLogPaths(rev: string, paths: readonly string[], options: { limit?: number; untilCreated?: boolean } = {}): AsyncGenerator<PathLogEntry> {
     if (paths.length === 0) return;
     if (!isRevision(rev)) throw this.#revNotFound(rev);
     const args = [
@@ -230,6 +232,8 @@ export class GitCliRepo {
       // Not first-parent: git would then stop leaving out merges that took one side, and the
       // side's change would be reported twice. Merges are diffed below instead.
       '--diff-merges=off',
+      // Stop at the commit that created the paths instead of walking on to the root.
+      ...(options.untilCreated ? ['--remove-empty'] : []),
       rev,
       '--',
       ...paths,

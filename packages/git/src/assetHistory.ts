@@ -89,7 +89,7 @@ export async function assetHistory(repo: GitCliRepo, id: string, options: AssetH
     // The log is streamed and left as soon as the stretch ends: older history is not walked twice.
     let outcome: Awaited<ReturnType<typeof walk>> = { end: false };
     const batch: PathLogEntry[] = [];
-    for await (const entry of repo.iterateLogPaths(from, [current.path])) {
+    for await (const entry of repo.iterateLogPaths(from, [current.path], { untilCreated: true })) {
       batch.push(entry);
       if (batch.length < HISTORY_BATCH) continue;
       outcome = await walk(batch.splice(0), current.path);

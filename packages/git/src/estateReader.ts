@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
@@ -92,18 +92,36 @@ export async function loadWorkTreeEstate(dir: string, options: LoadEstateOptions
   const files: EstateFileRef[] = [];
   for (const path of paths) {
     if (classifyEstatePath(path) === undefined) continue;
-    const full = join(root, path);
-    const stat = lstatSync(full);
-    if (stat.size > maxBytes) {
-      files.push({ path, blobId: `oversized:${stat.size}:${path}`, size: stat.size });
+    const bytes = readWorkTreeFile(join(root, path), maxBytes);
+    if (typeof bytes === 'number') {
+      files.push({ path, blobId: `oversized:${bytes}:${path}`, size: bytes });
       continue;
     }
-    // A symbolic link is read as git stores it, as the text of its target: never followed out of the repo.
-    const bytes = stat.isSymbolicLink() ? Buffer.from(readlinkSync(full)) : readFileSync(full);
     contents.set(path, bytes);
     files.push({ path, blobId: hashBlob(bytes), size: bytes.length });
   }
   return loadEstate(files, async (wanted) => wanted.map((f) => contents.get(f.path)!), options);
+}
+
+/**
+ * Reads a work-tree file with one open: the size comes from the open file (over `maxBytes`, the
+ * size is returned instead of the content), and a symbolic link is read as git stores it, as the
+ * text of its target, never followed out of the repo (O_NOFOLLOW makes opening one fail with ELOOP).
+ */
+function readWorkTreeFile(path: string, maxBytes: number): Buffer | number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') return Buffer.from(readlinkSync(path));
+    throw error;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    return size > maxBytes ? size : readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function walkFiles(dir: string): Promise<string[]> {
