@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, copyDemo, estate, estateAll, git, makeTempDir, parseJson, removeTempDirs, writeFiles } from './helpers.js';
@@ -115,6 +115,17 @@ spec:
     const result = estate(['new', 'host', 'edge-01', '--file', 'assets/hosts/edge/edge-01.yaml'], { cwd: dir });
     expect(result.status).toBe(0);
     expect(existsSync(join(dir, 'assets/hosts/edge/edge-01.yaml'))).toBe(true);
+  });
+
+  it('refuses a --file that a symbolic link inside assets/ would carry out of the repo', () => {
+    const dir = copyDemo();
+    const outside = makeTempDir();
+    symlinkSync(outside, join(dir, 'assets/elsewhere'));
+    const result = estate(['new', 'host', 'edge-02', '--file', 'assets/elsewhere/edge-02.yaml'], { cwd: dir });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('error[E_USAGE]');
+    expect(result.stderr).toContain('outside the repository');
+    expect(readdirSync(outside)).toEqual([]);
   });
 
   it('writes at the top of the work tree when run from a subdirectory', () => {

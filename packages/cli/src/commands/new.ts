@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix, sep } from 'node:path';
 import { createAssetSkeleton, DNS_LABEL, EstateError } from '@estate/core';
 import type { CliContext } from '../context.js';
 
@@ -25,9 +25,14 @@ export async function newCommand(ctx: CliContext, kindName: string, name: string
     return 0;
   }
   const path = options.file !== undefined ? checkAssetPath(options.file) : `assets/${plural(kind.idPrefix)}/${name}.yaml`;
-  const target = join(await ctx.workTreeRoot(options.repo), path);
+  const root = await ctx.workTreeRoot(options.repo);
+  const target = join(root, path);
   if (existsSync(target)) throw new EstateError('E_EXISTS', `${path} already exists; choose another file with --file`, { path });
   mkdirSync(dirname(target), { recursive: true });
+  // A symbolic link to a directory inside assets/ must not carry the new file out of the repo.
+  if (!realpathSync(dirname(target)).startsWith(realpathSync(root) + sep)) {
+    throw new EstateError('E_USAGE', `${path} leads outside the repository through a symbolic link`, { path });
+  }
   writeFileSync(target, text, { flag: 'wx' });
   ctx.io.stdout(`created ${path} (${id}); fill in the required fields, then run: estate validate\n`);
   return 0;
