@@ -139,7 +139,7 @@ async function parseFiles(
   }
   // Reading runs ahead of parsing by one batch, and parsing yields to the event loop now and then,
   // so a reader in another process (git cat-file) works while this one parses.
-  const batch = 1000;
+  const batch = 2000;
   const read = (start: number): Promise<Uint8Array[]> | undefined => {
     if (start >= missing.length) return undefined;
     const reading = readFiles(missing.slice(start, start + batch));
@@ -164,7 +164,7 @@ async function parseFiles(
   return results;
 }
 
-const YIELD_EVERY = 100;
+const YIELD_EVERY = 25;
 
 /** Lets pending I/O callbacks run (a macrotask, unlike a resolved promise). */
 function yieldToEventLoop(): Promise<void> {
