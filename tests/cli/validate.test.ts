@@ -157,7 +157,7 @@ describe('estate validate', () => {
     }
     expect(report.errors.find((e) => e.code === 'E_DANGLING_REF')).toMatchObject({ asset: 'host/web-01', line: 9, col: 12 });
     expect(report.errors.find((e) => e.code === 'E_YAML_SYNTAX')).toMatchObject({ asset: null, path: 'assets/broken.yaml' });
-    expect(report.stats).toMatchObject({ errors: 10, source: 'worktree', byKind: { Host: 3, Service: 1 } });
+    expect(report.stats).toMatchObject({ errors: 10, source: 'worktree', byKind: { Host: 3, Service: 2 } });
     expect(report.stats.files).toBe(6);
     expect(typeof report.stats.durationMs).toBe('number');
   });

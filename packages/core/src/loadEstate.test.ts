@@ -742,10 +742,34 @@ describe('loadEstate: YAML problems', () => {
       'schemas/s.yaml': 'x: {__proto__: 1}\n',
     });
     expect(estate.diagnostics).toMatchObject([
+      diag('E_ENVELOPE', 'assets/a.yaml', 7, 1, 'missing metadata.name'),
       diag('E_YAML_DUPLICATE_KEY', 'assets/a.yaml', 9, 1, "duplicate key 'kind'"),
       diag('E_YAML_UNSAFE', 'schemas/s.yaml', 1, 5, "key '__proto__' is not allowed"),
     ]);
     expect([...estate.assets.keys()]).toEqual(['team/a', 'team/b']);
+  });
+
+  it('reports every duplicate key and still checks the document, the last value winning', async () => {
+    const estate = await loadMemoryEstate({
+      'estate.yaml': ESTATE_YAML,
+      'assets/web.yaml': lines(
+        'apiVersion: estate/v1', //  1
+        'kind: Host', //             2
+        'metadata:', //              3
+        '  name: web-01', //         4
+        'spec:', //                  5
+        '  hostname: a.example.com', // 6
+        '  cpus: 2', //              7
+        '  hostname: b.example.com', // 8
+        '  cpus: four', //           9
+      ),
+    });
+    expect(estate.diagnostics).toMatchObject([
+      diag('E_YAML_DUPLICATE_KEY', 'assets/web.yaml', 8, 3, "duplicate key 'hostname'"),
+      diag('E_YAML_DUPLICATE_KEY', 'assets/web.yaml', 9, 3, "duplicate key 'cpus'"),
+      diag('E_SCHEMA', 'assets/web.yaml', 9, 9, 'spec.cpus must be integer'),
+    ]);
+    expect(estate.assets.get('host/web-01')?.spec['hostname']).toBe('b.example.com');
   });
 
   it('applies the limits given', async () => {
@@ -876,13 +900,18 @@ describe('loadEstate: parse cache', () => {
     const broken = lines('apiVersion: estate/v1', 'kind: Team', 'kind: Team');
     const first = memoryRepo({ 'estate.yaml': ESTATE_YAML, 'assets/old.yaml': broken });
     const before = await loadEstate(first.files, first.readFiles, { cache });
-    expect(before.diagnostics).toMatchObject([diag('E_YAML_DUPLICATE_KEY', 'assets/old.yaml', 3, 1, "duplicate key 'kind'")]);
+    expect(before.diagnostics).toMatchObject([
+      diag('E_ENVELOPE', 'assets/old.yaml', 1, 1, 'missing metadata.name'),
+      diag('E_YAML_DUPLICATE_KEY', 'assets/old.yaml', 3, 1, "duplicate key 'kind'"),
+    ]);
 
     const moved = memoryRepo({ 'estate.yaml': ESTATE_YAML, 'assets/new/place.yaml': broken, 'assets/copy.yaml': broken });
     const after = await loadEstate(moved.files, moved.readFiles, { cache });
     expect(moved.reads).toEqual([]);
     expect(after.diagnostics).toMatchObject([
+      diag('E_ENVELOPE', 'assets/copy.yaml', 1, 1, 'missing metadata.name'),
       diag('E_YAML_DUPLICATE_KEY', 'assets/copy.yaml', 3, 1, "duplicate key 'kind'"),
+      diag('E_ENVELOPE', 'assets/new/place.yaml', 1, 1, 'missing metadata.name'),
       diag('E_YAML_DUPLICATE_KEY', 'assets/new/place.yaml', 3, 1, "duplicate key 'kind'"),
     ]);
     // The cached result itself keeps its first path.

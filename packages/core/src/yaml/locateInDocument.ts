@@ -64,7 +64,9 @@ export function locateInDocument(document: LocatableDocument, path: PathSegments
 
 function childOf(node: Node | null, segment: string | number): { node: Node | null; keyNode: Node | null } | undefined {
   if (isMap(node)) {
-    for (const pair of node.items) {
+    // The last of duplicate keys: its value is the one loaded (see parseYamlFile).
+    for (let i = node.items.length - 1; i >= 0; i--) {
+      const pair = node.items[i];
       if (!isPair(pair)) continue;
       const key = pair.key as Node | null;
       const keyValue = isScalar(key) ? key.value : undefined;

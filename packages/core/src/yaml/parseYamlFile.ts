@@ -1,4 +1,5 @@
 import jsYaml from 'js-yaml';
+import { parseDocument } from 'yaml';
 import type { Diagnostic } from '../diagnostics.js';
 import { DEFAULT_PARSE_LIMITS, type ParseLimits } from '../limits.js';
 import { toPointer } from '../jsonPointer.js';
@@ -83,13 +84,19 @@ export function parseYamlFile(
       continue;
     }
     let value: unknown;
+    // js-yaml's maxDepth counts parser frames, not collections (a scalar leaf is a frame too), so it
+    // is only the backstop against stack exhaustion; the exact limit is checked on the value below.
+    const options = { schema: jsYaml.CORE_SCHEMA, maxDepth: limits.maxDepth + 2 } as jsYaml.LoadOptions;
     try {
-      // js-yaml's maxDepth counts parser frames, not collections (a scalar leaf is a frame too), so it
-      // is only the backstop against stack exhaustion; the exact limit is checked on the value below.
-      value = jsYaml.load(chunk.source, { schema: jsYaml.CORE_SCHEMA, maxDepth: limits.maxDepth + 2 } as jsYaml.LoadOptions);
+      value = jsYaml.load(chunk.source, options);
     } catch (error) {
-      diagnostics.push(loadErrorDiagnostic(path, chunk, error, limits));
-      continue;
+      const diagnostic = loadErrorDiagnostic(path, chunk, error, limits);
+      diagnostics.push(diagnostic);
+      if (diagnostic.code !== 'E_YAML_DUPLICATE_KEY') continue;
+      // A duplicate key is reported, every one of them, and the document is still checked (the
+      // last value wins, as in JSON.parse), so one run shows all its problems.
+      diagnostics.push(...laterDuplicateKeys(path, chunk));
+      value = jsYaml.load(chunk.source, { ...options, json: true });
     }
     if (value === null || value === undefined) continue;
     const document: YamlDocument = { index: documents.length, line: chunk.line, value, source: chunk.source, locateBudget };
@@ -163,6 +170,21 @@ function loadErrorDiagnostic(path: string, chunk: DocumentChunk, error: unknown,
 }
 
 /** The simple key starting at `offset` as written (quoted ones) or in quotes (plain ones), if any. */
+/**
+ * The duplicate keys of a document after the first, which js-yaml stopped at: the `yaml` package
+ * lists them all, in document order as js-yaml meets them.
+ */
+function laterDuplicateKeys(path: string, chunk: DocumentChunk): Diagnostic[] {
+  return parseDocument(chunk.source)
+    .errors.filter((e) => e.code === 'DUPLICATE_KEY')
+    .slice(1)
+    .map((e) => {
+      const at = positionAt(chunk.source, e.pos[0]);
+      const key = keyAt(chunk.source, e.pos[0]);
+      return { code: 'E_YAML_DUPLICATE_KEY', path, line: chunk.line + at.line - 1, col: at.col, message: `duplicate key ${key ? `${key} ` : ''}in mapping` };
+    });
+}
+
 function keyAt(source: string, offset: number): string | undefined {
   const text = source.slice(offset, offset + 1024);
   const quoted = /^(?:"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\r\n]|'')*')(?=[ \t]*:)/.exec(text);
