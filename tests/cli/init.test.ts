@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, estate, git, makeTempDir, parseJson, removeTempDirs } from './helpers.js';
+import { assertBuilt, BIN, estate, git, makeTempDir, parseJson, removeTempDirs, testEnv } from './helpers.js';
 
 beforeAll(assertBuilt);
 afterAll(removeTempDirs);
@@ -41,12 +42,18 @@ describe('estate init', () => {
     expect(atHead.stdout).toMatch(/^✓ valid: \d+ assets of 7 kinds in \d+ files, \d+ ms\n$/);
   });
 
-  it("commits as the user's git identity when one is configured", () => {
+  it("commits as the user's git identity: the GIT_AUTHOR_* variables, else user.name and user.email", () => {
     const parent = makeTempDir();
     writeFileSync(join(parent, 'gitconfig'), '[user]\n\tname = Casey Root\n\temail = casey@example.com\n');
-    const result = estate(['init', 'e'], { cwd: parent, env: { GIT_CONFIG_GLOBAL: join(parent, 'gitconfig') } });
-    expect(result.status).toBe(0);
-    expect(git(join(parent, 'e'), 'log', '-1', '--format=%an <%ae> / %cn <%ce>')).toBe('Casey Root <casey@example.com> / Casey Root <casey@example.com>');
+    const env = testEnv({ GIT_CONFIG_GLOBAL: join(parent, 'gitconfig') });
+    const fromEnv = spawnSync(process.execPath, [BIN, 'init', 'a'], { cwd: parent, env, encoding: 'utf8' });
+    expect(fromEnv.status).toBe(0);
+    expect(git(join(parent, 'a'), 'log', '-1', '--format=%an <%ae>')).toBe('Test Author <author@example.com>');
+
+    for (const name of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']) delete env[name];
+    const fromConfig = spawnSync(process.execPath, [BIN, 'init', 'b'], { cwd: parent, env, encoding: 'utf8' });
+    expect(fromConfig.status).toBe(0);
+    expect(git(join(parent, 'b'), 'log', '-1', '--format=%an <%ae> / %cn <%ce>')).toBe('Casey Root <casey@example.com> / Casey Root <casey@example.com>');
   });
 
   it('initializes the current directory when it is empty', () => {
@@ -73,6 +80,14 @@ describe('estate init', () => {
     const result = estate(['init', 'file'], { cwd: parent });
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(`error[E_EXISTS]: ${join(parent, 'file')} exists and is not a directory; estate init needs a new or empty directory\n`);
+  });
+
+  it('reports an operating-system error with the stable code E_IO', () => {
+    const parent = makeTempDir();
+    writeFileSync(join(parent, 'file'), 'x\n');
+    const result = estate(['init', 'file/sub'], { cwd: parent });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^error\[E_IO\]: ENOTDIR: not a directory/);
   });
 
   it('refuses an existing repository', () => {

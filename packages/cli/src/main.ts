@@ -120,9 +120,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
     }
-    if (hasErrorCode(error)) {
+    if (hasErrorCode(error) && error.code.startsWith('E_')) {
       io.stderr(`error[${error.code}]: ${error.message}\n`);
       return NOT_OK_CODES.has(error.code) ? 1 : 2;
+    }
+    if (hasErrorCode(error)) {
+      // An operating-system error (ENOENT, EACCES, ENOSPC...): its own code stays in the message.
+      io.stderr(`error[E_IO]: ${error.message}\n`);
+      return 2;
     }
     io.stderr(`error[E_INTERNAL]: ${error instanceof Error ? error.message : String(error)}\n`);
     if (io.env['ESTATE_DEBUG'] && error instanceof Error) io.stderr(`${error.stack}\n`);

@@ -56,12 +56,15 @@ export async function initCommand(ctx: CliContext, dir: string | undefined): Pro
   }
 }
 
-/** The user's git identity, when configured; commits otherwise use Estate's own. */
+/**
+ * The user's identity as git itself would use it (GIT_AUTHOR_* variables, then user.name and
+ * user.email); when git knows none, commits use Estate's own.
+ */
 async function gitIdentity(cwd: string): Promise<GitIdentity | undefined> {
   try {
-    const name = (await runGit(['config', 'user.name'], { cwd })).toString().trim();
-    const email = (await runGit(['config', 'user.email'], { cwd })).toString().trim();
-    return name && email ? { name, email } : undefined;
+    const ident = (await runGit(['var', 'GIT_AUTHOR_IDENT'], { cwd })).toString().trim();
+    const match = /^(.*) <([^>]*)> \d+ [+-]\d{4}$/.exec(ident);
+    return match ? { name: match[1]!, email: match[2]! } : undefined;
   } catch {
     return undefined;
   }
