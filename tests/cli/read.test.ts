@@ -115,6 +115,16 @@ describe('estate list', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^host\/web-01 +team\/team-platform +env=prod,role=web +assets\/hosts\/prod\/web\.yaml$/));
   });
 
+  it('answers from an invalid estate with a warning on stderr, and exit 0', () => {
+    const dir = copyDemo();
+    writeFiles(dir, { 'assets/broken.yaml': 'apiVersion: estate/v1\nkind: Host\nmetadata: {name: broken}\nspec: {cpus: 2}\n' });
+    const result = estate(['list', '--kind', 'Host'], { cwd: dir });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('warning: the work tree has 1 validation error; run estate validate\n');
+    expect(result.stdout).toContain('host/broken');
+    expect(estate(['list'], { cwd: demo }).stderr).toBe('');
+  });
+
   it('filters by kind (any case) and label selectors, repeated -l meaning all of them', async () => {
     const queries: Array<[string[], string[]]> = [
       [['--kind', 'Host', '-l', 'env=prod', '-l', 'role in (web,app)'], ['host/app-01', 'host/app-02', 'host/web-01', 'host/web-02']],

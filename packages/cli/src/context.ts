@@ -89,6 +89,17 @@ export class CliContext {
   }
 }
 
+/**
+ * Says on stderr that a read command answers from an estate with validation errors (its answer
+ * may be missing the broken assets), without failing the command.
+ */
+export function warnIfInvalid(io: CliIo, loaded: LoadedEstate): void {
+  const count = loaded.estate.diagnostics.length;
+  if (count === 0) return;
+  const where = loaded.source === 'worktree' ? 'the work tree' : loaded.source.slice(0, 12);
+  io.stderr(`warning: ${where} has ${count} validation error${count === 1 ? '' : 's'}; run estate validate\n`);
+}
+
 /** Finds an asset by id, or fails with E_ASSET_NOT_FOUND (exit 1) naming where it looked. */
 export function requireAsset(loaded: LoadedEstate, id: string): NonNullable<ReturnType<Estate['assets']['get']>> {
   const asset = loaded.estate.assets.get(normalizeId(id));

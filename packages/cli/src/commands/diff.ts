@@ -1,5 +1,5 @@
 import { describeValue, diffEstates, parsePointer, displayPath, type FieldChange } from '@estate/core';
-import type { CliContext } from '../context.js';
+import { warnIfInvalid, type CliContext } from '../context.js';
 import { createStyles, type Styles } from '../io.js';
 import { parseFormat } from './formats.js';
 
@@ -11,10 +11,7 @@ export async function diffCommand(ctx: CliContext, from: string, to: string | un
   const format = parseFormat(options.format, ['text', 'json'] as const, 'text');
   const before = await ctx.loadEstate(options.repo, from, `reading ${from}`);
   const after = await ctx.loadEstate(options.repo, to, `reading ${to ?? 'work tree'}`);
-  for (const side of [before, after]) {
-    const count = side.estate.diagnostics.length;
-    if (count) ctx.io.stderr(`warning: ${side.source === 'worktree' ? 'the work tree' : side.source.slice(0, 12)} has ${count} validation error${count === 1 ? '' : 's'}; run estate validate\n`);
-  }
+  for (const side of [before, after]) warnIfInvalid(ctx.io, side);
   const diff = diffEstates(before.estate.assets, after.estate.assets);
   if (format === 'json') {
     ctx.io.stdout(JSON.stringify({ from: before.source, to: after.source, ...diff }, null, 2) + '\n');

@@ -1,6 +1,6 @@
 import { EstateError, matchesSelector, parseLabelSelector, traverseRelations, type Asset, type LabelSelector } from '@estate/core';
 import { stringify } from 'yaml';
-import { requireAsset, normalizeId, type CliContext } from '../context.js';
+import { normalizeId, requireAsset, warnIfInvalid, type CliContext } from '../context.js';
 import { createStyles } from '../io.js';
 import { parseCount, parseFormat } from './formats.js';
 
@@ -14,7 +14,9 @@ export interface ReadOptions {
 export async function getCommand(ctx: CliContext, id: string, options: ReadOptions & { output?: string }): Promise<number> {
   const output = parseFormat(options.output, ['yaml', 'json'] as const, 'yaml');
   normalizeId(id);
-  const asset = requireAsset(await ctx.loadEstate(options.repo, options.rev), id);
+  const loaded = await ctx.loadEstate(options.repo, options.rev);
+  warnIfInvalid(ctx.io, loaded);
+  const asset = requireAsset(loaded, id);
   if (output === 'json') ctx.io.stdout(JSON.stringify(asset.document.value, null, 2) + '\n');
   else ctx.io.stdout(documentText(asset) + '\n');
   return 0;
@@ -29,7 +31,9 @@ function documentText(asset: Asset): string {
 export async function listCommand(ctx: CliContext, options: ReadOptions & { kind?: string; selector?: string[]; output?: string }): Promise<number> {
   const output = parseFormat(options.output, ['table', 'json', 'yaml'] as const, 'table');
   const selectors: LabelSelector[] = (options.selector ?? []).map(parseLabelSelector);
-  const { estate } = await ctx.loadEstate(options.repo, options.rev);
+  const loaded = await ctx.loadEstate(options.repo, options.rev);
+  warnIfInvalid(ctx.io, loaded);
+  const { estate } = loaded;
   let kindName: string | undefined;
   if (options.kind !== undefined) {
     const kind = estate.kinds.get(options.kind) ?? estate.kinds.byIdPrefix(options.kind.toLowerCase());
@@ -79,6 +83,7 @@ export async function relationsCommand(
   const format = parseFormat(options.format, ['text', 'json'] as const, 'text');
   const depth = parseCount(options.depth, '--depth', 1);
   const loaded = await ctx.loadEstate(options.repo, options.rev);
+  warnIfInvalid(ctx.io, loaded);
   const asset = requireAsset(loaded, id);
   const reached = traverseRelations(loaded.estate.relations, asset.id, { direction, depth, ...(options.type?.length ? { types: options.type } : {}) });
   if (format === 'json') {
