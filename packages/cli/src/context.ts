@@ -64,24 +64,17 @@ export class CliContext {
     const progress = createProgress(this.io, label);
     const options = { cache: this.cache, onProgress: progress.update };
     try {
-      if (rev === undefined) {
-        const bare = await GitCliRepo.open(dir).then(
-          async (r) => {
-            const isBare = r.bare;
-            await r.close();
-            return isBare;
-          },
-          () => false,
-        );
-        if (!bare) return { estate: await loadWorkTreeEstate(dir, options), source: 'worktree' };
-        rev = 'HEAD';
-      }
-      const git = await GitCliRepo.open(dir);
+      // Outside git, only the work tree can be read; `--rev` then reports E_NOT_A_REPO.
+      const git = await GitCliRepo.open(dir).catch((error: unknown) => {
+        if (rev === undefined && hasErrorCode(error, 'E_NOT_A_REPO')) return undefined;
+        throw error;
+      });
       try {
-        const commit = await git.resolveCommit(rev);
-        return { estate: await loadCommitEstate(git, commit, options), source: commit };
+        if (rev === undefined && !git?.bare) return { estate: await loadWorkTreeEstate(dir, options), source: 'worktree' };
+        const commit = await git!.resolveCommit(rev ?? 'HEAD');
+        return { estate: await loadCommitEstate(git!, commit, options), source: commit };
       } finally {
-        await git.close();
+        await git?.close();
       }
     } finally {
       progress.done();
