@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, estate, makeTempDir, removeTempDirs, ROOT, testEnv } from './helpers.js';
+import { assertBuilt, BIN, ESTATE_YAML, estate, hostYaml, makeRepo, makeTempDir, removeTempDirs, ROOT, testEnv } from './helpers.js';
 
 beforeAll(assertBuilt);
 afterAll(removeTempDirs);
@@ -48,5 +48,16 @@ describe('estate (the program)', () => {
     const argument = estate(['get'], { cwd: dir });
     expect(argument.status).toBe(2);
     expect(argument.stderr).toContain("missing required argument 'id'");
+  });
+
+  it('stops quietly when the reader closes the pipe early (`estate list | head -1`)', () => {
+    // Far more output than a pipe buffers, so writes go on after head has exited.
+    const hosts = Array.from({ length: 2000 }, (_, i) => hostYaml(`h${i}`, `10.1.${Math.floor(i / 250)}.${i % 250}`)).join('---\n');
+    const repo = makeRepo({ 'estate.yaml': ESTATE_YAML, 'assets/hosts.yaml': hosts });
+    for (const args of ['list', 'list -o json', 'validate --format json']) {
+      const result = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" ${args} | head -1; echo "status $?"`], { cwd: repo, env: testEnv(), encoding: 'utf8' });
+      expect(result.stderr, args).toBe('');
+      expect(result.stdout.split('\n')[1], args).toBe('status 0');
+    }
   });
 });

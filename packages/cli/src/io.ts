@@ -10,11 +10,25 @@ export interface CliIo {
   cwd: string;
 }
 
-/** The real process's streams and environment. */
+/**
+ * The real process's streams and environment. A reader that goes away early (`estate list | head
+ * -1`) closes the pipe: like cat or git, the command then stops writing there, quietly, instead of
+ * dying of an unhandled EPIPE, and still exits with its own code.
+ */
 export function processIo(): CliIo {
+  const closed = { stdout: false, stderr: false };
+  for (const name of ['stdout', 'stderr'] as const) {
+    process[name].on('error', (error: NodeJS.ErrnoException) => {
+      closed[name] = true;
+      if (error.code === 'EPIPE' || name === 'stderr') return;
+      // Anything else (a full disk under `> file`) loses output: say so, and fail.
+      process.exitCode = 2;
+      if (!closed.stderr) process.stderr.write(`error[E_IO]: cannot write to stdout: ${error.message}\n`);
+    });
+  }
   return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout: (text) => void (closed.stdout || process.stdout.write(text)),
+    stderr: (text) => void (closed.stderr || process.stderr.write(text)),
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
     env: process.env,

@@ -421,6 +421,22 @@ describe('logPaths', () => {
     });
     expect(log.map((e) => e.commit.sha).sort()).toEqual([merge, mainB, sideB, base].sort());
   });
+
+  it("ignores log.follow in the user's config, which would detect renames", async () => {
+    const { root, repo } = await workRepo();
+    git(root, 'config', 'log.follow', 'true');
+    const oid = (s: string): string => hashBlob(Buffer.from(s));
+    const first = await commit(root, 'add a', { 'a.yaml': 'content of a\n' });
+    git(root, 'rm', '-q', 'a.yaml');
+    await commit(root, 'delete a');
+    await commit(root, 'add b', { 'b.yaml': 'content of a, almost\n' });
+    const readd = await commit(root, 're-add a', { 'a.yaml': 'content of a, almost\n' });
+
+    const log = await repo.logPaths('HEAD', ['a.yaml']);
+    expect(log.map((e) => e.commit.subject)).toEqual(['re-add a', 'delete a', 'add a']);
+    expect(log[0]).toMatchObject({ commit: { sha: readd }, changes: [{ status: 'A', path: 'a.yaml', newOid: oid('content of a, almost\n') }] });
+    expect(log[2]).toMatchObject({ commit: { sha: first } });
+  });
 });
 
 describe('listWorkTreeFiles', () => {

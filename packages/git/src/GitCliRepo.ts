@@ -228,6 +228,9 @@ export class GitCliRepo {
       '--raw',
       '--no-abbrev',
       '--no-renames',
+      // `log.follow = true` in the user's config would turn on --follow for a single path, which
+      // detects renames (and copies) despite --no-renames and drops the commits before them.
+      '--no-follow',
       '--root',
       // Not first-parent: git would then stop leaving out merges that took one side, and the
       // side's change would be reported twice. Merges are diffed below instead.

@@ -58,6 +58,10 @@ export async function assetHistory(repo: GitCliRepo, id: string, options: AssetH
   let current = await findAsset(repo, start, id, readAsset);
   const entries: AssetHistoryEntry[] = [];
   let from = start;
+  // A commit that put the asset back into a file an earlier commit had broken (a YAML syntax
+  // error hides every document): what it changed is only known at the next readable version.
+  let afterBroken: { commit: CommitInfo; path: string; value: unknown } | undefined;
+  const isBroken = (oid: string | undefined): boolean => oid !== undefined && (cache.get(oid)?.diagnostics.length ?? 0) > 0;
   // Walks one stretch of the trail (commits touching `current.path`); says where the asset came
   // from when it was moved into that file, or that the trail ends here.
   const walk = async (log: PathLogEntry[], path: string): Promise<{ end: boolean; next?: { commit: string; located: Located } }> => {
@@ -67,6 +71,12 @@ export async function assetHistory(repo: GitCliRepo, id: string, options: AssetH
       if (!change) continue;
       const after = await readAsset(change.path, change.newOid);
       if (after === undefined) continue;
+      if (afterBroken) {
+        const fixed = afterBroken;
+        afterBroken = undefined;
+        if (!deepEqual(after, fixed.value)) entries.push({ commit: fixed.commit, change: 'changed', path: fixed.path, fields: diffValues(after, fixed.value) });
+        if (entries.length >= limit) return { end: true };
+      }
       const before = await readAsset(change.path, change.oldOid);
       if (before !== undefined) {
         if (!deepEqual(before, after)) entries.push({ commit, change: 'changed', path: change.path, fields: diffValues(before, after) });
@@ -75,6 +85,10 @@ export async function assetHistory(repo: GitCliRepo, id: string, options: AssetH
       }
       const parent = commit.parents[0];
       const origin = parent ? await findMovedFrom(repo, parent, commit.sha, change.path, readAsset) : undefined;
+      if (!origin && isBroken(change.oldOid)) {
+        afterBroken = { commit, path: change.path, value: after };
+        continue;
+      }
       if (!origin) {
         entries.push({ commit, change: 'added', path: change.path, fields: [] });
         return { end: true };
@@ -96,6 +110,11 @@ export async function assetHistory(repo: GitCliRepo, id: string, options: AssetH
       if (outcome.end) break;
     }
     if (!outcome.end) outcome = await walk(batch, current.path);
+    if (afterBroken) {
+      // No readable version before the broken one: the asset was added where it was repaired.
+      entries.push({ commit: afterBroken.commit, change: 'added', path: afterBroken.path, fields: [] });
+      afterBroken = undefined;
+    }
     if (!outcome.next) break;
     from = outcome.next.commit;
     current = outcome.next.located;
