@@ -1,8 +1,9 @@
+import jsYaml from 'js-yaml';
 import { stringify } from 'yaml';
 import type { KindDefinition } from './kinds/kindRegistry.js';
 import type { JsonSchema } from './kinds/schemaCompiler.js';
 import { API_VERSION } from './assetChecks.js';
-import { isObject } from './values.js';
+import { deepEqual, isObject } from './values.js';
 
 /**
  * Writes a new asset's YAML from its kind's schema: required fields get a placeholder that
@@ -12,9 +13,9 @@ import { isObject } from './values.js';
 export function createAssetSkeleton(kind: KindDefinition, name: string): string {
   const lines = [
     `apiVersion: ${API_VERSION}`,
-    `kind: ${kind.name}`,
+    `kind: ${inlineYaml(kind.name)}`,
     'metadata:',
-    `  name: ${name}`,
+    `  name: ${inlineYaml(name)}`,
     '  labels: {}',
     '  # owner: team/<name>    # the team that owns it',
     '  # description: ""       # one line saying what it is for',
@@ -53,7 +54,7 @@ function schemaLines(schema: JsonSchema, depth: number): string[] {
 }
 
 function placeholder(field: JsonSchema): string {
-  if (field['default'] !== undefined) return stringify(field['default']).trim();
+  if (field['default'] !== undefined) return inlineYaml(field['default']);
   switch (field['type']) {
     case 'array':
       return '[]';
@@ -65,7 +66,22 @@ function placeholder(field: JsonSchema): string {
     case 'boolean':
       return 'false';
     default:
-      return Array.isArray(field['enum']) ? stringify(field['enum'][0]).trim() : '""';
+      return Array.isArray(field['enum']) ? inlineYaml(field['enum'][0]) : '""';
+  }
+}
+
+/**
+ * A value as one line of YAML that the loader reads back as the same value: plain when that is
+ * safe, else JSON (valid YAML). A DNS label such as `123` or `0x1f` is a number to the YAML 1.2
+ * core schema, and a map or a long string would spill onto lines a comment or a key cannot hold.
+ */
+function inlineYaml(value: unknown): string {
+  const text = stringify(value, { collectionStyle: 'flow', lineWidth: 0 }).trim();
+  if (text.includes('\n')) return JSON.stringify(value);
+  try {
+    return deepEqual(jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }), value) ? text : JSON.stringify(value);
+  } catch {
+    return JSON.stringify(value);
   }
 }
 

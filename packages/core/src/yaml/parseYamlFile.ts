@@ -1,5 +1,5 @@
 import jsYaml from 'js-yaml';
-import { parseDocument } from 'yaml';
+import { isCollection, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import type { Diagnostic } from '../diagnostics.js';
 import { DEFAULT_PARSE_LIMITS, type ParseLimits } from '../limits.js';
 import { toPointer } from '../jsonPointer.js';
@@ -94,9 +94,16 @@ export function parseYamlFile(
       diagnostics.push(diagnostic);
       if (diagnostic.code !== 'E_YAML_DUPLICATE_KEY') continue;
       // A duplicate key is reported, every one of them, and the document is still checked (the
-      // last value wins, as in JSON.parse), so one run shows all its problems.
+      // last value wins, as in JSON.parse), so one run shows all its problems. js-yaml stopped at
+      // the first duplicate, so the rest may still be broken (or hostile): that is reported instead,
+      // before the slower re-parse that finds the other duplicates is spent on it.
+      try {
+        value = jsYaml.load(chunk.source, { ...options, json: true });
+      } catch (laterError) {
+        diagnostics.push(loadErrorDiagnostic(path, chunk, laterError, limits));
+        continue;
+      }
       diagnostics.push(...laterDuplicateKeys(path, chunk));
-      value = jsYaml.load(chunk.source, { ...options, json: true });
     }
     if (value === null || value === undefined) continue;
     const document: YamlDocument = { index: documents.length, line: chunk.line, value, source: chunk.source, locateBudget };
@@ -169,22 +176,46 @@ function loadErrorDiagnostic(path: string, chunk: DocumentChunk, error: unknown,
   throw error;
 }
 
-/** The simple key starting at `offset` as written (quoted ones) or in quotes (plain ones), if any. */
 /**
- * The duplicate keys of a document after the first, which js-yaml stopped at: the `yaml` package
- * lists them all, in document order as js-yaml meets them.
+ * The duplicate keys of a document after the first, which js-yaml stopped at, in the order js-yaml
+ * meets them (when a pair's value is complete). Keys are compared as js-yaml stores them, as
+ * strings (`1` and `"1"` are the same key). The `yaml` package's own check compares every key with
+ * every earlier one, which takes seconds on a mapping of a few thousand keys, so a map is checked
+ * here with a set.
  */
 function laterDuplicateKeys(path: string, chunk: DocumentChunk): Diagnostic[] {
-  return parseDocument(chunk.source)
-    .errors.filter((e) => e.code === 'DUPLICATE_KEY')
+  const repeats: Array<{ keyStart: number; end: number }> = [];
+  const walk = (node: unknown): void => {
+    if (isMap(node)) {
+      const keys = new Set<string>();
+      for (const pair of node.items) {
+        const key = pair.key as Node | null;
+        walk(key);
+        walk(pair.value);
+        const text = isScalar(key) ? String(key.value) : isCollection(key) ? String(key.toJSON()) : undefined;
+        if (text === undefined) continue;
+        if (keys.has(text)) {
+          const value = pair.value as Node | null;
+          repeats.push({ keyStart: key?.range?.[0] ?? 0, end: value?.range?.[1] ?? key?.range?.[1] ?? 0 });
+        }
+        keys.add(text);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) walk(item);
+    }
+  };
+  walk(parseDocument(chunk.source, { uniqueKeys: false, schema: 'core' }).contents);
+  return repeats
+    .sort((a, b) => a.end - b.end || a.keyStart - b.keyStart)
     .slice(1)
-    .map((e) => {
-      const at = positionAt(chunk.source, e.pos[0]);
-      const key = keyAt(chunk.source, e.pos[0]);
+    .map(({ keyStart }) => {
+      const at = positionAt(chunk.source, keyStart);
+      const key = keyAt(chunk.source, keyStart);
       return { code: 'E_YAML_DUPLICATE_KEY', path, line: chunk.line + at.line - 1, col: at.col, message: `duplicate key ${key ? `${key} ` : ''}in mapping` };
     });
 }
 
+/** The simple key starting at `offset` as written (quoted ones) or in quotes (plain ones), if any. */
 function keyAt(source: string, offset: number): string | undefined {
   const text = source.slice(offset, offset + 1024);
   const quoted = /^(?:"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\r\n]|'')*')(?=[ \t]*:)/.exec(text);
