@@ -11,7 +11,8 @@ import type { YamlDocument } from './yaml/parseYamlFile.js';
 export const API_VERSION = 'estate/v1';
 /** DNS-1123 label (RFC 1123 §2.1 host name label, lower-case). */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const ENVELOPE_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'spec']);
+/** The top-level fields of every Estate document. */
+export const ENVELOPE_KEYS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'metadata', 'spec']);
 
 /** Reports a problem at a JSON path of a document. */
 export type Reporter = (code: DiagnosticCode, path: Array<string | number>, message: string, target?: 'key' | 'value') => void;

@@ -26,6 +26,8 @@ describe('parseLabelSelector', () => {
     ['-env=prod', "invalid label key '-env'"],
     ['env=bad!', "invalid label value 'bad!'"],
     ['env in (ok, -bad)', "invalid label value '-bad'"],
+    ['env in ()', "'env' in needs a list of values, e.g. env in (a,b)"],
+    ['env notin (a,,b)', "'env' notin needs a list of values, e.g. env notin (a,b)"],
   ])('refuses %j with E_SELECTOR (%s)', (text, reason) => {
     let error: unknown;
     try {

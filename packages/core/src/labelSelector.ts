@@ -25,6 +25,7 @@ export function parseLabelSelector(text: string): LabelSelector {
     let requirement: LabelRequirement;
     if (set) {
       const values = set[3]!.split(',').map((v) => v.trim());
+      if (values.includes('')) throw selectorError(text, `'${set[1]}' ${set[2]} needs a list of values, e.g. ${set[1]} ${set[2]} (a,b)`);
       values.forEach((v) => checkValue(text, v));
       requirement = { key: set[1]!, op: set[2] as 'in' | 'notin', values };
     } else {

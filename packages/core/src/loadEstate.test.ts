@@ -517,6 +517,19 @@ describe('loadEstate: E_ESTATE_FILE and estate.yaml', () => {
     expect(estate.config?.name).toBe('test');
   });
 
+  it('reports unknown top-level fields of estate.yaml and of Schema documents, and still reads them', async () => {
+    const estate = await loadMemoryEstate({
+      'estate.yaml': ESTATE_YAML + 'enviroments: [dev]\n',
+      'schemas/a.yaml': schemaYaml('Widget', '  schema: {type: object}') + 'extra: 1\n',
+    });
+    expect(estate.diagnostics).toMatchObject([
+      diag('E_ENVELOPE', 'estate.yaml', 7, 1, "unknown top-level field 'enviroments'", 'an Estate document'),
+      diag('E_ENVELOPE', 'schemas/a.yaml', 7, 1, "unknown top-level field 'extra'"),
+    ]);
+    expect(estate.config?.name).toBe('test');
+    expect(estate.kinds.get('Widget')).toBeDefined();
+  });
+
   it('reports a YAML error in estate.yaml only once', async () => {
     const estate = await loadMemoryEstate({ 'estate.yaml': 'a: [\n' });
     expect(estate.diagnostics).toMatchObject([diag('E_YAML_SYNTAX', 'estate.yaml', 2, 1, 'unexpected end of the stream')]);

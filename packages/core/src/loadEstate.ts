@@ -4,6 +4,7 @@ import {
   checkAcrossAssets,
   checkAssetDocument,
   DNS_LABEL,
+  ENVELOPE_KEYS,
   nameMessage,
   reporterFor,
   type CheckedDocument,
@@ -212,7 +213,7 @@ function withPath(parsed: ParsedYamlFile, path: string): ParsedYamlFile {
 function checkEnvelopeBasics(document: YamlDocument, report: Reporter, expectedKind: string): boolean {
   const value = document.value;
   if (!isObject(value)) {
-    report('E_ENVELOPE', [], `a ${expectedKind} document must be a mapping with apiVersion, kind, metadata and spec`);
+    report('E_ENVELOPE', [], `${article(expectedKind)} ${expectedKind} document must be a mapping with apiVersion, kind, metadata and spec`);
     return false;
   }
   if (value['apiVersion'] !== API_VERSION) {
@@ -223,7 +224,16 @@ function checkEnvelopeBasics(document: YamlDocument, report: Reporter, expectedK
     report('E_ENVELOPE', ['kind'], `expected kind: ${expectedKind} here, got ${describeValue(value['kind'])}`);
     return false;
   }
+  for (const key of Object.keys(value)) {
+    if (!ENVELOPE_KEYS.has(key)) {
+      report('E_ENVELOPE', [key], `unknown top-level field '${key}'; ${article(expectedKind)} ${expectedKind} document has apiVersion, kind, metadata and spec`, 'key');
+    }
+  }
   return true;
+}
+
+function article(word: string): string {
+  return /^[AEIOU]/.test(word) ? 'an' : 'a';
 }
 
 function readEstateConfig(
