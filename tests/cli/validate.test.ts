@@ -312,6 +312,16 @@ describe('estate validate', () => {
     expect(result.status).toBe(0);
   });
 
+  it('reads the index version of tracked files a sparse checkout keeps off the disk', () => {
+    const dir = copyDemo();
+    git(dir, 'update-index', '--skip-worktree', 'assets/hosts/prod/db-01.yaml');
+    rmSync(join(dir, 'assets/hosts/prod/db-01.yaml'));
+    const result = estate(['validate'], { cwd: dir });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^✓ valid: 29 assets/);
+    expect(result.status).toBe(0);
+  });
+
   it('refuses hostile files quickly with E_YAML_UNSAFE, E_TOO_LARGE and E_ENCODING, and still checks the rest', async () => {
     const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i <= 12; i++) levels.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);

@@ -305,6 +305,23 @@ export class GitCliRepo {
     return [...files].sort();
   }
 
+  /**
+   * Blob ids the index holds for paths under `prefixes` (as in {@link GitCliRepo.listTree}),
+   * stage 0 only: what git would commit, including files a sparse checkout keeps off the disk.
+   */
+  async listIndexBlobs(prefixes?: readonly string[]): Promise<Map<string, string>> {
+    if (this.bare) throw new GitError('E_BARE_REPO', `repository '${this.dir}' has no index`, { dir: this.dir });
+    const blobs = new Map<string, string>();
+    if (prefixes?.length === 0) return blobs;
+    for (const record of splitNul(await this.#git(['ls-files', '-z', '--stage', '--', ...(prefixes ?? [])]))) {
+      // `<mode> SP <oid> SP <stage> TAB <path>`
+      const tab = record.indexOf('\t');
+      const [mode, oid = '', stage] = record.slice(0, tab).split(' ');
+      if (mode !== GITLINK && stage === '0') blobs.set(record.slice(tab + 1), oid);
+    }
+    return blobs;
+  }
+
   /** Ends the `git cat-file` process; a later read starts a new one. Idempotent. */
   async close(): Promise<void> {
     await this.#catFile.close();

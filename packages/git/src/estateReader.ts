@@ -71,49 +71,58 @@ export async function loadWorkTreeEstate(dir: string, options: LoadEstateOptions
   } catch (error) {
     if (!(error instanceof GitError && error.code === 'E_NOT_A_REPO')) throw error;
   }
-  let root = dir;
-  let paths: string[];
   try {
-    if (repo && !repo.bare && repo.workTree) {
-      root = repo.workTree;
-      paths = await repo.listWorkTreeFiles(ESTATE_PREFIXES);
-    } else if (repo?.bare) {
+    if (repo?.bare) {
       throw new GitError('E_BARE_REPO', `${dir} is a bare repository: it has no work tree; pass --rev to read a commit`, { dir });
-    } else {
-      paths = await walkFiles(dir);
     }
+    const root = repo?.workTree ?? dir;
+    const paths = repo ? await repo.listWorkTreeFiles(ESTATE_PREFIXES) : await walkFiles(dir);
+    const maxBytes = options.limits?.maxFileBytes ?? DEFAULT_PARSE_LIMITS.maxFileBytes;
+    // Small files read synchronously are faster than thousands of queued async reads, and never
+    // run out of file descriptors. Oversized files are not read at all: core reports them by size.
+    const contents = new Map<string, Uint8Array>();
+    const files: EstateFileRef[] = [];
+    const absent: string[] = [];
+    for (const path of paths) {
+      if (classifyEstatePath(path) === undefined) continue;
+      const bytes = readWorkTreeFile(join(root, path), maxBytes);
+      if (bytes === undefined) absent.push(path);
+      else if (typeof bytes === 'number') files.push({ path, blobId: `oversized:${bytes}:${path}`, size: bytes });
+      else {
+        contents.set(path, bytes);
+        files.push({ path, blobId: hashBlob(bytes), size: bytes.length });
+      }
+    }
+    // Tracked files that are not on disk (a sparse checkout leaves them out) count as the index has them.
+    if (repo && absent.length) {
+      const index = await repo.listIndexBlobs(ESTATE_PREFIXES);
+      const found = absent.filter((path) => index.has(path));
+      const blobs = await repo.readBlobs(found.map((path) => index.get(path)!));
+      found.forEach((path, i) => {
+        contents.set(path, blobs[i]!);
+        files.push({ path, blobId: index.get(path)! });
+      });
+    }
+    return await loadEstate(files, async (wanted) => wanted.map((f) => contents.get(f.path)!), options);
   } finally {
     await repo?.close();
   }
-  const maxBytes = options.limits?.maxFileBytes ?? DEFAULT_PARSE_LIMITS.maxFileBytes;
-  // Small files read synchronously are faster than thousands of queued async reads, and never
-  // run out of file descriptors. Oversized files are not read at all: core reports them by size.
-  const contents = new Map<string, Buffer>();
-  const files: EstateFileRef[] = [];
-  for (const path of paths) {
-    if (classifyEstatePath(path) === undefined) continue;
-    const bytes = readWorkTreeFile(join(root, path), maxBytes);
-    if (typeof bytes === 'number') {
-      files.push({ path, blobId: `oversized:${bytes}:${path}`, size: bytes });
-      continue;
-    }
-    contents.set(path, bytes);
-    files.push({ path, blobId: hashBlob(bytes), size: bytes.length });
-  }
-  return loadEstate(files, async (wanted) => wanted.map((f) => contents.get(f.path)!), options);
 }
 
 /**
  * Reads a work-tree file with one open: the size comes from the open file (over `maxBytes`, the
- * size is returned instead of the content), and a symbolic link is read as git stores it, as the
- * text of its target, never followed out of the repo (O_NOFOLLOW makes opening one fail with ELOOP).
+ * size is returned instead of the content; a missing file gives undefined), and a symbolic link is
+ * read as git stores it, as the text of its target, never followed out of the repo (O_NOFOLLOW
+ * makes opening one fail with ELOOP).
  */
-function readWorkTreeFile(path: string, maxBytes: number): Buffer | number {
+function readWorkTreeFile(path: string, maxBytes: number): Buffer | number | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP') return Buffer.from(readlinkSync(path));
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return Buffer.from(readlinkSync(path));
+    if (code === 'ENOENT') return undefined;
     throw error;
   }
   try {
