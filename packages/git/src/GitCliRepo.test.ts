@@ -1,28 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GitCliRepo } from './GitCliRepo.js';
 import { hashBlob } from './hashBlob.js';
 import { initRepo } from './initRepo.js';
+import { useTempRepos } from './testing/tempRepos.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'estate-git-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { tempDir, track } = useTempRepos('estate-git');
 
 async function open(dir: string): Promise<GitCliRepo> {
-  const repo = await GitCliRepo.open(dir);
-  cleanups.push(() => repo.close());
-  return repo;
+  return track(await GitCliRepo.open(dir));
 }
 
 /** Runs git like a user would, with a fixed identity and clock so shas are stable. */
@@ -86,8 +75,7 @@ describe('GitCliRepo.open', () => {
 
   it('opens a bare repository', async () => {
     const dir = join(await tempDir(), 'estate.git');
-    const repo = await initRepo(dir, { bare: true });
-    cleanups.push(() => repo.close());
+    const repo = track(await initRepo(dir, { bare: true }));
     expect(repo).toMatchObject({ dir, gitDir: dir, bare: true, workTree: undefined });
   });
 });
@@ -482,8 +470,7 @@ describe('listWorkTreeFiles', () => {
 
   it('rejects a bare repository', async () => {
     const dir = await tempDir();
-    const repo = await initRepo(dir, { bare: true });
-    cleanups.push(() => repo.close());
+    const repo = track(await initRepo(dir, { bare: true }));
     await expect(repo.listWorkTreeFiles()).rejects.toMatchObject({
       code: 'E_BARE_REPO',
       message: `repository '${dir}' has no work tree`,

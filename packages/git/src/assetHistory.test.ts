@@ -1,24 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { assetHistory } from './assetHistory.js';
 import { commitFiles } from './commitFiles.js';
 import type { GitCliRepo } from './GitCliRepo.js';
-import { initRepo } from './initRepo.js';
+import { useTempRepos } from './testing/tempRepos.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function newRepo(): Promise<GitCliRepo> {
-  const dir = await mkdtemp(join(tmpdir(), 'estate-history-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const repo = await initRepo(dir, { bare: true });
-  cleanups.push(() => repo.close());
-  return repo;
-}
+const temp = useTempRepos('estate-history');
+const newRepo = (): Promise<GitCliRepo> => temp.newRepo({ bare: true });
 
 const host = (name: string, cpus: number): string =>
   `apiVersion: estate/v1\nkind: Host\nmetadata: {name: ${name}}\nspec:\n  hostname: ${name}.example.com\n  cpus: ${cpus}\n`;

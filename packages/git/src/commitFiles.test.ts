@@ -1,25 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commitFiles } from './commitFiles.js';
 import type { GitCliRepo } from './GitCliRepo.js';
+import { useTempRepos } from './testing/tempRepos.js';
 import { hashBlob } from './hashBlob.js';
-import { initRepo } from './initRepo.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function newRepo(options: { bare?: boolean } = {}): Promise<GitCliRepo> {
-  const dir = await mkdtemp(join(tmpdir(), 'estate-git-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const repo = await initRepo(dir, options);
-  cleanups.push(() => repo.close());
-  return repo;
-}
+const { newRepo } = useTempRepos('estate-git');
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8' });

@@ -1,25 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Estate } from '@estate/core';
 import { commitFiles } from './commitFiles.js';
 import { IncrementalEstateLoader, loadCommitEstate } from './estateReader.js';
 import type { GitCliRepo } from './GitCliRepo.js';
-import { initRepo } from './initRepo.js';
+import { useTempRepos } from './testing/tempRepos.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function newRepo(): Promise<GitCliRepo> {
-  const dir = await mkdtemp(join(tmpdir(), 'estate-reader-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const repo = await initRepo(dir, { bare: true });
-  cleanups.push(() => repo.close());
-  return repo;
-}
+const temp = useTempRepos('estate-reader');
+const newRepo = (): Promise<GitCliRepo> => temp.newRepo({ bare: true });
 
 const ESTATE = 'apiVersion: estate/v1\nkind: Estate\nmetadata: {name: test}\nspec: {environments: [dev, prod]}\n';
 const host = (name: string, extra = ''): string =>
