@@ -1,6 +1,6 @@
 // Lint: TypeScript rules plus the architecture's import rules (PRODUCT.md "Architecture"):
 // core is pure (no node: modules), packages talk only through each other's public entry point,
-// and dependencies point one way: core <- git <- cli.
+// and dependencies point one way: core <- git <- server <- cli, and client <- cli (client stands alone).
 import js from '@eslint/js';
 import importX from 'eslint-plugin-import-x';
 import globals from 'globals';
@@ -52,6 +52,24 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [deepImports, { group: ['@estate/cli', '@estate/server'], message: 'git depends on core only.' }] },
+      ],
+    },
+  },
+  {
+    files: ['packages/server/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [deepImports, { group: ['@estate/cli', '@estate/client'], message: 'server depends on core and git only.' }] },
+      ],
+    },
+  },
+  {
+    files: ['packages/client/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [deepImports, { group: ['@estate/*', 'node:child_process', 'node:fs'], message: 'client is a standalone HTTP client: no server code, no local I/O.' }] },
       ],
     },
   },

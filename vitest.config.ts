@@ -6,7 +6,7 @@ const src = (pkg: string): string => fileURLToPath(new URL(`./packages/${pkg}/sr
 export default defineConfig({
   resolve: {
     // Tests run against sources; the CLI's end-to-end tests run the built binary.
-    alias: { '@estate/core': src('core'), '@estate/git': src('git') },
+    alias: { '@estate/core': src('core'), '@estate/git': src('git'), '@estate/client': src('client'), '@estate/server': src('server') },
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'tests/**/*.test.ts'],
