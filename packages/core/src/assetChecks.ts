@@ -26,13 +26,13 @@ export function reporterFor(sink: Diagnostic[], path: string, document: YamlDocu
 }
 
 /** A reference that passed every check one document can make; whether its target exists is left. */
-interface PendingReference {
+export interface PendingReference {
   relation: Relation;
   path: Array<string | number>;
 }
 
 /** A value of an `x-estate-unique` field, keyed by kind, field and value. */
-interface PendingUnique {
+export interface PendingUnique {
   key: string;
   path: Array<string | number>;
   value: unknown;
@@ -176,12 +176,7 @@ export function checkAcrossAssets(checked: CheckedDocument[], diagnostics: Diagn
     if (!asset) continue;
     const first = assets.get(asset.id);
     if (first) {
-      const at = locateInDocument(first.document, ['metadata', 'name'], 'value');
-      reporterFor(diagnostics, asset.path, asset.document, asset.id)(
-        'E_DUPLICATE_ASSET',
-        ['metadata', 'name'],
-        `asset '${asset.id}' is already defined at ${first.path}:${at.line}:${at.col}`,
-      );
+      reportDuplicateAsset(diagnostics, asset, first);
       continue;
     }
     assets.set(asset.id, asset);
@@ -191,32 +186,52 @@ export function checkAcrossAssets(checked: CheckedDocument[], diagnostics: Diagn
   const relations: Relation[] = [];
   const seen = new Map<string, { asset: Asset; path: Array<string | number> }>();
   for (const { asset, doc } of winners) {
-    for (const { relation, path } of doc.references) {
-      if (assets.has(relation.to)) {
-        relations.push(relation);
-        continue;
-      }
-      reporterFor(diagnostics, asset.path, asset.document, asset.id)(
-        'E_DANGLING_REF',
-        path,
-        `asset '${relation.to}' referenced by ${asset.id} (${relation.field}) does not exist`,
-      );
+    for (const reference of doc.references) {
+      if (assets.has(reference.relation.to)) relations.push(reference.relation);
+      else reportDanglingReference(diagnostics, asset, reference);
     }
-    for (const { key, path, value } of doc.uniques) {
-      const first = seen.get(key);
-      if (!first) {
-        seen.set(key, { asset, path });
-        continue;
-      }
-      const at = locateInDocument(first.asset.document, first.path, 'value');
-      reporterFor(diagnostics, asset.path, asset.document, asset.id)(
-        'E_UNIQUE',
-        path,
-        `${displayPath(path)} ${describeValue(value)} of ${asset.id} is already used by ${first.asset.id} (${first.asset.path}:${at.line}:${at.col}); it must be unique among ${asset.kind} assets`,
-      );
+    for (const unique of doc.uniques) {
+      const first = seen.get(unique.key);
+      if (first) reportUniqueConflict(diagnostics, asset, unique, first);
+      else seen.set(unique.key, { asset, path: unique.path });
     }
   }
   return { assets, relations };
+}
+
+// The reports of the checks that span assets, shared by checkAcrossAssets and EstateTracker (which
+// recomputes them for a few documents at a time and must produce the very same diagnostics).
+
+/** Reports a second definition of an id (E_DUPLICATE_ASSET), pointing at the one that wins. */
+export function reportDuplicateAsset(sink: Diagnostic[], asset: Asset, winner: Asset): void {
+  const at = locateInDocument(winner.document, ['metadata', 'name'], 'value');
+  reporterFor(sink, asset.path, asset.document, asset.id)(
+    'E_DUPLICATE_ASSET',
+    ['metadata', 'name'],
+    `asset '${asset.id}' is already defined at ${winner.path}:${at.line}:${at.col}`,
+  );
+}
+
+/** Reports a reference of `asset` to an asset that does not exist (E_DANGLING_REF). */
+export function reportDanglingReference(sink: Diagnostic[], asset: Asset, reference: PendingReference): void {
+  reporterFor(sink, asset.path, asset.document, asset.id)(
+    'E_DANGLING_REF',
+    reference.path,
+    `asset '${reference.relation.to}' referenced by ${asset.id} (${reference.relation.field}) does not exist`,
+  );
+}
+
+/**
+ * Reports a unique value of `asset` that an earlier asset already holds (E_UNIQUE); `first` is that
+ * asset and the place of the value in it (possibly `asset` itself, when it repeats the value).
+ */
+export function reportUniqueConflict(sink: Diagnostic[], asset: Asset, unique: PendingUnique, first: { asset: Asset; path: Array<string | number> }): void {
+  const at = locateInDocument(first.asset.document, first.path, 'value');
+  reporterFor(sink, asset.path, asset.document, asset.id)(
+    'E_UNIQUE',
+    unique.path,
+    `${displayPath(unique.path)} ${describeValue(unique.value)} of ${asset.id} is already used by ${first.asset.id} (${first.asset.path}:${at.line}:${at.col}); it must be unique among ${asset.kind} assets`,
+  );
 }
 
 /** Splits a reference `host/web-01` into kind prefix and name; a bare name takes `defaultPrefix`. */

@@ -66,43 +66,29 @@ export function classifyEstatePath(path: string): 'estate' | 'schema' | 'asset' 
 export async function loadEstate(files: EstateFileRef[], readFiles: ReadFiles, options: LoadEstateOptions = {}): Promise<Estate> {
   const limits = options.limits ?? DEFAULT_PARSE_LIMITS;
   const diagnostics: Diagnostic[] = [];
-  const relevant = files
-    .filter((f) => classifyEstatePath(f.path) !== undefined)
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const parsed = await parseFiles(relevant, readFiles, limits, options);
-
-  const reportIn = (path: string, document: YamlDocument): Reporter => reporterFor(diagnostics, path, document);
+  const relevant = files.filter((f) => classifyEstatePath(f.path) !== undefined).sort(comparePaths);
+  const parsed = await parseEstateFiles(relevant, readFiles, limits, options);
 
   let documents = 0;
-  const schemaDocuments: SchemaDocument[] = [];
+  const schemaFiles: ParsedEstateFile[] = [];
   const assetDocuments: Array<{ file: EstateFileRef; document: YamlDocument }> = [];
-  let estateDocument: { file: EstateFileRef; document: YamlDocument } | undefined;
+  let estateFile: ParsedEstateFile | undefined;
   for (const file of relevant) {
     const result = parsed.get(file.path);
     if (!result) continue;
     diagnostics.push(...result.diagnostics);
     documents += result.documents.length;
     const role = classifyEstatePath(file.path);
-    for (const document of result.documents) {
-      if (role === 'schema') {
-        const report = reportIn(file.path, document);
-        if (checkEnvelopeBasics(document, report, 'Schema')) {
-          schemaDocuments.push({ path: file.path, value: document.value as Record<string, unknown>, report });
-        }
-      } else if (role === 'asset') {
-        assetDocuments.push({ file, document });
-      } else if (role === 'estate') {
-        if (estateDocument) reportIn(file.path, document)('E_ESTATE_FILE', [], 'estate.yaml must hold a single document');
-        else estateDocument = { file, document };
-      }
-    }
+    if (role === 'schema') schemaFiles.push({ file, parsed: result });
+    else if (role === 'estate') estateFile = { file, parsed: result };
+    else if (role === 'asset') for (const document of result.documents) assetDocuments.push({ file, document });
   }
 
-  const kinds = buildKindRegistry(schemaDocuments);
-  const config = readEstateConfig(estateDocument, kinds, reportIn, diagnostics, relevant);
+  const { kinds, kindsKey, diagnostics: kindProblems } = buildEstateKinds(schemaFiles);
+  diagnostics.push(...kindProblems);
+  const { config, diagnostics: configProblems } = readEstateConfig(estateFile, kinds);
+  diagnostics.push(...configProblems);
 
-  // The kinds are those of the built-ins (fixed per build) plus the schema files at these blob ids.
-  const kindsKey = relevant.filter((f) => classifyEstatePath(f.path) === 'schema').map((f) => `${f.path}@${f.blobId}`).join('\n');
   const checked: CheckedDocument[] = [];
   for (const { file, document } of assetDocuments) {
     const result = checkAssetDocument(file.path, file.blobId, document, kinds, kindsKey);
@@ -124,16 +110,82 @@ export async function loadEstate(files: EstateFileRef[], readFiles: ReadFiles, o
   };
 }
 
-async function parseFiles(
+/** Orders repo paths as Estate does everywhere (by UTF-16 code units, like {@link compareDiagnostics}). */
+export function comparePaths(a: { path: string }, b: { path: string }): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/** A file of the estate with its parse result. */
+export interface ParsedEstateFile {
+  file: EstateFileRef;
+  parsed: ParsedYamlFile;
+}
+
+/** The kinds of a revision (see {@link buildEstateKinds}). */
+export interface EstateKinds {
+  kinds: KindRegistry;
+  /** Identifies the kinds: the built-ins (fixed per build) plus the schema files at these blob ids. */
+  kindsKey: string;
+  /** Problems in the schema files' documents, in the order found (parse problems not included). */
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Builds the kinds of a revision from its parsed `schemas/` files, given in path order: checks each
+ * document's envelope (`kind: Schema`), then builds the registry, which reports bad definitions.
+ */
+export function buildEstateKinds(schemaFiles: ParsedEstateFile[]): EstateKinds {
+  const diagnostics: Diagnostic[] = [];
+  const schemaDocuments: SchemaDocument[] = [];
+  for (const { file, parsed } of schemaFiles) {
+    for (const document of parsed.documents) {
+      const report = reporterFor(diagnostics, file.path, document);
+      if (checkEnvelopeBasics(document, report, 'Schema')) {
+        schemaDocuments.push({ path: file.path, value: document.value as Record<string, unknown>, report });
+      }
+    }
+  }
+  const kinds = buildKindRegistry(schemaDocuments);
+  const kindsKey = schemaFiles.map(({ file }) => `${file.path}@${file.blobId}`).join('\n');
+  return { kinds, kindsKey, diagnostics };
+}
+
+/**
+ * Reads `estate.yaml` (`undefined` when the revision has none) against the revision's kinds.
+ * Returns the config, if usable, and the file's problems beyond its parse problems; a missing or
+ * empty file is reported at `estate.yaml` unless parsing it already failed.
+ */
+export function readEstateConfig(estateFile: ParsedEstateFile | undefined, kinds: KindRegistry): { config: EstateConfig | undefined; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const [first, ...others] = estateFile?.parsed.documents ?? [];
+  for (const document of others) reporterFor(diagnostics, ESTATE_FILE, document)('E_ESTATE_FILE', [], 'estate.yaml must hold a single document');
+  if (!first) {
+    if (!estateFile?.parsed.diagnostics.length) {
+      const message = estateFile
+        ? 'estate.yaml is empty; it must declare kind: Estate with spec.environments'
+        : 'estate.yaml is missing: this is not an estate repo (run `estate init` to create one)';
+      diagnostics.push({ code: 'E_ESTATE_FILE', path: ESTATE_FILE, line: 1, col: 1, message });
+    }
+    return { config: undefined, diagnostics };
+  }
+  const config = readEstateDocument(first, kinds, reporterFor(diagnostics, ESTATE_FILE, first));
+  return { config, diagnostics };
+}
+
+/**
+ * Reads the files of an estate through the parse cache: parses those missing from it (results by
+ * path; a file over the size limit is refused unread). `parsedCount` is the number parsed now.
+ */
+export async function parseEstateFiles(
   files: EstateFileRef[],
   readFiles: ReadFiles,
   limits: ParseLimits,
-  options: LoadEstateOptions,
+  options: Pick<LoadEstateOptions, 'cache' | 'onProgress'> = {},
 ): Promise<Map<string, ParsedYamlFile> & { parsedCount: number }> {
   const results = Object.assign(new Map<string, ParsedYamlFile>(), { parsedCount: 0 });
   const missing: EstateFileRef[] = [];
   for (const file of files) {
-    const cached = options.cache?.get(cacheKey(file));
+    const cached = options.cache?.get(parseCacheKey(file));
     if (cached) results.set(file.path, withPath(cached, file.path));
     else if (file.size !== undefined && file.size > limits.maxFileBytes) results.set(file.path, tooLarge(file.path, file.size, limits));
     else missing.push(file);
@@ -156,7 +208,7 @@ async function parseFiles(
       const file = missing[start + i]!;
       const bytes = contents[i]!;
       const result = classifyEstatePath(file.path) === 'asset-other' ? checkOtherAssetFile(file.path, bytes) : parseYamlFile(file.path, bytes, limits);
-      options.cache?.set(cacheKey(file), result);
+      options.cache?.set(parseCacheKey(file), result);
       results.set(file.path, result);
     }
     results.parsedCount += contents.length;
@@ -182,7 +234,7 @@ function tooLarge(path: string, size: number, limits: ParseLimits): ParsedYamlFi
  * content, so its result is kept apart from the YAML parse of the same blob at a `.yaml` path
  * (a blob renamed from `web.yaml.orig` to `web.yaml` must still be parsed).
  */
-function cacheKey(file: EstateFileRef): string {
+export function parseCacheKey(file: EstateFileRef): string {
   return classifyEstatePath(file.path) === 'asset-other' ? `${file.blobId}:other` : file.blobId;
 }
 
@@ -236,25 +288,10 @@ function article(word: string): string {
   return /^[AEIOU]/.test(word) ? 'an' : 'a';
 }
 
-function readEstateConfig(
-  found: { file: EstateFileRef; document: YamlDocument } | undefined,
-  kinds: KindRegistry,
-  reportIn: (path: string, document: YamlDocument) => Reporter,
-  diagnostics: Diagnostic[],
-  files: EstateFileRef[],
-): EstateConfig | undefined {
-  if (!found) {
-    if (!diagnostics.some((d) => d.path === ESTATE_FILE)) {
-      const message = files.some((f) => f.path === ESTATE_FILE)
-        ? 'estate.yaml is empty; it must declare kind: Estate with spec.environments'
-        : 'estate.yaml is missing: this is not an estate repo (run `estate init` to create one)';
-      diagnostics.push({ code: 'E_ESTATE_FILE', path: ESTATE_FILE, line: 1, col: 1, message });
-    }
-    return undefined;
-  }
-  const report = reportIn(found.file.path, found.document);
-  if (!checkEnvelopeBasics(found.document, report, 'Estate')) return undefined;
-  const value = found.document.value as Record<string, unknown>;
+/** Reads the Estate document of `estate.yaml`; problems go to `report`. */
+function readEstateDocument(document: YamlDocument, kinds: KindRegistry, report: Reporter): EstateConfig | undefined {
+  if (!checkEnvelopeBasics(document, report, 'Estate')) return undefined;
+  const value = document.value as Record<string, unknown>;
   const metadata = value['metadata'];
   const name = isObject(metadata) && typeof metadata['name'] === 'string' ? metadata['name'] : undefined;
   if (name === undefined) report('E_ENVELOPE', isObject(metadata) ? ['metadata'] : [], 'estate.yaml needs metadata.name', 'key');
