@@ -477,3 +477,38 @@ describe('listWorkTreeFiles', () => {
     });
   });
 });
+
+describe('iterateFirstParentChain, countFirstParent and isAncestor', () => {
+  async function chain(repo: GitCliRepo, to: string, from?: string): Promise<Array<{ subject: string; changes: string[] }>> {
+    const out: Array<{ subject: string; changes: string[] }> = [];
+    for await (const entry of repo.iterateFirstParentChain(to, from)) {
+      out.push({ subject: entry.commit.subject, changes: entry.changes.map((c) => `${c.status} ${c.path}`) });
+    }
+    return out;
+  }
+
+  it('replays main oldest first, merges against their first parent, side branches left out', async () => {
+    const { root, repo } = await workRepo();
+    const first = await commit(root, 'first', { 'assets/a.yaml': 'a: 1\n', 'README.md': 'x' });
+    await commit(root, 'second', { 'assets/a.yaml': 'a: 2\n' });
+    git(root, 'checkout', '-q', '-b', 'side');
+    await commit(root, 'on side', { 'assets/b.yaml': 'b: 1\n' });
+    git(root, 'checkout', '-q', 'main');
+    await commit(root, 'third', { 'assets/c.yaml': 'c: 1\n' });
+    git(root, 'merge', '-q', '--no-ff', '-m', 'merge side', 'side');
+    expect(await chain(repo, 'main')).toEqual([
+      { subject: 'first', changes: ['A README.md', 'A assets/a.yaml'] },
+      { subject: 'second', changes: ['M assets/a.yaml'] },
+      { subject: 'third', changes: ['A assets/c.yaml'] },
+      { subject: 'merge side', changes: ['A assets/b.yaml'] },
+    ]);
+    expect((await chain(repo, 'main', first)).map((e) => e.subject)).toEqual(['second', 'third', 'merge side']);
+    expect(await repo.countFirstParent('main')).toBe(4);
+    expect(await repo.countFirstParent('main', first)).toBe(3);
+    expect(await repo.isAncestor(first, 'main')).toBe(true);
+    expect(await repo.isAncestor('main', first)).toBe(false);
+    expect(await repo.isAncestor('side', 'main')).toBe(true);
+    await expect(repo.isAncestor('nope', 'main')).rejects.toMatchObject({ code: 'E_REV_NOT_FOUND' });
+    await expect(chain(repo, 'nope')).rejects.toMatchObject({ code: 'E_REV_NOT_FOUND' });
+  });
+});

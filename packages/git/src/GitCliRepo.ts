@@ -268,6 +268,69 @@ export class GitCliRepo {
     }
   }
 
+  /**
+   * The first-parent chain of `to` back to (not including) `from`, oldest first, each commit with
+   * its changes against its first parent (all paths; a root commit against the empty tree). This is
+   * how an indexer replays `main`: one git process for the whole range, streamed.
+   */
+  async *iterateFirstParentChain(to: string, from?: string): AsyncGenerator<PathLogEntry> {
+    const revs = from === undefined ? [to] : [to, from];
+    const invalid = revs.find((rev) => !isRevision(rev));
+    if (invalid !== undefined) throw this.#revNotFound(invalid);
+    const args = [
+      ...logArgs({}),
+      '--first-parent',
+      '--reverse',
+      '--raw',
+      '--no-abbrev',
+      '--no-renames',
+      '--root',
+      '--diff-merges=first-parent',
+      to,
+      ...(from === undefined ? [] : [`^${from}`]),
+      '--',
+    ];
+    let tokens: string[] = [];
+    let rest: Buffer = Buffer.alloc(0);
+    const ready = function* (final: boolean): Generator<PathLogEntry> {
+      const { entries, consumed } = takeLogEntries(tokens, final);
+      tokens = tokens.slice(consumed);
+      yield* entries;
+    };
+    try {
+      for await (const chunk of streamGit(args, { cwd: this.#cwd })) {
+        const data = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+        const end = data.lastIndexOf(0);
+        rest = data.subarray(end + 1);
+        if (end === -1) continue;
+        tokens.push(...splitNul(data.subarray(0, end + 1)));
+        yield* ready(false);
+      }
+      yield* ready(true);
+    } catch (err) {
+      for (const rev of revs) if ((await this.tryResolveCommit(rev)) === undefined) throw this.#revNotFound(rev, err);
+      throw err;
+    }
+  }
+
+  /** Number of commits {@link GitCliRepo.iterateFirstParentChain} yields for the same range. */
+  async countFirstParent(to: string, from?: string): Promise<number> {
+    const out = await this.#gitWithRevs(from === undefined ? [to] : [to, from], ['rev-list', '--count', '--first-parent', to, ...(from === undefined ? [] : [`^${from}`]), '--']);
+    return Number(out.toString('utf8').trim());
+  }
+
+  /** True when `ancestor` is `commit` or one of its ancestors (`git merge-base --is-ancestor`). */
+  async isAncestor(ancestor: string, commit: string): Promise<boolean> {
+    try {
+      await this.#gitWithRevs([ancestor, commit], ['merge-base', '--is-ancestor', ancestor, commit]);
+      return true;
+    } catch (err) {
+      if (err instanceof GitError && err.code === 'E_REV_NOT_FOUND') throw err;
+      if ((err as { data?: { exitCode?: number } }).data?.exitCode === 1) return false;
+      throw err;
+    }
+  }
+
   /** Lists the commits reachable from `rev`, newest first, optionally skipping some and limited. */
   async log(rev: string, options: { limit?: number; skip?: number } = {}): Promise<CommitInfo[]> {
     const tokens = splitNul(await this.#gitWithRevs([rev], [...logArgs(options), rev, '--']));
