@@ -1,1 +1,3 @@
-export {};
+export { EstateClient, type AssetName, type EstateClientOptions } from './EstateClient.js';
+export { EstateApiError } from './EstateApiError.js';
+export type * from './types.js';

@@ -1,0 +1,317 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { EstateApiError, EstateClient } from './index.js';
+
+/** What the test server saw of one request. */
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+/** How the test server answers: status, headers and a body (objects are sent as JSON). */
+interface Answer {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Wait this long before answering. */
+  delayMs?: number;
+}
+
+const TOKEN = 'est_s3cret-token-value';
+const COMMIT = { seq: 3, sha: 'c'.repeat(40) };
+
+let server: Server;
+let base: string;
+let seen: Seen[] = [];
+let answer: (request: Seen) => Answer = () => ({ body: {} });
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers };
+    seen.push(request);
+    const { status = 200, headers = {}, body, delayMs = 0 } = answer(request);
+    const text = typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
+    const contentType = typeof body === 'string' ? 'text/html' : 'application/json; charset=utf-8';
+    setTimeout(() => {
+      if (res.destroyed) return;
+      res.writeHead(status, { 'content-type': contentType, ...headers });
+      res.end(text);
+    }, delayMs);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  seen = [];
+  answer = () => ({ body: { commit: COMMIT, items: [] } });
+});
+
+/** The error a promise rejects with (fails the test when it resolves). */
+async function failure(promise: Promise<unknown>): Promise<EstateApiError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(EstateApiError);
+  return error as EstateApiError;
+}
+
+const asset = (name: string) => ({
+  id: `host/${name}`,
+  kind: 'Host',
+  name,
+  path: `assets/hosts/${name}.yaml`,
+  blobId: 'b'.repeat(40),
+  since: COMMIT,
+  document: { apiVersion: 'estate/v1', kind: 'Host', metadata: { name }, spec: { hostname: `${name}.example.com` } },
+});
+
+describe('EstateClient requests', () => {
+  it('sends the token only in the Authorization header, and the filters as query parameters', async () => {
+    answer = () => ({ body: { commit: COMMIT, items: [asset('a')] } });
+    const client = new EstateClient({ url: base, token: TOKEN });
+    const page = await client.listAssets({ kind: 'Host', selector: 'env=prod,role in (web,api)', owner: 'team/web', q: 'debian 12', at: '2024-05-01T00:00:00Z', limit: 2 });
+    expect(page.items.map((a) => a.id)).toEqual(['host/a']);
+    expect(page.commit).toEqual(COMMIT);
+    expect(seen).toHaveLength(1);
+    const [request] = seen as [Seen];
+    expect(request.method).toBe('GET');
+    expect(request.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(request.headers.accept).toBe('application/json');
+    expect(request.url).not.toContain(TOKEN);
+    const url = new URL(request.url, base);
+    expect(url.pathname).toBe('/api/v1/assets');
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      kind: 'Host',
+      selector: 'env=prod,role in (web,api)',
+      owner: 'team/web',
+      q: 'debian 12',
+      at: '2024-05-01T00:00:00Z',
+      limit: '2',
+    });
+  });
+
+  it('sends no Authorization header without a token, and leaves unset filters out', async () => {
+    await new EstateClient({ url: base }).listAssets({ kind: 'Host' });
+    expect(seen[0]?.headers.authorization).toBeUndefined();
+    expect(seen[0]?.url).toBe('/api/v1/assets?kind=Host');
+    await new EstateClient({ url: base, token: '' }).listAssets();
+    expect(seen[1]?.headers.authorization).toBeUndefined();
+    expect(seen[1]?.url).toBe('/api/v1/assets');
+  });
+
+  it('keeps a path prefix of the server URL', async () => {
+    const client = new EstateClient({ url: `${base}/estate/`, token: TOKEN });
+    expect(client.url).toBe(`${base}/estate`);
+    await client.getAsset('host/a');
+    await new EstateClient({ url: `${base}/estate` }).health();
+    expect(seen.map((s) => s.url)).toEqual(['/estate/api/v1/assets/host/a', '/estate/healthz']);
+  });
+
+  it('follows nextCursor to the end in iterateAssets', async () => {
+    answer = ({ url }) => {
+      const cursor = new URL(url, base).searchParams.get('cursor');
+      if (cursor === null) return { body: { commit: COMMIT, items: [asset('a'), asset('b')], nextCursor: 'p2' } };
+      if (cursor === 'p2') return { body: { commit: COMMIT, items: [asset('c')], nextCursor: 'p3' } };
+      return { body: { commit: COMMIT, items: [asset('d')] } };
+    };
+    const ids: string[] = [];
+    for await (const a of new EstateClient({ url: base }).iterateAssets({ kind: 'host', limit: 2 })) ids.push(a.id);
+    expect(ids).toEqual(['host/a', 'host/b', 'host/c', 'host/d']);
+    expect(seen.map((s) => s.url)).toEqual(['/api/v1/assets?kind=host&limit=2', '/api/v1/assets?kind=host&limit=2&cursor=p2', '/api/v1/assets?kind=host&limit=2&cursor=p3']);
+  });
+
+  it('stops with E_BAD_RESPONSE when a server hands out the same cursor twice', async () => {
+    answer = () => ({ body: { commit: COMMIT, items: [asset('a')], nextCursor: 'again' } });
+    const error = await failure(
+      (async () => {
+        for await (const _ of new EstateClient({ url: base }).iterateCommits()) void _;
+      })(),
+    );
+    expect(error.code).toBe('E_BAD_RESPONSE');
+    expect(error.message).toBe(`${base} returned the same page cursor twice`);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('names an asset by id or by kind and name, encoding both parts', async () => {
+    answer = () => ({ body: { commit: COMMIT, asset: asset('a') } });
+    const client = new EstateClient({ url: base });
+    expect((await client.getAsset('Host/a', { at: 'abcd' })).asset.id).toBe('host/a');
+    await client.getAsset({ kind: 'host', name: 'a b?c' });
+    expect(seen.map((s) => s.url)).toEqual(['/api/v1/assets/Host/a?at=abcd', '/api/v1/assets/host/a%20b%3Fc']);
+  });
+
+  it('refuses a malformed asset id with E_BAD_PARAM before sending anything', async () => {
+    const client = new EstateClient({ url: base });
+    for (const id of ['a', '/a', 'host/', 'host/a/b']) {
+      const error = await failure(client.getAsset(id));
+      expect(error.code).toBe('E_BAD_PARAM');
+      expect(error.status).toBe(0);
+      expect(error.message).toBe(`'${id}' is not an asset id; expected <kind>/<name>, e.g. host/web-01`);
+    }
+    expect(seen).toEqual([]);
+  });
+
+  it('maps history, relations, commits, diff, kinds, health and readiness to their routes', async () => {
+    const client = new EstateClient({ url: base });
+    await client.assetHistory('host/a', { limit: 5, cursor: 'x' });
+    await client.relations('host/a', { direction: 'in', depth: 3, type: ['hosts', 'dependsOn'], at: 'abcd' });
+    await client.relations('host/a', { type: [] });
+    await client.listCommits({ limit: 1 });
+    await client.getCommit('abcdef');
+    await client.diff('abcd');
+    await client.diff('abcd', 'ef01');
+    await client.kinds({ at: '2024-01-01T00:00:00Z' });
+    await client.health();
+    await client.ready();
+    expect(seen.map((s) => decodeURIComponent(s.url))).toEqual([
+      '/api/v1/assets/host/a/history?limit=5&cursor=x',
+      '/api/v1/assets/host/a/relations?direction=in&depth=3&type=hosts,dependsOn&at=abcd',
+      '/api/v1/assets/host/a/relations',
+      '/api/v1/commits?limit=1',
+      '/api/v1/commits/abcdef',
+      '/api/v1/diff?from=abcd',
+      '/api/v1/diff?from=abcd&to=ef01',
+      '/api/v1/kinds?at=2024-01-01T00:00:00Z',
+      '/healthz',
+      '/readyz',
+    ]);
+  });
+
+  it('iterates history entries across pages', async () => {
+    const entry = (seq: number) => ({
+      commit: { seq, sha: String(seq).repeat(40), author: { name: 'A', email: 'a@example.com', date: '2024-05-01T12:00:00+02:00' }, subject: `s${seq}` },
+      change: 'changed',
+      path: 'assets/hosts/a.yaml',
+      fields: [],
+    });
+    answer = ({ url }) =>
+      url.includes('cursor=') ? { body: { commit: COMMIT, asset: 'host/a', items: [entry(1)] } } : { body: { commit: COMMIT, asset: 'host/a', items: [entry(3), entry(2)], nextCursor: 'n' } };
+    const seqs: number[] = [];
+    for await (const e of new EstateClient({ url: base }).iterateAssetHistory('host/a', { limit: 2 })) seqs.push(e.commit.seq);
+    expect(seqs).toEqual([3, 2, 1]);
+  });
+});
+
+describe('EstateClient errors', () => {
+  it('builds EstateApiError from the error body: code, message, status and details', async () => {
+    answer = () => ({ status: 404, body: { error: { code: 'E_ASSET_NOT_FOUND', message: "asset 'host/zz' not found at cccccccccccc", details: { id: 'host/zz' } } } });
+    const error = await failure(new EstateClient({ url: base, token: TOKEN }).getAsset('host/zz'));
+    expect(error.code).toBe('E_ASSET_NOT_FOUND');
+    expect(error.status).toBe(404);
+    expect(error.message).toBe("asset 'host/zz' not found at cccccccccccc");
+    expect(error.details).toEqual({ id: 'host/zz' });
+    expect(error.name).toBe('EstateApiError');
+    expect(JSON.parse(JSON.stringify(error))).toEqual({ code: 'E_ASSET_NOT_FOUND', message: error.message, status: 404, details: { id: 'host/zz' } });
+  });
+
+  it('answers 401 with E_UNAUTHORIZED, and never shows the token, even when a server echoes it', async () => {
+    answer = ({ headers }) => ({ status: 401, body: { error: { code: 'E_UNAUTHORIZED', message: `invalid token ${String(headers.authorization)}` } } });
+    const error = await failure(new EstateClient({ url: base, token: TOKEN }).listAssets());
+    expect(error.code).toBe('E_UNAUTHORIZED');
+    expect(error.status).toBe(401);
+    expect(error.message).toBe('invalid token Bearer <token>');
+    expect(error.details).toEqual({});
+    expect(JSON.stringify(error)).not.toContain(TOKEN);
+  });
+
+  it('derives the code from the status when an error answer has no error body', async () => {
+    const cases: Array<[number, string]> = [
+      [400, 'E_BAD_PARAM'],
+      [401, 'E_UNAUTHORIZED'],
+      [403, 'E_FORBIDDEN'],
+      [404, 'E_NOT_FOUND'],
+      [503, 'E_NOT_READY'],
+      [500, 'E_BAD_RESPONSE'],
+    ];
+    const client = new EstateClient({ url: base });
+    for (const [status, code] of cases) {
+      answer = () => ({ status, body: { message: 'no' } });
+      const error = await failure(client.ready());
+      expect(error.code, String(status)).toBe(code);
+      expect(error.status).toBe(status);
+      expect(error.message).toMatch(new RegExp(`^${base}/readyz answered ${status} .*\\(application/json: "\\{\\\\"message\\\\":\\\\"no\\\\"\\}"\\)$`));
+    }
+  });
+
+  it('fails with E_BAD_RESPONSE for an answer that is not JSON, with the URL and the start of the body', async () => {
+    answer = () => ({ body: '<html><body>Sign in to the proxy</body></html>' });
+    const ok = await failure(new EstateClient({ url: base }).listCommits());
+    expect(ok.code).toBe('E_BAD_RESPONSE');
+    expect(ok.status).toBe(200);
+    expect(ok.message).toBe(`${base}/api/v1/commits answered 200 with something that is not the API's JSON (text/html: "<html><body>Sign in to the proxy</body></html>")`);
+    answer = () => ({ status: 502, body: '<html>Bad Gateway</html>' });
+    const bad = await failure(new EstateClient({ url: base }).listCommits());
+    expect(bad.code).toBe('E_BAD_RESPONSE');
+    expect(bad.status).toBe(502);
+    expect(bad.message).toBe(`${base}/api/v1/commits answered 502 Bad Gateway (text/html: "<html>Bad Gateway</html>")`);
+    answer = () => ({ body: '' });
+    expect((await failure(new EstateClient({ url: base }).health())).message).toBe(`${base}/healthz answered 200 with something that is not the API's JSON (text/html, empty body)`);
+  });
+
+  it('does not follow redirects (the token would go along)', async () => {
+    answer = ({ url }) => (url.startsWith('/elsewhere') ? { body: { status: 'ok' } } : { status: 302, headers: { location: '/elsewhere/healthz' } });
+    const error = await failure(new EstateClient({ url: base, token: TOKEN }).health());
+    expect(error.code).toBe('E_BAD_RESPONSE');
+    expect(error.status).toBe(302);
+    expect(error.message).toBe(`${base}/healthz redirects to /elsewhere/healthz; give the server's own URL`);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('fails with E_UNREACHABLE, naming the URL, when nothing listens', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const error = await failure(new EstateClient({ url: `http://127.0.0.1:${port}`, token: TOKEN }).listAssets({ kind: 'host' }));
+    expect(error.code).toBe('E_UNREACHABLE');
+    expect(error.status).toBe(0);
+    expect(error.message).toBe(`cannot reach http://127.0.0.1:${port}/api/v1/assets?kind=host: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  it('fails with E_UNREACHABLE after timeoutMs without an answer', async () => {
+    answer = () => ({ delayMs: 2_000, body: {} });
+    const started = Date.now();
+    const error = await failure(new EstateClient({ url: base, timeoutMs: 100 }).health());
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(error.code).toBe('E_UNREACHABLE');
+    expect(error.message).toBe(`no answer from ${base}/healthz within 100 ms`);
+  });
+
+  it('uses the fetch it is given', async () => {
+    const urls: string[] = [];
+    const fake: typeof fetch = async (input) => {
+      urls.push(String(input));
+      return new Response(JSON.stringify({ status: 'ok' }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    expect(await new EstateClient({ url: 'http://estate.invalid:1', fetch: fake }).health()).toEqual({ status: 'ok' });
+    expect(urls).toEqual(['http://estate.invalid:1/healthz']);
+  });
+
+  it('refuses a base URL that is not http(s) or that carries credentials, with E_USAGE', () => {
+    const refused = (url: string): EstateApiError => {
+      try {
+        new EstateClient({ url });
+      } catch (error) {
+        expect(error).toBeInstanceOf(EstateApiError);
+        return error as EstateApiError;
+      }
+      throw new Error(`accepted ${url}`);
+    };
+    expect(refused('localhost:7780').message).toBe("'localhost:7780' is not an http(s) URL");
+    expect(refused('not a url').message).toBe("'not a url' is not a URL; expected e.g. http://127.0.0.1:7780");
+    const credentials = refused('http://user:hunter2@127.0.0.1:7780');
+    expect(credentials.code).toBe('E_USAGE');
+    expect(credentials.message).toBe('the server URL must not carry credentials (http://127.0.0.1:7780/); pass a token instead');
+    expect(credentials.message).not.toContain('hunter2');
+  });
+});
