@@ -1,18 +1,58 @@
-// `npm start`: until the server lands, create (once) and validate a demo estate, and show it.
+// `npm start`: the Estate server on a generated demo estate (about 200 hosts, 60 services,
+// databases, networks and teams, with 300 commits of history), on the embedded SQLite store.
+// The data lives in ./demo-data; delete it to start over. Prints the URL and a fresh admin token.
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../packages/cli/dist/main.js';
+import { generateEstate } from '../bench/generateEstate.mjs';
+import { issueToken, listTokens, openDataStore, revokeToken, startServer } from '../packages/server/dist/index.js';
 
-const dir = fileURLToPath(new URL('../demo-estate/', import.meta.url));
-if (!existsSync(dir)) {
-  const code = await main(['init', dir]);
-  if (code !== 0) process.exit(code);
+const dataDir = fileURLToPath(new URL('../demo-data/', import.meta.url));
+const seedDir = join(dataDir, 'seed');
+const port = Number(process.env.PORT ?? 7780);
+
+let importFrom;
+if (!existsSync(join(dataDir, 'estate.git'))) {
+  console.log('Generating the demo estate (first start only)...');
+  await rm(seedDir, { recursive: true, force: true });
+  await generateEstate({ assets: 330, commits: 300, out: seedDir, seed: 7 });
+  importFrom = seedDir;
 }
-console.log(`\nValidating ${dir}`);
-let code = await main(['validate', '--repo', dir]);
-console.log('\nHosts:');
-code ||= await main(['list', '--repo', dir, '--kind', 'Host']);
-console.log('\nWhat breaks if host/db-01 dies:');
-code ||= await main(['relations', 'host/db-01', '--repo', dir, '--direction', 'in', '--depth', '3']);
-console.log(`\nTry: npx estate --help    (the demo estate is in ${dir})`);
-process.exitCode = code;
+
+// One admin token per start: the previous demo token is revoked, the new one printed once.
+const store = await openDataStore(dataDir);
+for (const token of await listTokens(store)) if (token.name === 'demo-admin' && !token.revokedAt) await revokeToken(store, token.id);
+const { token } = await issueToken(store, { name: 'demo-admin', role: 'admin' });
+await store.close();
+
+const server = await startServer({
+  dataDir,
+  ...(importFrom ? { importFrom } : {}),
+  port,
+  log: (level, message) => console.error(`[${level}] ${message}`),
+});
+if (importFrom) await rm(seedDir, { recursive: true, force: true });
+
+console.log(`
+Estate is running at ${server.url}
+Admin token (shown once): ${token}
+
+Try:
+  curl -H "Authorization: Bearer ${token}" '${server.url}/api/v1/assets?kind=Host&selector=env=prod&limit=5'
+  curl -H "Authorization: Bearer ${token}" '${server.url}/api/v1/assets/host/db-dc01-r001-01/relations?direction=in&depth=3'
+  ESTATE_TOKEN=${token} npx estate list --server ${server.url} --kind Service
+Data: ${dataDir} (delete it to start over). Stop with Ctrl-C.`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.error('\nStopping...');
+    server.close().then(() => process.exit(0), (err) => {
+      console.error(err);
+      process.exit(1);
+    });
+  });
+}
