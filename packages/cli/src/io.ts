@@ -8,6 +8,11 @@ export interface CliIo {
   stderrIsTTY: boolean;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /**
+   * Resolves with the signal's name when the user asks a long-running command (`estate serve`)
+   * to stop: SIGINT (Ctrl-C) or SIGTERM. Without it, such a command runs until the process ends.
+   */
+  waitForStop?: () => Promise<string>;
 }
 
 /**
@@ -33,6 +38,19 @@ export function processIo(): CliIo {
     stderrIsTTY: process.stderr.isTTY === true,
     env: process.env,
     cwd: process.cwd(),
+    waitForStop: () =>
+      new Promise((resolve) => {
+        const stop = (signal: NodeJS.Signals): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          // A second signal while stopping means "now": exit at once, as 128 + SIGINT.
+          process.once('SIGINT', () => process.exit(130));
+          process.once('SIGTERM', () => process.exit(143));
+          resolve(signal);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      }),
   };
 }
 
@@ -62,19 +80,25 @@ export function createStyles(io: CliIo, forceOff = false): Styles {
 
 /**
  * A one-line progress indicator on stderr, redrawn in place, only when stderr is a terminal
- * (CI logs and pipes stay clean).
+ * (CI logs and pipes stay clean), and only for at least `minTotal` items (small jobs end before
+ * a progress line would help).
  */
-export function createProgress(io: CliIo, label: string): { update(done: number, total: number): void; done(): void } {
+export function createProgress(
+  io: CliIo,
+  label: string,
+  options: { unit?: string; minTotal?: number } = {},
+): { update(done: number, total: number): void; done(): void } {
+  const { unit = 'files', minTotal = 500 } = options;
   let shown = false;
   let last = 0;
   return {
     update(done, total) {
-      if (!io.stderrIsTTY || total < 500) return;
+      if (!io.stderrIsTTY || total < minTotal || total <= 0) return;
       const now = Date.now();
       if (now - last < 100 && done < total) return;
       last = now;
       shown = true;
-      io.stderr(`\r${label} ${done}/${total} files (${Math.floor((done / total) * 100)}%)\u001b[K`);
+      io.stderr(`\r${label} ${done}/${total} ${unit} (${Math.floor((done / total) * 100)}%)\u001b[K`);
     },
     done() {
       if (shown) io.stderr('\r\u001b[K');

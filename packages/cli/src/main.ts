@@ -7,10 +7,13 @@ import { historyCommand } from './commands/history.js';
 import { initCommand } from './commands/init.js';
 import { newCommand } from './commands/new.js';
 import { getCommand, listCommand, relationsCommand } from './commands/read.js';
+import { reindexCommand } from './commands/reindex.js';
+import { serveCommand } from './commands/serve.js';
+import { TOKEN_ROLES, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.js';
 import { validateCommand } from './commands/validate.js';
 
 /** Error codes that mean "the thing asked about is not OK" (exit 1) rather than a usage problem (2). */
-const NOT_OK_CODES = new Set(['E_ASSET_NOT_FOUND']);
+const NOT_OK_CODES = new Set(['E_ASSET_NOT_FOUND', 'E_TOKEN_NOT_FOUND']);
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -27,12 +30,18 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
   };
   const repoOption = (): Option => new Option('--repo <dir>', 'the estate repo (default: the current directory)');
   const revOption = (what = 'the work tree'): Option => new Option('--rev <rev>', `a commit, branch or tag to read (default: ${what})`);
+  // The token comes from ESTATE_TOKEN only: a flag would end up in shell history and in `ps`.
+  const serverOption = (): Option => new Option('--server <url>', 'ask an Estate server instead of reading a repo (default: $ESTATE_SERVER; token: $ESTATE_TOKEN)');
+  const atOption = (): Option => new Option('--at <sha|time>', 'with --server: a commit of main (sha or prefix) or an ISO 8601 time (default: the head)');
+  const dataOption = (): Option => new Option('--data <dir>', "the server's data dir (default: ./estate-data)");
 
   program
     .command('validate')
     .description('check the whole estate and report every problem (exit 1 when invalid)')
     .addOption(repoOption())
     .addOption(revOption())
+    .addOption(serverOption())
+    .addOption(atOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'github']).default('text'))
     .action(run((options: Parameters<typeof validateCommand>[1]) => validateCommand(ctx, options)));
 
@@ -40,10 +49,11 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .command('diff')
     .description('semantic diff: assets added, removed, moved and changed, by field')
     .argument('<from>', 'the older revision')
-    .argument('[to]', 'the newer revision (default: the work tree)')
+    .argument('[to]', 'the newer revision (default: the work tree; with --server, the head)')
     .addOption(repoOption())
+    .addOption(serverOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(run((from: string, to: string | undefined, options: { repo?: string; format?: string }) => diffCommand(ctx, from, to, options)));
+    .action(run((from: string, to: string | undefined, options: Parameters<typeof diffCommand>[3]) => diffCommand(ctx, from, to, options)));
 
   program
     .command('get')
@@ -51,6 +61,8 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .argument('<id>', 'the asset, <kind>/<name>, e.g. host/web-01')
     .addOption(repoOption())
     .addOption(revOption())
+    .addOption(serverOption())
+    .addOption(atOption())
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action(run((id: string, options: Parameters<typeof getCommand>[2]) => getCommand(ctx, id, options)));
 
@@ -59,6 +71,8 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .description('list assets, filtered by kind and labels')
     .addOption(repoOption())
     .addOption(revOption())
+    .addOption(serverOption())
+    .addOption(atOption())
     .option('--kind <kind>', 'only assets of this kind')
     .option('-l, --selector <selector>', 'label selector, e.g. env=prod,role in (web,api); repeatable', collect)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
@@ -70,6 +84,8 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .argument('<id>', 'the asset, <kind>/<name>')
     .addOption(repoOption())
     .addOption(revOption())
+    .addOption(serverOption())
+    .addOption(atOption())
     .addOption(new Option('--direction <direction>', 'in: what references it, out: what it references').choices(['in', 'out', 'both']).default('both'))
     .option('--depth <n>', 'hops to follow', '1')
     .option('--type <relation>', 'only follow this relation (either name of the pair); repeatable', collect)
@@ -82,6 +98,8 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .argument('<id>', 'the asset, <kind>/<name>')
     .addOption(repoOption())
     .addOption(revOption('HEAD'))
+    .addOption(serverOption())
+    .addOption(atOption())
     .option('--limit <n>', 'show at most n entries')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(run((id: string, options: Parameters<typeof historyCommand>[2]) => historyCommand(ctx, id, options)));
@@ -101,6 +119,46 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .option('--file <path>', 'where to write it, inside assets/ (default: assets/<kinds>/<name>.yaml)')
     .option('--stdout', 'print the skeleton instead of writing a file')
     .action(run((kind: string, name: string, options: Parameters<typeof newCommand>[3]) => newCommand(ctx, kind, name, options)));
+
+  program
+    .command('serve')
+    .description('run the Estate server: index the estate repo and answer the HTTP API (docs/api.md)')
+    .addOption(dataOption())
+    .option('--repo <bare>', 'serve this existing bare repository instead of <data>/estate.git')
+    .option('--import <path|url>', 'clone this repository into <data>/estate.git on first start')
+    .option('--host <host>', 'the address to listen on', '127.0.0.1')
+    .option('--port <port>', 'the port to listen on; 0 picks a free one', '7780')
+    .option('--open-read', 'serve reads without a token (demos; a token that is sent must still be valid)')
+    .action(run((options: Parameters<typeof serveCommand>[1]) => serveCommand(ctx, options)));
+
+  program
+    .command('reindex')
+    .description("rebuild the server's read model from its repository (tokens stay)")
+    .addOption(dataOption())
+    .option('--repo <bare>', 'the bare repository the server serves, if not <data>/estate.git')
+    .action(run((options: Parameters<typeof reindexCommand>[1]) => reindexCommand(ctx, options)));
+
+  const token = program.command('token').description("manage the server's API tokens");
+  token
+    .command('create')
+    .description('create a token and print it, once, alone on stdout')
+    .addOption(dataOption())
+    .addOption(new Option('--role <role>', 'what the token may do').choices(TOKEN_ROLES).makeOptionMandatory())
+    .option('--name <name>', 'who or what uses it (default: <role>-<time>)')
+    .option('--expires <duration>', 'lifetime: 90m, 12h, 30d, 1w (default: until revoked)')
+    .action(run((options: Parameters<typeof tokenCreateCommand>[1]) => tokenCreateCommand(ctx, options)));
+  token
+    .command('list')
+    .description('list tokens: id, name, role, created, expires, last used, revoked (never a secret)')
+    .addOption(dataOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(run((options: Parameters<typeof tokenListCommand>[1]) => tokenListCommand(ctx, options)));
+  token
+    .command('revoke')
+    .description('revoke a token, by id or name; it stops working at once')
+    .argument('<token>', "the token's id (tok_…) or name")
+    .addOption(dataOption())
+    .action(run((idOrName: string, options: Parameters<typeof tokenRevokeCommand>[2]) => tokenRevokeCommand(ctx, idOrName, options)));
 
   return program;
 }

@@ -1,21 +1,39 @@
-import { describeValue, diffEstates, parsePointer, displayPath, type FieldChange } from '@estate/core';
+import { describeValue, diffEstates, parsePointer, displayPath, type EstateDiff, type FieldChange } from '@estate/core';
 import { warnIfInvalid, type CliContext } from '../context.js';
 import { createStyles, type Styles } from '../io.js';
+import { refSha, serverClient } from '../remote.js';
 import { parseFormat } from './formats.js';
 
 /**
  * `estate diff <from> [<to>]`: what changed between two revisions (or a revision and the work
  * tree), by asset and field. Formatting, key order and moving files are not content changes.
+ * From a server, `from` and `to` are commits of main (shas or times) and `to` defaults to the head.
  */
-export async function diffCommand(ctx: CliContext, from: string, to: string | undefined, options: { repo?: string; format?: string }): Promise<number> {
+export async function diffCommand(
+  ctx: CliContext,
+  from: string,
+  to: string | undefined,
+  options: { repo?: string; server?: string; format?: string },
+): Promise<number> {
   const format = parseFormat(options.format, ['text', 'json'] as const, 'text');
+  const client = serverClient(ctx.io, options);
+  if (client) {
+    const answer = await client.diff(from, to);
+    printDiff(ctx, format, { from: refSha(answer.from), to: refSha(answer.to), summary: answer.summary, assets: answer.assets });
+    return 0;
+  }
   const before = await ctx.loadEstate(options.repo, from, `reading ${from}`);
   const after = await ctx.loadEstate(options.repo, to, `reading ${to ?? 'work tree'}`);
   for (const side of [before, after]) warnIfInvalid(ctx.io, side);
-  const diff = diffEstates(before.estate.assets, after.estate.assets);
+  printDiff(ctx, format, { from: before.source, to: after.source, ...diffEstates(before.estate.assets, after.estate.assets) });
+  return 0;
+}
+
+/** Prints a diff as `estate diff` does, whichever side computed it. */
+function printDiff(ctx: CliContext, format: 'text' | 'json', diff: EstateDiff & { from: string; to: string }): void {
   if (format === 'json') {
-    ctx.io.stdout(JSON.stringify({ from: before.source, to: after.source, ...diff }, null, 2) + '\n');
-    return 0;
+    ctx.io.stdout(JSON.stringify(diff, null, 2) + '\n');
+    return;
   }
   const s = createStyles(ctx.io);
   for (const asset of diff.assets) {
@@ -27,7 +45,6 @@ export async function diffCommand(ctx: CliContext, from: string, to: string | un
   const { added, removed, changed, moved } = diff.summary;
   const total = added + removed + changed + moved;
   ctx.io.stdout(total ? s.dim(`${changed} changed, ${added} added, ${removed} removed, ${moved} moved\n`) : 'no changes\n');
-  return 0;
 }
 
 /** `spec.cpus: 4 → 8`, `+ metadata.labels.tier: "1"`, `- spec.packages.vim: "9.0"`. */

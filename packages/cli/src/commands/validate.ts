@@ -1,12 +1,11 @@
-import type { Diagnostic } from '@estate/core';
+import type { Diagnostic, EstateClient } from '@estate/client';
 import type { CliContext } from '../context.js';
 import { createStyles } from '../io.js';
+import { resolveServerCommit, serverAt, serverClient, type SourceOptions } from '../remote.js';
 import { parseFormat } from './formats.js';
 
 /** Options of `estate validate`. */
-export interface ValidateOptions {
-  repo?: string;
-  rev?: string;
+export interface ValidateOptions extends SourceOptions {
   format?: string;
 }
 
@@ -15,22 +14,44 @@ export interface ValidateOptions {
  */
 export async function validateCommand(ctx: CliContext, options: ValidateOptions): Promise<number> {
   const format = parseFormat(options.format, ['text', 'json', 'github'] as const, 'text');
+  const client = serverClient(ctx.io, options);
+  if (client) return validateOnServer(ctx, client, format, serverAt(options));
   const started = performance.now();
   const { estate, source } = await ctx.loadEstate(options.repo, options.rev, 'validating');
   const durationMs = Math.round(performance.now() - started);
   const errors = estate.diagnostics;
-  const valid = errors.length === 0;
   const stats = { ...estate.stats, errors: errors.length, source, durationMs };
+  return printValidation(ctx, format, errors, summary(errors.length === 0, errors, stats), stats);
+}
+
+/**
+ * `estate validate --server`: the diagnostics the server recorded for a commit of main (its head
+ * by default), printed as a local run prints them. The server validated while indexing; nothing
+ * is checked again here.
+ */
+async function validateOnServer(ctx: CliContext, client: EstateClient, format: 'text' | 'json' | 'github', at: string | undefined): Promise<number> {
+  const { sha } = await resolveServerCommit(client, at);
+  const { item } = await client.getCommit(sha);
+  const errors = item.diagnostics;
+  const where = `commit ${item.sha.slice(0, 12)} on ${client.url}`;
+  const files = new Set(errors.map((e) => e.path)).size;
+  const line = errors.length === 0 ? `valid: ${where}` : `invalid: ${plural(errors.length, 'error')} in ${plural(files, 'file')} (${where})`;
+  return printValidation(ctx, format, errors, line, { errors: errors.length, source: item.sha, seq: item.seq, server: client.url });
+}
+
+/** Prints the diagnostics and the summary line; exit 0 when there are none, 1 when there are. */
+function printValidation(ctx: CliContext, format: 'text' | 'json' | 'github', errors: Diagnostic[], line: string, stats: Record<string, unknown>): number {
+  const valid = errors.length === 0;
   if (format === 'json') {
     const list = errors.map((d) => ({ code: d.code, path: d.path, line: d.line, col: d.col, message: d.message, asset: d.asset ?? null }));
     ctx.io.stdout(JSON.stringify({ valid, errors: list, stats }, null, 2) + '\n');
   } else if (format === 'github') {
     for (const d of errors) ctx.io.stdout(githubAnnotation(d) + '\n');
-    ctx.io.stdout(summary(valid, errors, stats) + '\n');
+    ctx.io.stdout(line + '\n');
   } else {
     const s = createStyles(ctx.io);
     for (const d of errors) ctx.io.stdout(`${s.bold(`${d.path}:${d.line}:${d.col}:`)} ${s.red(`error[${d.code}]`)}: ${d.message}\n`);
-    ctx.io.stdout((valid ? s.green('✓ ') : s.red('✗ ')) + summary(valid, errors, stats) + '\n');
+    ctx.io.stdout((valid ? s.green('✓ ') : s.red('✗ ')) + line + '\n');
   }
   return valid ? 0 : 1;
 }
