@@ -1,0 +1,162 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseLabelSelector } from '@estate/core';
+import { describeStoreContract } from '../testing/storeContract.js';
+import { planAssetQuery } from './sqliteAssetQuery.js';
+import { SCHEMA_VERSION } from './sqliteSchema.js';
+import { openSqliteStore } from './sqliteStore.js';
+import type { AssetWrite, CommitBatch } from './Store.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+/** A path for a new store file in a temporary directory removed after the tests. */
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'estate-sqlite-'));
+  dirs.push(dir);
+  return join(dir, 'index.db');
+}
+
+describeStoreContract('SQLite file', () => openSqliteStore(tempFile()));
+describeStoreContract('SQLite :memory:', () => openSqliteStore(':memory:'));
+
+const sha = (n: number): string => n.toString(16).padStart(40, 'a');
+
+function asset(id: string, env = 'prod'): AssetWrite {
+  const [kind, name] = id.split('/') as [string, string];
+  return {
+    id,
+    kind,
+    name,
+    path: `assets/${name}.yaml`,
+    blobId: sha(999),
+    document: { apiVersion: 'estate/v1', kind, metadata: { name, labels: { env } }, spec: {} },
+    labels: { env },
+    owner: undefined,
+    searchText: name,
+    references: [],
+  };
+}
+
+function batch(n: number, assets: [string, AssetWrite | null][]): CommitBatch {
+  const signature = { name: 'a', email: 'a@example.com', date: `2024-01-0${n}T00:00:00Z` };
+  return {
+    commit: { sha: sha(n), parents: n > 1 ? [sha(n - 1)] : [], author: signature, committer: signature, message: `c${n}`, errors: 0 },
+    assets: new Map(assets),
+    diagnostics: new Map(),
+  };
+}
+
+describe('openSqliteStore', () => {
+  it('keeps everything across close and reopen', async () => {
+    const file = tempFile();
+    const store = await openSqliteStore(file);
+    await store.appendCommit(batch(1, [['host/a', asset('host/a')]]));
+    await store.createToken({ id: 't', name: 'n', role: 'viewer', scopes: {}, createdAt: '2024-01-01T00:00:00.000Z' }, 'h');
+    await store.close();
+
+    const reopened = await openSqliteStore(file);
+    expect(await reopened.head()).toEqual({ seq: 1, sha: sha(1) });
+    expect(await reopened.getAsset('host/a', 1)).toMatchObject({ id: 'host/a', from: { seq: 1 } });
+    expect(await reopened.tokenByHash('h')).toMatchObject({ id: 't' });
+    expect(await reopened.appendCommit(batch(2, [['host/a', null]]))).toBe(2);
+    await reopened.close();
+  });
+
+  it('uses WAL journaling with synchronous=NORMAL, foreign keys and a busy timeout', async () => {
+    const file = tempFile();
+    const store = await openSqliteStore(file);
+    await store.appendCommit(batch(1, [['host/a', asset('host/a')]]));
+    const raw = new Database(file, { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      // A second connection reads while the store's connection is open.
+      expect(raw.prepare('SELECT count(*) AS n FROM asset_versions').get()).toEqual({ n: 1 });
+    } finally {
+      raw.close();
+      await store.close();
+    }
+  });
+
+  it('refuses a file with a newer schema version, naming both versions', async () => {
+    const file = tempFile();
+    await (await openSqliteStore(file)).close();
+    const raw = new Database(file);
+    raw.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
+    raw.close();
+    const opening = openSqliteStore(file);
+    await expect(opening).rejects.toMatchObject({ code: 'E_STORE_VERSION', data: { version: SCHEMA_VERSION + 1, supported: SCHEMA_VERSION } });
+    await expect(opening).rejects.toThrow(`schema version ${SCHEMA_VERSION + 1}, newer than ${SCHEMA_VERSION}`);
+  });
+
+  it('creates the schema in a new file and records its version', async () => {
+    const file = tempFile();
+    await (await openSqliteStore(file)).close();
+    const raw = new Database(file, { readonly: true });
+    try {
+      expect(raw.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: String(SCHEMA_VERSION) });
+      const tables = raw.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
+      expect(tables).toEqual(['asset_labels', 'asset_refs', 'asset_versions', 'commits', 'diagnostics', 'meta', 'models', 'tokens']);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('leaves the previous head intact, on disk too, when a write fails halfway through a commit', async () => {
+    const file = tempFile();
+    const store = await openSqliteStore(file);
+    await store.appendCommit(batch(1, [['host/a', asset('host/a')]]));
+    // host/b is written and host/a closed before the invalid row (a NULL kind) makes SQLite throw.
+    const broken = { ...asset('host/c'), kind: null } as unknown as AssetWrite;
+    const failing = batch(2, [
+      ['host/b', asset('host/b')],
+      ['host/a', asset('host/a', 'staging')],
+      ['host/c', broken],
+    ]);
+    await expect(store.appendCommit(failing)).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
+    const expectIntact = async (s: typeof store): Promise<void> => {
+      expect(await s.head()).toEqual({ seq: 1, sha: sha(1) });
+      expect(await s.getAsset('host/b', 2)).toBeUndefined();
+      expect(await s.getAsset('host/a', 2)).toMatchObject({ document: { metadata: { labels: { env: 'prod' } } } });
+      expect(await s.getAsset('host/a', 2)).not.toHaveProperty('to');
+      expect((await s.listAssets({ seq: 2, limit: 10, selector: parseLabelSelector('env=prod') })).map((a) => a.id)).toEqual(['host/a']);
+      expect(await s.changedAssetIds(1, 2)).toEqual([]);
+    };
+    await expectIntact(store);
+    await store.close();
+    const reopened = await openSqliteStore(file);
+    await expectIntact(reopened);
+    // The same commit, fixed, goes in as seq 2.
+    failing.assets.delete('host/c');
+    expect(await reopened.appendCommit(failing)).toBe(2);
+    await reopened.close();
+  });
+
+  it('walks the head in id order through an index, with no sort, for owner, label=, kind and all', async () => {
+    const file = tempFile();
+    await (await openSqliteStore(file)).close();
+    const raw = new Database(file, { readonly: true });
+    try {
+      const base = { seq: 1, limit: 10, after: 'x', terms: ['a'], selector: parseLabelSelector('tier,!legacy,zone in (a,b)') };
+      for (const query of [
+        { ...base, owner: 'team/a', kind: 'host' },
+        { ...base, selector: parseLabelSelector('env=prod,tier') },
+        { ...base, kind: 'host' },
+        { ...base, selector: [] },
+      ]) {
+        const plan = planAssetQuery(query, true);
+        const steps = raw
+          .prepare<[Record<string, string | number>], { detail: string }>(`EXPLAIN QUERY PLAN ${plan.sql}`)
+          .all(plan.params)
+          .map((r) => r.detail);
+        expect(steps.join('\n'), plan.key).not.toMatch(/TEMP B-TREE|SCAN av\b|SCAN l\b/);
+      }
+    } finally {
+      raw.close();
+    }
+  });
+});

@@ -1,0 +1,421 @@
+import Database from 'better-sqlite3';
+import { compareDiagnostics, ConflictError, InputError, type Diagnostic } from '@estate/core';
+import { planAssetQuery } from './sqliteAssetQuery.js';
+import {
+  commitFromRow,
+  diagnosticFromRow,
+  edgeFromRow,
+  tokenFromRow,
+  VERSION_COLUMNS,
+  versionFromRow,
+  type CommitRow,
+  type DiagnosticRow,
+  type RefRow,
+  type TokenRow,
+  type VersionRow,
+} from './sqliteRows.js';
+import { migrateSchema } from './sqliteSchema.js';
+import type {
+  AssetQuery,
+  AssetVersion,
+  AssetWrite,
+  CommitBatch,
+  CommitRecord,
+  CommitRef,
+  EstateModel,
+  Store,
+  StoredEdge,
+  TokenRecord,
+} from './Store.js';
+
+/** `touchToken` writes a token's last use at most this often. */
+const TOUCH_INTERVAL_MS = 60_000;
+/** Distinct listAssets statement shapes kept prepared. */
+const MAX_CACHED_QUERIES = 200;
+/** A seq after every commit, for "no upper bound". */
+const NO_SEQ = Number.MAX_SAFE_INTEGER;
+/** Commits an ambiguous prefix's error lists at most. */
+const MAX_CANDIDATES = 5;
+const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const SHA_PREFIX = /^[0-9a-f]{4,64}$/;
+
+/**
+ * Opens (creating or migrating) the SQLite read model at `file` (`:memory:` for a private, empty
+ * one). The connection uses WAL, so readers in other processes never block the writer, with
+ * `synchronous=NORMAL` (a commit survives a process crash; a power loss may lose the last ones,
+ * which the indexer re-reads from git). Throws EstateError `E_STORE_VERSION` for a file written by a
+ * newer schema.
+ */
+export async function openSqliteStore(file: string): Promise<Store> {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('temp_store = MEMORY');
+    db.pragma('cache_size = -65536');
+    migrateSchema(db, file);
+    return new SqliteStore(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * The embedded {@link Store}: one better-sqlite3 connection, statements prepared once. The methods
+ * are async to fit the interface but run synchronously, so each is atomic with respect to the
+ * others in this process.
+ */
+class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly queries = new Map<string, Database.Statement<[Record<string, string | number>], VersionRow>>();
+  /** When each token's last use was last written (ms), for the once-a-minute throttle. */
+  private readonly touched = new Map<string, number>();
+  private readonly sql;
+  private readonly appendTransaction: Database.Transaction<(batch: CommitBatch) => number>;
+  private readonly clearTransaction: Database.Transaction<() => void>;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    this.sql = prepareStatements(db);
+    this.appendTransaction = db.transaction((batch: CommitBatch) => this.writeBatch(batch));
+    this.clearTransaction = db.transaction(() => {
+      for (const statement of this.sql.clear) statement.run();
+    });
+  }
+
+  async head(): Promise<CommitRef | undefined> {
+    return this.sql.head.get();
+  }
+
+  async appendCommit(batch: CommitBatch): Promise<number> {
+    return this.appendTransaction.immediate(batch);
+  }
+
+  async clearIndex(): Promise<void> {
+    this.clearTransaction.immediate();
+  }
+
+  async findCommit(shaOrPrefix: string): Promise<CommitRecord | undefined> {
+    const prefix = shaOrPrefix.toLowerCase();
+    if (!SHA_PREFIX.test(prefix)) {
+      throw new InputError('E_BAD_PARAM', `'${shaOrPrefix}' is not a commit id or a prefix of at least 4 hex digits`, { commit: shaOrPrefix });
+    }
+    // Every sha starting with the prefix sorts in [prefix, prefix + 'g'): 'g' follows every hex digit.
+    const rows = this.sql.commitsByPrefix.all(prefix, `${prefix}g`);
+    if (rows.length > 1) {
+      const listed = rows.map((r) => r.sha).join(', ') + (rows.length === MAX_CANDIDATES ? ', …' : '');
+      throw new InputError('E_AMBIGUOUS', `commit prefix '${shaOrPrefix}' is ambiguous: it matches ${listed}`, {
+        commit: shaOrPrefix,
+        candidates: rows.map((r) => r.sha),
+      });
+    }
+    return rows[0] && commitFromRow(rows[0]);
+  }
+
+  async commitBySeq(seq: number): Promise<CommitRecord | undefined> {
+    const row = this.sql.commitBySeq.get(seq);
+    return row && commitFromRow(row);
+  }
+
+  async commitAtTime(time: Date): Promise<CommitRecord | undefined> {
+    const row = this.sql.commitAtTime.get(time.getTime());
+    return row && commitFromRow(row);
+  }
+
+  async listCommits(options: { limit: number; beforeSeq?: number }): Promise<CommitRecord[]> {
+    return this.sql.listCommits.all(options.beforeSeq ?? NO_SEQ, limitOf(options.limit)).map(commitFromRow);
+  }
+
+  async getAsset(id: string, seq: number): Promise<AssetVersion | undefined> {
+    const row = this.sql.versionAt.get(id, seq);
+    return row && isValidAt(row, seq) ? versionFromRow(row) : undefined;
+  }
+
+  async listAssets(query: AssetQuery): Promise<AssetVersion[]> {
+    const limit = limitOf(query.limit);
+    if (limit === 0) return [];
+    const plan = planAssetQuery({ ...query, limit }, query.seq >= this.headSeq());
+    let statement = this.queries.get(plan.key);
+    if (statement === undefined) {
+      if (this.queries.size >= MAX_CACHED_QUERIES) this.queries.clear();
+      statement = this.db.prepare<[Record<string, string | number>], VersionRow>(plan.sql);
+      this.queries.set(plan.key, statement);
+    }
+    return statement.all(plan.params).map(versionFromRow);
+  }
+
+  async assetVersions(id: string, options: { limit: number; beforeSeq?: number }): Promise<AssetVersion[]> {
+    return this.sql.versionsBefore.all(id, options.beforeSeq ?? NO_SEQ, limitOf(options.limit)).map(versionFromRow);
+  }
+
+  async changedAssetIds(fromSeq: number, toSeq: number): Promise<string[]> {
+    if (toSeq <= fromSeq) return [];
+    return this.sql.changedAssetIds.all({ from: fromSeq, to: toSeq }).map((r) => r.asset_id);
+  }
+
+  async edges(id: string, seq: number, direction: 'in' | 'out'): Promise<StoredEdge[]> {
+    const version = this.sql.versionAt.get(id, seq);
+    if (!version || !isValidAt(version, seq)) return [];
+    if (direction === 'out') return this.sql.outEdges.all({ vid: version.vid, seq }).map((r) => edgeFromRow(r, 'out'));
+    // The referencing versions are valid at seq by construction: no check of the other end needed.
+    const rows = seq >= this.headSeq() ? this.sql.inEdgesHead.all(id) : this.sql.inEdgesAt.all({ id, seq });
+    return rows.map((r) => edgeFromRow(r, 'in'));
+  }
+
+  async diagnosticsAt(seq: number): Promise<Diagnostic[]> {
+    const rows = seq >= this.headSeq() ? this.sql.diagnosticsHead.all() : this.sql.diagnosticsAt.all({ seq });
+    return rows.map(diagnosticFromRow).sort(compareDiagnostics);
+  }
+
+  async modelAt(seq: number): Promise<EstateModel | undefined> {
+    const row = this.sql.modelAt.get(seq);
+    return row && (JSON.parse(row.json) as EstateModel);
+  }
+
+  async countByKind(seq: number): Promise<Record<string, number>> {
+    const rows = seq >= this.headSeq() ? this.sql.countByKindHead.all() : this.sql.countByKindAt.all({ seq });
+    return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
+  }
+
+  async createToken(record: TokenRecord, hash: string): Promise<void> {
+    const clash = this.sql.tokenClash.get(record.id, hash);
+    if (clash) {
+      throw new ConflictError('E_CONFLICT', clash.id === record.id ? `token '${record.id}' already exists` : `a token with the same hash already exists ('${clash.id}')`, {
+        token: record.id,
+      });
+    }
+    this.sql.insertToken.run({
+      id: record.id,
+      hash,
+      name: record.name,
+      role: record.role,
+      scopes: JSON.stringify(record.scopes),
+      created_at: record.createdAt,
+      expires_at: record.expiresAt ?? null,
+      revoked_at: record.revokedAt ?? null,
+      last_used_at: record.lastUsedAt ?? null,
+    });
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const row = this.sql.tokenByHash.get(hash);
+    return row && tokenFromRow(row);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.sql.listTokens.all().map(tokenFromRow);
+  }
+
+  async revokeToken(id: string, at: Date): Promise<boolean> {
+    // A second revocation keeps the first time.
+    return this.sql.revokeToken.run(at.toISOString(), id).changes > 0;
+  }
+
+  async touchToken(id: string, at: Date): Promise<void> {
+    const ms = at.getTime();
+    const last = this.touched.get(id);
+    if (last !== undefined && ms - last < TOUCH_INTERVAL_MS) return;
+    this.sql.touchToken.run(at.toISOString(), id);
+    this.touched.set(id, ms);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** The head's seq, read each time so that a writer in another process is seen (0 = empty). */
+  private headSeq(): number {
+    return this.sql.head.get()?.seq ?? 0;
+  }
+
+  /** The body of appendCommit, inside its transaction: any throw rolls everything back. */
+  private writeBatch(batch: CommitBatch): number {
+    const { commit } = batch;
+    if (!SHA.test(commit.sha)) throw new InputError('E_BAD_PARAM', `commit id '${commit.sha}' is not a lower-case hex sha`, { commit: commit.sha });
+    const existing = this.sql.commitBySha.get(commit.sha);
+    if (existing) {
+      throw new ConflictError('E_CONFLICT', `commit ${commit.sha} is already indexed (seq ${existing.seq})`, { commit: commit.sha, seq: existing.seq });
+    }
+    const committedAt = Date.parse(commit.committer.date);
+    if (Number.isNaN(committedAt)) {
+      throw new InputError('E_BAD_PARAM', `commit ${commit.sha} has an unreadable committer date '${commit.committer.date}'`, { commit: commit.sha });
+    }
+    const last = this.sql.lastCommit.get();
+    const seq = (last?.seq ?? 0) + 1;
+    this.sql.insertCommit.run({
+      seq,
+      sha: commit.sha,
+      parents: commit.parents.join(' '),
+      author_name: commit.author.name,
+      author_email: commit.author.email,
+      author_date: commit.author.date,
+      committer_name: commit.committer.name,
+      committer_email: commit.committer.email,
+      committer_date: commit.committer.date,
+      committed_at_ms: committedAt,
+      effective_ms: Math.max(committedAt, last?.effective_ms ?? committedAt),
+      message: commit.message,
+      errors: commit.errors,
+      indexed_at: new Date().toISOString(),
+    });
+
+    for (const [id, write] of batch.assets) {
+      const closed = this.sql.closeVersion.get(seq, id);
+      if (closed) {
+        this.sql.closeLabels.run(seq, closed.vid);
+        this.sql.closeRefs.run(seq, closed.vid);
+      }
+      if (write !== null) this.insertVersion(id, write, seq);
+    }
+
+    for (const [path, diagnostics] of batch.diagnostics) {
+      this.sql.closeDiagnostics.run(seq, path);
+      diagnostics.forEach((d, ordinal) => {
+        if (d.path !== path) {
+          throw new InputError('E_BAD_PARAM', `diagnostic of '${d.path}' (${d.code}) is listed under path '${path}'`, { path, diagnosticPath: d.path });
+        }
+        this.sql.insertDiagnostic.run({ path, ordinal, code: d.code, line: d.line, col: d.col, message: d.message, asset: d.asset ?? null, valid_from: seq });
+      });
+    }
+
+    if (batch.model !== undefined) this.sql.insertModel.run(seq, JSON.stringify(batch.model));
+    return seq;
+  }
+
+  private insertVersion(id: string, write: AssetWrite, seq: number): void {
+    if (write.id !== id) throw new InputError('E_BAD_PARAM', `asset write for '${write.id}' is listed under id '${id}'`, { asset: id, writeId: write.id });
+    const { lastInsertRowid } = this.sql.insertVersion.run({
+      asset_id: id,
+      kind: write.kind,
+      name: write.name,
+      path: write.path,
+      blob_id: write.blobId,
+      document: JSON.stringify(write.document),
+      owner: write.owner ?? null,
+      search_text: write.searchText,
+      valid_from: seq,
+    });
+    const vid = Number(lastInsertRowid);
+    for (const [key, value] of Object.entries(write.labels)) {
+      this.sql.insertLabel.run(vid, key, value, id, seq);
+    }
+    write.references.forEach((ref, ordinal) => {
+      this.sql.insertRef.run({ vid, ordinal, from_id: id, to_id: ref.to, type: ref.type, inverse: ref.inverse, field: ref.field, valid_from: seq });
+    });
+  }
+}
+
+/** A version row holds at seq when it started at or before it and had not ended. */
+function isValidAt(row: { valid_from: number; valid_to: number | null }, seq: number): boolean {
+  return row.valid_from <= seq && (row.valid_to === null || row.valid_to > seq);
+}
+
+function limitOf(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 0) throw new InputError('E_BAD_PARAM', `limit must be a non-negative integer, got ${limit}`, { limit });
+  return limit;
+}
+
+const COMMIT_COLUMNS = `seq, sha, parents, author_name, author_email, author_date, committer_name, committer_email,
+  committer_date, committed_at_ms, effective_ms, message, errors, indexed_at`;
+const REF_COLUMNS = 'r.from_id, r.to_id, r.type, r.inverse, r.field';
+const DIAGNOSTIC_COLUMNS = 'path, code, line, col, message, asset';
+const VALID_AT = (t: string): string => `${t}.valid_from <= @seq AND (${t}.valid_to IS NULL OR ${t}.valid_to > @seq)`;
+
+/** Every fixed statement, prepared once per connection. */
+function prepareStatements(db: Database.Database) {
+  return {
+    head: db.prepare<[], CommitRef>('SELECT seq, sha FROM commits ORDER BY seq DESC LIMIT 1'),
+    lastCommit: db.prepare<[], { seq: number; effective_ms: number }>('SELECT seq, effective_ms FROM commits ORDER BY seq DESC LIMIT 1'),
+    commitBySha: db.prepare<[string], { seq: number }>('SELECT seq FROM commits WHERE sha = ?'),
+    commitBySeq: db.prepare<[number], CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commits WHERE seq = ?`),
+    commitsByPrefix: db.prepare<[string, string], CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commits WHERE sha >= ? AND sha < ? ORDER BY sha LIMIT ${MAX_CANDIDATES}`),
+    // effective_ms never decreases along seq, so the commits at or before a time are a prefix of main.
+    commitAtTime: db.prepare<[number], CommitRow>(
+      `SELECT ${COMMIT_COLUMNS} FROM commits INDEXED BY commits_effective WHERE effective_ms <= ? ORDER BY effective_ms DESC, seq DESC LIMIT 1`,
+    ),
+    listCommits: db.prepare<[number, number], CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commits WHERE seq < ? ORDER BY seq DESC LIMIT ?`),
+    insertCommit: db.prepare<[Record<string, string | number>]>(
+      `INSERT INTO commits (${COMMIT_COLUMNS}) VALUES (@seq, @sha, @parents, @author_name, @author_email, @author_date, @committer_name,
+        @committer_email, @committer_date, @committed_at_ms, @effective_ms, @message, @errors, @indexed_at)`,
+    ),
+
+    // The last version that started at or before seq (one seek, whatever the history's length);
+    // the caller checks that it had not ended by then.
+    versionAt: db.prepare<[string, number], VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM asset_versions AS av INDEXED BY av_asset_from
+       WHERE av.asset_id = ? AND av.valid_from <= ? ORDER BY av.valid_from DESC LIMIT 1`,
+    ),
+    versionsBefore: db.prepare<[string, number, number], VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM asset_versions AS av INDEXED BY av_asset_from
+       WHERE av.asset_id = ? AND av.valid_from < ? ORDER BY av.valid_from DESC LIMIT ?`,
+    ),
+    changedAssetIds: db.prepare<[{ from: number; to: number }], { asset_id: string }>(
+      `SELECT asset_id FROM asset_versions WHERE valid_from > @from AND valid_from <= @to
+       UNION SELECT asset_id FROM asset_versions WHERE valid_to > @from AND valid_to <= @to
+       ORDER BY asset_id`,
+    ),
+    closeVersion: db.prepare<[number, string], { vid: number }>('UPDATE asset_versions SET valid_to = ? WHERE asset_id = ? AND valid_to IS NULL RETURNING vid'),
+    closeLabels: db.prepare<[number, number]>('UPDATE asset_labels SET valid_to = ? WHERE vid = ?'),
+    closeRefs: db.prepare<[number, number]>('UPDATE asset_refs SET valid_to = ? WHERE vid = ?'),
+    insertVersion: db.prepare<[Record<string, string | number | null>]>(
+      `INSERT INTO asset_versions (asset_id, kind, name, path, blob_id, document, owner, search_text, valid_from)
+       VALUES (@asset_id, @kind, @name, @path, @blob_id, @document, @owner, @search_text, @valid_from)`,
+    ),
+    insertLabel: db.prepare<[number, string, string, string, number]>(
+      'INSERT INTO asset_labels (vid, key, value, asset_id, valid_from) VALUES (?, ?, ?, ?, ?)',
+    ),
+    insertRef: db.prepare<[Record<string, string | number>]>(
+      `INSERT INTO asset_refs (vid, ordinal, from_id, to_id, type, inverse, field, valid_from)
+       VALUES (@vid, @ordinal, @from_id, @to_id, @type, @inverse, @field, @valid_from)`,
+    ),
+
+    // Out: the refs of the version, kept when the target has a version at seq (the last one that
+    // started by then has not ended; -1 when there is none).
+    outEdges: db.prepare<[{ vid: number; seq: number }], RefRow>(
+      `SELECT ${REF_COLUMNS} FROM asset_refs AS r WHERE r.vid = @vid
+       AND coalesce((SELECT coalesce(t.valid_to, ${NO_SEQ}) FROM asset_versions AS t INDEXED BY av_asset_from
+                     WHERE t.asset_id = r.to_id AND t.valid_from <= @seq ORDER BY t.valid_from DESC LIMIT 1), -1) > @seq
+       ORDER BY r.ordinal`,
+    ),
+    inEdgesHead: db.prepare<[string], RefRow>(
+      `SELECT ${REF_COLUMNS} FROM asset_refs AS r INDEXED BY refs_current_to WHERE r.to_id = ? AND r.valid_to IS NULL ORDER BY r.from_id, r.ordinal`,
+    ),
+    inEdgesAt: db.prepare<[{ id: string; seq: number }], RefRow>(
+      `SELECT ${REF_COLUMNS} FROM asset_refs AS r INDEXED BY refs_to WHERE r.to_id = @id AND ${VALID_AT('r')} ORDER BY r.from_id, r.ordinal`,
+    ),
+
+    closeDiagnostics: db.prepare<[number, string]>('UPDATE diagnostics SET valid_to = ? WHERE path = ? AND valid_to IS NULL'),
+    insertDiagnostic: db.prepare<[Record<string, string | number | null>]>(
+      `INSERT INTO diagnostics (path, ordinal, code, line, col, message, asset, valid_from)
+       VALUES (@path, @ordinal, @code, @line, @col, @message, @asset, @valid_from)`,
+    ),
+    diagnosticsHead: db.prepare<[], DiagnosticRow>(`SELECT ${DIAGNOSTIC_COLUMNS} FROM diagnostics INDEXED BY diagnostics_current WHERE valid_to IS NULL`),
+    diagnosticsAt: db.prepare<[{ seq: number }], DiagnosticRow>(`SELECT ${DIAGNOSTIC_COLUMNS} FROM diagnostics AS d WHERE ${VALID_AT('d')}`),
+
+    insertModel: db.prepare<[number, string]>('INSERT INTO models (valid_from, json) VALUES (?, ?)'),
+    modelAt: db.prepare<[number], { json: string }>('SELECT json FROM models WHERE valid_from <= ? ORDER BY valid_from DESC LIMIT 1'),
+
+    countByKindHead: db.prepare<[], { kind: string; n: number }>(
+      'SELECT kind, count(*) AS n FROM asset_versions INDEXED BY av_current_kind WHERE valid_to IS NULL GROUP BY kind',
+    ),
+    countByKindAt: db.prepare<[{ seq: number }], { kind: string; n: number }>(
+      `SELECT av.kind, count(*) AS n FROM asset_versions AS av WHERE ${VALID_AT('av')} GROUP BY av.kind`,
+    ),
+
+    tokenClash: db.prepare<[string, string], { id: string }>('SELECT id FROM tokens WHERE id = ? OR hash = ?'),
+    insertToken: db.prepare<[Record<string, string | null>]>(
+      `INSERT INTO tokens (id, hash, name, role, scopes, created_at, expires_at, revoked_at, last_used_at)
+       VALUES (@id, @hash, @name, @role, @scopes, @created_at, @expires_at, @revoked_at, @last_used_at)`,
+    ),
+    tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE hash = ?'),
+    listTokens: db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at, id'),
+    revokeToken: db.prepare<[string, string]>('UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?'),
+    touchToken: db.prepare<[string, string]>('UPDATE tokens SET last_used_at = ? WHERE id = ?'),
+
+    // Children before parents, for the foreign keys; tokens and meta stay.
+    clear: ['asset_labels', 'asset_refs', 'asset_versions', 'diagnostics', 'models', 'commits'].map((table) => db.prepare(`DELETE FROM ${table}`)),
+  };
+}
