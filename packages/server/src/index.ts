@@ -1,1 +1,2 @@
 export type { Store } from "./store/Store.js";
+export { openSqliteStore } from "./store/sqliteStore.js";
