@@ -5,6 +5,7 @@ export * from './jsonPointer.js';
 export * from './values.js';
 export * from './estate.js';
 export * from './loadEstate.js';
+export * from './estateTracker.js';
 export * from './relations.js';
 export * from './diffEstates.js';
 export { parseYamlFile, type ParsedYamlFile, type YamlDocument } from './yaml/parseYamlFile.js';
