@@ -1,2 +1,3 @@
 export type { Store } from "./store/Store.js";
 export { openSqliteStore } from "./store/sqliteStore.js";
+export { authenticate, hashToken, issueToken, listTokens, parseDuration, revokeToken, roleAtLeast, TOKEN_PREFIX, type TokenRequest } from "./auth/tokens.js";

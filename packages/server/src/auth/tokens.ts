@@ -1,0 +1,157 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { hasErrorCode, InputError, NotAllowedError, NotFoundError } from '@estate/core';
+import { ROLES, type Role, type Store, type TokenRecord } from '../store/Store.js';
+
+/** Every API token starts with this, so secret scanners and people recognise one. */
+export const TOKEN_PREFIX = 'est_';
+
+/** `est_` + 32 random bytes in base64url (RFC 4648 §5, no padding: 43 characters). */
+const TOKEN_PATTERN = /^est_[A-Za-z0-9_-]{43}$/;
+/** RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1). */
+const BEARER = /^Bearer +(\S+) *$/i;
+/** RFC 4648 §6 base32 alphabet, lower-cased: ids stay readable and unambiguous in a terminal. */
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+const MAX_NAME_LENGTH = 200;
+
+/** What {@link issueToken} needs to know about a new token. */
+export interface TokenRequest {
+  /** Free text naming who or what uses the token (`ci-deploy`, `alice laptop`). */
+  name: string;
+  role: Role;
+  /** When the token stops working; none = until revoked. */
+  expiresAt?: Date;
+  /** Restrictions for later use (apps, kinds, paths); empty = no restriction. */
+  scopes?: Record<string, string[]>;
+}
+
+/** The sha256 (hex) of a token: the only form in which a token is stored or compared. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * Creates a token and stores its hash. The token itself is in the answer and nowhere else: it
+ * cannot be shown again, only revoked and replaced.
+ */
+export async function issueToken(store: Store, request: TokenRequest, now: Date = new Date()): Promise<{ token: string; record: TokenRecord }> {
+  const name = typeof request.name === 'string' ? request.name.trim() : '';
+  if (name === '' || name.length > MAX_NAME_LENGTH) {
+    throw new InputError('E_BAD_PARAM', `a token needs a name of 1 to ${MAX_NAME_LENGTH} characters`, { parameter: 'name' });
+  }
+  if (!(ROLES as readonly string[]).includes(request.role)) {
+    throw new InputError('E_BAD_PARAM', `unknown role '${String(request.role)}': expected one of ${ROLES.join(', ')}`, { parameter: 'role', roles: [...ROLES] });
+  }
+  if (request.expiresAt !== undefined) {
+    const time = request.expiresAt.getTime();
+    if (Number.isNaN(time) || time <= now.getTime()) {
+      throw new InputError('E_BAD_PARAM', 'a token must expire in the future', { parameter: 'expiresAt' });
+    }
+  }
+  // Ids have 40 random bits: a clash is rare but possible, and only costs another draw.
+  for (let attempt = 1; ; attempt++) {
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const record: TokenRecord = {
+      id: newTokenId(),
+      name,
+      role: request.role,
+      scopes: request.scopes ?? {},
+      createdAt: now.toISOString(),
+      ...(request.expiresAt ? { expiresAt: request.expiresAt.toISOString() } : {}),
+    };
+    try {
+      await store.createToken(record, hashToken(token));
+      return { token, record };
+    } catch (error) {
+      if (!hasErrorCode(error, 'E_CONFLICT') || attempt === 3) throw error;
+    }
+  }
+}
+
+/** Every token, revoked and expired ones included (they show why a caller is refused), oldest first. */
+export async function listTokens(store: Store): Promise<TokenRecord[]> {
+  const tokens = await store.listTokens();
+  return tokens.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * Revokes a token named by its id or its name, and returns it. Revoking a revoked token changes
+ * nothing. A name shared by several live tokens is refused (`E_AMBIGUOUS`): revoke by id.
+ */
+export async function revokeToken(store: Store, idOrName: string, now: Date = new Date()): Promise<TokenRecord> {
+  const tokens = await store.listTokens();
+  let token = tokens.find((t) => t.id === idOrName);
+  if (!token) {
+    const named = tokens.filter((t) => t.name === idOrName);
+    const live = named.filter((t) => t.revokedAt === undefined);
+    if (live.length > 1) {
+      throw new InputError('E_AMBIGUOUS', `${live.length} tokens are named '${idOrName}' (${live.map((t) => t.id).join(', ')}): revoke one by id`, {
+        name: idOrName,
+        ids: live.map((t) => t.id),
+      });
+    }
+    token = live[0] ?? named[0];
+  }
+  if (!token) throw new NotFoundError('E_TOKEN_NOT_FOUND', `no token with the id or name '${idOrName}'`, { token: idOrName });
+  if (token.revokedAt !== undefined) return token;
+  if (!(await store.revokeToken(token.id, now))) throw new NotFoundError('E_TOKEN_NOT_FOUND', `no token with the id or name '${idOrName}'`, { token: idOrName });
+  return { ...token, revokedAt: now.toISOString() };
+}
+
+/**
+ * The token of an `Authorization: Bearer …` header, if it is live. Throws `E_UNAUTHORIZED` when
+ * the header is missing or garbled, or the token is unknown, revoked or expired. An unknown and a
+ * revoked token get the same message, so a caller learns nothing about tokens it does not hold.
+ * The token is never logged nor put in an error: only its hash leaves this function.
+ */
+export async function authenticate(store: Store, authorizationHeader: string | undefined, now: Date = new Date()): Promise<TokenRecord> {
+  if (authorizationHeader === undefined || authorizationHeader.trim() === '') {
+    throw unauthorized('missing bearer token: send Authorization: Bearer <token>', 'missing');
+  }
+  const token = BEARER.exec(authorizationHeader)?.[1];
+  if (token === undefined || !TOKEN_PATTERN.test(token)) {
+    throw unauthorized('malformed Authorization header: expected Bearer est_<43 characters>', 'malformed');
+  }
+  const record = await store.tokenByHash(hashToken(token));
+  if (!record || record.revokedAt !== undefined) throw unauthorized('invalid token', 'invalid');
+  if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime()) {
+    throw unauthorized(`token expired at ${record.expiresAt}`, 'expired');
+  }
+  return record;
+}
+
+/**
+ * A duration such as `90m`, `12h`, `30d` or `1w` (minutes, hours, days, weeks), in milliseconds.
+ * Throws InputError `E_BAD_PARAM` for anything else, zero included.
+ */
+export function parseDuration(text: string): number {
+  const match = /^(\d{1,6})([mhdw])$/.exec(text.trim());
+  const count = match ? Number(match[1]) : 0;
+  if (!match || count === 0) {
+    throw new InputError('E_BAD_PARAM', `invalid duration '${text}': expected a positive number and a unit m, h, d or w (90m, 12h, 30d, 1w)`, {
+      parameter: 'duration',
+      value: text,
+    });
+  }
+  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as 'm' | 'h' | 'd' | 'w'];
+  return count * unit;
+}
+
+/** True when `role` has the rights of `needed` (roles are ordered: viewer < editor < approver < admin). */
+export function roleAtLeast(role: Role, needed: Role): boolean {
+  const have = ROLES.indexOf(role);
+  return have >= 0 && have >= ROLES.indexOf(needed);
+}
+
+/** `tok_` + 8 base32 characters (40 random bits): short enough to type, shown in token lists. */
+function newTokenId(): string {
+  const bytes = randomBytes(5);
+  let bits = 0n;
+  for (const byte of bytes) bits = (bits << 8n) | BigInt(byte);
+  let id = '';
+  for (let i = 7; i >= 0; i--) id += BASE32[Number((bits >> BigInt(i * 5)) & 31n)];
+  return 'tok_' + id;
+}
+
+function unauthorized(message: string, reason: 'missing' | 'malformed' | 'invalid' | 'expired'): NotAllowedError {
+  return new NotAllowedError('E_UNAUTHORIZED', message, { reason });
+}
