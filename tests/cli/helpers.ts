@@ -42,7 +42,8 @@ export function removeTempDirs(): void {
 /**
  * The environment of every child: no git identity or settings from the machine (an isolated
  * global config that even sets another default branch, and no system config), an explicit
- * identity in the variables git reads, and no colors.
+ * identity in the variables git reads, no colors, and no ESTATE_* variables (a developer's
+ * ESTATE_SERVER would send every read command to their server).
  */
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   if (!sandbox) {
@@ -51,7 +52,7 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   }
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) {
-    if (name.startsWith('GIT_') || name === 'FORCE_COLOR' || name === 'ESTATE_DEBUG') delete env[name];
+    if (name.startsWith('GIT_') || name.startsWith('ESTATE_') || name === 'FORCE_COLOR') delete env[name];
   }
   return {
     ...env,
@@ -113,6 +114,58 @@ export async function estateAll(runs: Array<[args: string[], options: { cwd: str
   );
   results.forEach((result, i) => expect(result.stderr, `stack trace on stderr of estate ${runs[i]?.[0].join(' ')}`).not.toMatch(/^ {4}at /m));
   return results;
+}
+
+/** A running `estate serve` child process. */
+export interface ServedEstate {
+  /** The URL it printed on stdout. */
+  url: string;
+  /** Everything it wrote to stderr so far (its log). */
+  stderr(): string;
+  /** Sends `signal` and waits for the process to end. */
+  stop(signal?: NodeJS.Signals): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+/**
+ * Starts `estate serve <args>` (add `--port 0`) and resolves once it printed its URL on stdout;
+ * fails with its output when it exits first or takes longer than `timeoutMs`.
+ */
+export function serveEstate(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<ServedEstate> {
+  assertBuilt();
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd: options.cwd, env: testEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (status, signal) => resolve({ status, signal })));
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const served: Omit<ServedEstate, 'url'> = {
+    stderr: () => stderr,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const end = await exited;
+      await closed;
+      return { ...end, stdout, stderr };
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`estate serve ${args.join(' ')} printed no URL within ${options.timeoutMs ?? 20_000} ms:\n${stdout}\n${stderr}`));
+    }, options.timeoutMs ?? 20_000);
+    const onData = (): void => {
+      const url = /^(https?:\/\/\S+)$/m.exec(stdout)?.[1];
+      if (url === undefined) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      resolve({ url, ...served });
+    };
+    child.stdout.on('data', onData);
+    void exited.then(({ status, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`estate serve ${args.join(' ')} exited (${status ?? signal}) before printing its URL:\n${stdout}\n${stderr}`));
+    });
+  });
 }
 
 /** Runs git and returns its trimmed stdout; throws with git's stderr when it fails. */
