@@ -48,8 +48,3 @@ export async function resolveServerCommit(client: EstateClient, at: string | und
   if (at === undefined) return (await client.listCommits({ limit: 1 })).commit;
   return (await client.listAssets({ at, limit: 1 })).commit;
 }
-
-/** The sha of a commit as an answer names it (a ref object or a bare sha). */
-export function refSha(ref: CommitRef | string): string {
-  return typeof ref === 'string' ? ref : ref.sha;
-}

@@ -146,9 +146,11 @@ export interface DiffSummary {
   moved: number;
 }
 
-/** A kind as the server describes it; its schema and relation fields are passed through as they are. */
+/** A kind as the server describes it (name, idPrefix, description, its JSON schema…), passed through as it is. */
 export interface Kind {
   name: string;
+  idPrefix?: string;
+  description?: string;
   [key: string]: unknown;
 }
 
@@ -198,10 +200,10 @@ export interface CommitAnswer {
 /** Answer of `GET /api/v1/diff`. */
 export interface DiffAnswer {
   commit: CommitRef;
-  /** The older commit. */
-  from: CommitRef | string;
-  /** The newer commit. */
-  to: CommitRef | string;
+  /** The older side. */
+  from: CommitRef;
+  /** The newer side. */
+  to: CommitRef;
   summary: DiffSummary;
   assets: AssetDiff[];
 }
@@ -221,12 +223,18 @@ export interface Health {
 export interface Readiness {
   /** `degraded`: main's head has validation errors. */
   status: 'ready' | 'degraded';
-  /** The indexed head of main. */
-  head: CommitRef | string;
+  /** What the indexer is doing. */
+  state: 'starting' | 'indexing' | 'ready';
+  /** The last indexed commit of main. */
+  head: CommitRef;
+  /** Where main is in the repository (ahead of `head` while indexing). */
+  mainSha?: string;
   /** Validation errors at the head. */
   errors: number;
-  /** How far the index is behind the repository, in seconds. */
+  /** How far the index is behind main, in seconds. */
   lagSeconds: number;
+  /** Commits indexed since the server started. */
+  commitsIndexed: number;
 }
 
 /** Filters of {@link EstateClient.listAssets}; all must hold. */

@@ -1,7 +1,7 @@
 import { describeValue, diffEstates, parsePointer, displayPath, type EstateDiff, type FieldChange } from '@estate/core';
 import { warnIfInvalid, type CliContext } from '../context.js';
 import { createStyles, type Styles } from '../io.js';
-import { refSha, serverClient } from '../remote.js';
+import { serverClient } from '../remote.js';
 import { parseFormat } from './formats.js';
 
 /**
@@ -19,7 +19,7 @@ export async function diffCommand(
   const client = serverClient(ctx.io, options);
   if (client) {
     const answer = await client.diff(from, to);
-    printDiff(ctx, format, { from: refSha(answer.from), to: refSha(answer.to), summary: answer.summary, assets: answer.assets });
+    printDiff(ctx, format, { from: answer.from.sha, to: answer.to.sha, summary: answer.summary, assets: answer.assets });
     return 0;
   }
   const before = await ctx.loadEstate(options.repo, from, `reading ${from}`);
