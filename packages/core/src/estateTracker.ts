@@ -84,8 +84,8 @@ class EstateState {
   readonly diagnostics = new Map<string, Diagnostic[]>();
   /** Definitions by id, in path then document order: the first one wins. */
   readonly definers = new Map<string, TrackedDocument[]>();
-  /** Documents that declare a reference to an id (whether they win or not). */
-  readonly referencers = new Map<string, Set<TrackedDocument>>();
+  /** Documents that declare a reference to an id (whether they win or not), each once. */
+  readonly referencers = new Map<string, TrackedDocument[]>();
   /** Documents holding a unique key, in path then document order (whether they win or not). */
   readonly holders = new Map<string, TrackedDocument[]>();
   readonly byKind = new Map<string, number>();
@@ -132,9 +132,10 @@ class EstateState {
     if (!asset) return;
     insertInOrder(this.definers, asset.id, doc);
     for (const { relation } of doc.checked.references) {
-      let set = this.referencers.get(relation.to);
-      if (!set) this.referencers.set(relation.to, (set = new Set()));
-      set.add(doc);
+      const list = this.referencers.get(relation.to);
+      // A document's references are registered together: a repeated target is its last entry.
+      if (!list) this.referencers.set(relation.to, [doc]);
+      else if (list[list.length - 1] !== doc) list.push(doc);
     }
     for (const key of uniqueKeysOf(doc)) insertInOrder(this.holders, key, doc);
   }
@@ -143,11 +144,7 @@ class EstateState {
     const asset = doc.checked.asset;
     if (!asset) return;
     removeFromList(this.definers, asset.id, doc);
-    for (const { relation } of doc.checked.references) {
-      const set = this.referencers.get(relation.to);
-      set?.delete(doc);
-      if (set?.size === 0) this.referencers.delete(relation.to);
-    }
+    for (const { relation } of doc.checked.references) removeFromList(this.referencers, relation.to, doc);
     for (const key of uniqueKeysOf(doc)) removeFromList(this.holders, key, doc);
   }
 
@@ -176,6 +173,7 @@ class EstateState {
 
   /** The complete diagnostics of an asset file (or a non-YAML file under assets/). */
   fileDiagnostics(tracked: TrackedFile): Diagnostic[] {
+    if (!tracked.parsed.diagnostics.length && tracked.documents.every((doc) => !doc.checked.diagnostics.length && !doc.cross.length)) return NONE;
     const all: Diagnostic[] = [...tracked.parsed.diagnostics];
     // The order loadEstate finds them in (parse, per document, across assets), so that the stable
     // sort breaks ties between problems at one place the same way.
@@ -399,36 +397,41 @@ export class EstateTracker {
   /** Builds the state of these files from scratch (reusing what is parsed) and returns the difference. */
   async #rebuild(files: EstateFileRef[], readFiles: ReadFiles, onProgress?: (done: number, total: number) => void): Promise<EstateDelta> {
     const old = this.#state;
-    const byPath = new Map<string, EstateFileRef>();
-    for (const file of files) if (classifyEstatePath(file.path) !== undefined) byPath.set(file.path, file);
-    const relevant = [...byPath.values()].sort(comparePaths);
+    // Estate's files in path order; a path given twice counts once, its last time (a stable sort
+    // keeps the two together, in the order given).
+    const sorted = files.filter((f) => classifyEstatePath(f.path) !== undefined).sort(comparePaths);
+    const relevant = sorted.filter((f, i) => sorted[i + 1]?.path !== f.path);
 
-    const known = new Map<string, ParsedYamlFile>();
+    const parsedFiles: Array<ParsedYamlFile | undefined> = [];
     const missing: EstateFileRef[] = [];
     for (const file of relevant) {
       const tracked = old.files.get(file.path);
-      if (tracked && tracked.file.blobId === file.blobId) known.set(file.path, tracked.parsed);
-      else missing.push(file);
+      const reuse = tracked && tracked.file.blobId === file.blobId ? tracked.parsed : undefined;
+      parsedFiles.push(reuse);
+      if (!reuse) missing.push(file);
     }
-    const progress = onProgress && ((done: number, total: number): void => onProgress(done + known.size, total + known.size));
+    const known = relevant.length - missing.length;
+    const progress = onProgress && ((done: number, total: number): void => onProgress(done + known, total + known));
     const parsed = await parseEstateFiles(missing, readFiles, this.#limits, { ...this.#cacheOption(), ...(progress ? { onProgress: progress } : {}) });
     if (progress && missing.length === 0) progress(0, 0);
+    relevant.forEach((file, i) => (parsedFiles[i] ??= parsed.get(file.path)!));
 
-    const state = this.#build(relevant, (path) => known.get(path) ?? parsed.get(path)!, old.kinds);
+    const state = this.#build(relevant, parsedFiles as ParsedYamlFile[], old.kinds);
     state.parsed = parsed.parsedCount;
     this.#state = state;
     this.#sortedDiagnostics = undefined;
     return diffStates(old, state);
   }
 
-  #build(relevant: EstateFileRef[], parsedOf: (path: string) => ParsedYamlFile, previousKinds: EstateKinds): EstateState {
+  /** The state of these files (in path order, each with its parse result). */
+  #build(relevant: EstateFileRef[], parsedFiles: ParsedYamlFile[], previousKinds: EstateKinds): EstateState {
     const schemaFiles: ParsedEstateFile[] = [];
     let estateFile: ParsedEstateFile | undefined;
-    for (const file of relevant) {
+    relevant.forEach((file, i) => {
       const role = classifyEstatePath(file.path);
-      if (role === 'schema') schemaFiles.push({ file, parsed: parsedOf(file.path) });
-      else if (role === 'estate') estateFile = { file, parsed: parsedOf(file.path) };
-    }
+      if (role === 'schema') schemaFiles.push({ file, parsed: parsedFiles[i]! });
+      else if (role === 'estate') estateFile = { file, parsed: parsedFiles[i]! };
+    });
     // The kinds are those of the schema files at these blobs: unchanged ones are not compiled again.
     const kindsKey = schemaFiles.map(({ file }) => `${file.path}@${file.blobId}`).join('\n');
     const kinds = previousKinds.kindsKey === kindsKey ? previousKinds : buildEstateKinds(schemaFiles);
@@ -436,7 +439,7 @@ export class EstateTracker {
     const read = readEstateConfig(estateFile, kinds.kinds);
     state.config = read.config;
 
-    for (const file of relevant) state.addFile(this.#track(file, parsedOf(file.path), kinds));
+    relevant.forEach((file, i) => state.addFile(this.#track(file, parsedFiles[i]!, kinds)));
     for (const tracked of state.files.values()) for (const doc of tracked.documents) doc.cross = state.crossDiagnostics(doc);
     for (const [path, tracked] of state.files) {
       if (tracked.role === 'asset' || tracked.role === 'asset-other') state.setDiagnostics(path, state.fileDiagnostics(tracked));
@@ -470,6 +473,11 @@ export class EstateTracker {
 /** Everything that differs between two states, for a full rebuild. */
 function diffStates(old: EstateState, next: EstateState): EstateDelta {
   const delta: EstateDelta = { assets: new Map(), diagnostics: new Map(), configChanged: !old.initialized || old.configKey() !== next.configKey() };
+  if (!old.initialized) {
+    for (const [id, docs] of next.definers) delta.assets.set(id, docs[0]!.checked.asset!);
+    for (const [path, list] of next.diagnostics) delta.diagnostics.set(path, list);
+    return delta;
+  }
   for (const [id, docs] of old.definers) {
     const after = next.winnerOf(id);
     if (!sameWinner(snapshot(docs[0]), after)) delta.assets.set(id, after?.checked.asset ?? null);
@@ -554,6 +562,11 @@ function removeFromList<K>(lists: Map<K, TrackedDocument[]>, key: K, doc: Tracke
   if (list.length === 0) lists.delete(key);
 }
 
-function uniqueKeysOf(doc: TrackedDocument): Set<string> {
-  return new Set(doc.checked.uniques.map((u) => u.key));
+/** The distinct unique keys of a document (most have none or a couple: no Set for those). */
+function uniqueKeysOf(doc: TrackedDocument): Iterable<string> {
+  const uniques = doc.checked.uniques;
+  if (uniques.length > 8) return new Set(uniques.map((u) => u.key));
+  const keys: string[] = [];
+  for (const { key } of uniques) if (!keys.includes(key)) keys.push(key);
+  return keys;
 }
