@@ -1,0 +1,25 @@
+import type { Role, TokenRecord } from '../store/Store.js';
+
+/** Who may call a route: anyone (`public`), or a token with at least this role. */
+export type Access = 'public' | Role;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route; a route that does not say is for `admin` only (fail closed). */
+    access?: Access;
+    /** The answer names a commit and carries an ETag (documented as possibly `304`). */
+    conditional?: boolean;
+    /** Media type of successful answers, for the OpenAPI document (default JSON). */
+    contentType?: string;
+  }
+  interface FastifySchema {
+    /** For the OpenAPI document (Fastify ignores them). */
+    summary?: string;
+    description?: string;
+    tags?: string[];
+  }
+  interface FastifyRequest {
+    /** The token that authenticated the request; undefined for public routes and anonymous reads. */
+    token: TokenRecord | undefined;
+  }
+}
