@@ -1,0 +1,183 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { GitCliRepo, loadCommitEstate } from '@estate/git';
+import { openSqliteStore } from '../store/sqliteStore.js';
+import type { Store } from '../store/Store.js';
+import { hostYaml, makeTestRepo, serviceYaml, teamYaml, type TestRepo } from '../testing/gitRepo.js';
+import { Indexer } from './Indexer.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(): Promise<{ repo: TestRepo; git: GitCliRepo }> {
+  const repo = makeTestRepo();
+  cleanups.push(() => repo.remove());
+  const git = await GitCliRepo.open(repo.dir);
+  cleanups.push(() => git.close());
+  return { repo, git };
+}
+
+async function newStore(): Promise<Store> {
+  const store = await openSqliteStore(':memory:');
+  cleanups.push(() => store.close());
+  return store;
+}
+
+/** A history touching every kind of change: add, modify, move, delete, break, dangle, schema. */
+function writeHistory(repo: TestRepo): string[] {
+  const shas: string[] = [];
+  shas.push(repo.commit('add team and hosts', { 'assets/teams/platform.yaml': teamYaml('platform'), 'assets/hosts/web-01.yaml': hostYaml('web-01'), 'assets/hosts/web-02.yaml': hostYaml('web-02', { ip: '10.0.0.2', env: 'staging' }) }));
+  shas.push(repo.commit('add service', { 'assets/services/shop.yaml': serviceYaml('shop', ['host/web-01', 'host/web-02']) }));
+  shas.push(repo.commit('change web-01', { 'assets/hosts/web-01.yaml': hostYaml('web-01', { ip: '10.0.0.11', extra: '  cpus: 8\n' }) }));
+  shas.push(repo.commit('move web-02', { 'assets/hosts/web-02.yaml': null, 'assets/hosts/dc1/web-02.yaml': hostYaml('web-02', { ip: '10.0.0.2', env: 'staging' }) }));
+  shas.push(repo.commit('break yaml', { 'assets/hosts/web-01.yaml': 'apiVersion: [\n' }));
+  shas.push(repo.commit('fix yaml, duplicate ip', { 'assets/hosts/web-01.yaml': hostYaml('web-01', { ip: '10.0.0.2' }) }));
+  shas.push(repo.commit('delete web-02 (service dangles)', { 'assets/hosts/dc1/web-02.yaml': null }));
+  shas.push(repo.commit('custom kind', {
+    'schemas/certificate.yaml': 'apiVersion: estate/v1\nkind: Schema\nmetadata:\n  name: Certificate\nspec:\n  schema:\n    type: object\n    properties:\n      host: {type: string, x-estate-ref: Host, x-estate-relation: installedOn, x-estate-inverse: certificates}\n',
+    'assets/certs/shop.yaml': 'apiVersion: estate/v1\nkind: Certificate\nmetadata:\n  name: shop\n  owner: team/platform\nspec:\n  host: host/web-01\n',
+  }));
+  shas.push(repo.commit('readme only', { 'README.md': 'hello\n' }));
+  shas.push(repo.commit('restore web-02', { 'assets/hosts/web-02.yaml': hostYaml('web-02', { ip: '10.0.0.22' }) }));
+  return shas;
+}
+
+/** Everything the store answers for every indexed commit, for comparing two stores. */
+async function dump(store: Store): Promise<unknown> {
+  const head = await store.head();
+  const out: unknown[] = [];
+  for (let seq = 1; seq <= (head?.seq ?? 0); seq++) {
+    const commit = await store.commitBySeq(seq);
+    const assets = await store.listAssets({ seq, limit: 1000 });
+    const perAsset = [];
+    for (const asset of assets) {
+      perAsset.push({
+        asset,
+        out: await store.edges(asset.id, seq, 'out'),
+        in: await store.edges(asset.id, seq, 'in'),
+        versions: await store.assetVersions(asset.id, { limit: 1000, beforeSeq: seq + 1 }),
+      });
+    }
+    out.push({ commit: { ...commit, indexedAt: undefined }, assets: perAsset, diagnostics: await store.diagnosticsAt(seq), model: await store.modelAt(seq) });
+  }
+  return out;
+}
+
+describe('Indexer', () => {
+  it('answers at every commit exactly as loading that commit does', async () => {
+    const { repo, git } = await setup();
+    const shas = writeHistory(repo);
+    const store = await newStore();
+    const indexer = new Indexer(git, store);
+    await indexer.sync();
+    expect(await store.head()).toEqual({ seq: shas.length + 1, sha: shas.at(-1) });
+    for (const sha of shas) {
+      const commit = (await store.findCommit(sha))!;
+      const estate = await loadCommitEstate(git, sha);
+      const assets = await store.listAssets({ seq: commit.seq, limit: 1000 });
+      expect(assets.map((a) => [a.id, a.path, a.document])).toEqual(
+        [...estate.assets.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((a) => [a.id, a.path, a.document.value]),
+      );
+      expect(await store.diagnosticsAt(commit.seq)).toEqual(estate.diagnostics);
+      expect(commit.errors).toBe(estate.diagnostics.length);
+    }
+    const broken = (await store.findCommit(shas[4]!))!;
+    expect(broken.errors).toBeGreaterThan(0);
+    expect((await store.diagnosticsAt(broken.seq)).map((d) => d.code)).toContain('E_YAML_SYNTAX');
+    expect(indexer.status()).toMatchObject({ state: 'ready', head: { sha: shas.at(-1) }, mainSha: shas.at(-1), lagSeconds: 0, headErrors: 0 });
+  });
+
+  it('builds, one commit at a time, the same store as a reindex from scratch', async () => {
+    const { repo, git } = await setup();
+    const incremental = await newStore();
+    const indexer = new Indexer(git, incremental);
+    await indexer.sync();
+    const shas = writeHistory(repo);
+    // Replay: move main back to each commit in turn and let the indexer follow it.
+    const tip = shas.at(-1)!;
+    repo.git('update-ref', 'refs/heads/main', shas[0]!);
+    for (const sha of shas) {
+      repo.git('update-ref', 'refs/heads/main', sha);
+      await indexer.sync();
+    }
+    expect((await incremental.head())?.sha).toBe(tip);
+
+    const rebuilt = await newStore();
+    await new Indexer(git, rebuilt).sync();
+    expect(await dump(rebuilt)).toEqual(await dump(incremental));
+  });
+
+  it('records the errors of a commit pushed around the gates and reports main as degraded', async () => {
+    const { repo, git } = await setup();
+    const store = await newStore();
+    const indexer = new Indexer(git, store);
+    repo.commit('host', { 'assets/hosts/web-01.yaml': hostYaml('web-01', { owner: 'team/nobody' }) });
+    await indexer.sync();
+    const status = indexer.status();
+    expect(status.headErrors).toBe(1);
+    const head = (await store.head())!;
+    expect((await store.diagnosticsAt(head.seq)).map((d) => d.code)).toEqual(['E_DANGLING_REF']);
+    expect((await store.commitBySeq(head.seq))?.errors).toBe(1);
+
+    // A restarted indexer knows the head's errors without loading the estate.
+    const again = new Indexer(git, store);
+    await again.sync();
+    expect(again.status()).toMatchObject({ state: 'ready', headErrors: 1 });
+  });
+
+  it('rebuilds the index when main is rewritten', async () => {
+    const { repo, git } = await setup();
+    const store = await newStore();
+    const indexer = new Indexer(git, store);
+    const first = repo.commit('a', { 'assets/teams/platform.yaml': teamYaml('platform') });
+    repo.commit('b', { 'assets/hosts/web-01.yaml': hostYaml('web-01') });
+    await indexer.sync();
+    repo.git('reset', '-q', '--hard', first);
+    const other = repo.commit('c', { 'assets/hosts/web-09.yaml': hostYaml('web-09') });
+    await indexer.sync();
+    const head = (await store.head())!;
+    expect(head).toEqual({ seq: 3, sha: other });
+    expect((await store.listAssets({ seq: head.seq, limit: 10 })).map((a) => a.id)).toEqual(['host/web-09', 'team/platform']);
+    expect(await store.findCommit(first)).toMatchObject({ seq: 2 });
+  });
+
+  it('resumes after a failed write without losing or repeating a commit', async () => {
+    const { repo, git } = await setup();
+    const store = await newStore();
+    writeHistory(repo);
+    let writes = 0;
+    const failing = new Proxy(store, {
+      get(target, property) {
+        if (property === 'appendCommit') {
+          return async (batch: Parameters<Store['appendCommit']>[0]) => {
+            if (++writes === 5) throw new Error('disk full');
+            return target.appendCommit(batch);
+          };
+        }
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const indexer = new Indexer(git, failing);
+    await expect(indexer.sync()).rejects.toThrow('disk full');
+    expect(indexer.status().lastError).toBe('disk full');
+    expect((await store.head())?.seq).toBe(4);
+    await indexer.sync();
+    expect(indexer.status().lastError).toBeUndefined();
+
+    const rebuilt = await newStore();
+    await new Indexer(git, rebuilt).sync();
+    expect(await dump(store)).toEqual(await dump(rebuilt));
+  });
+
+  it('follows the branch as it moves: visible shortly after a commit', async () => {
+    const { repo, git } = await setup();
+    const store = await newStore();
+    const indexer = new Indexer(git, store, { pollMs: 200 });
+    indexer.start();
+    cleanups.push(() => indexer.stop());
+    const sha = repo.commit('host', { 'assets/hosts/web-01.yaml': hostYaml('web-01', { owner: 'team/nobody' }) });
+    await expect.poll(async () => (await store.head())?.sha, { timeout: 5000, interval: 20 }).toBe(sha);
+  });
+});

@@ -1,0 +1,282 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import {
+  classifyEstatePath,
+  EstateTracker,
+  MemoryParseCache,
+  type Diagnostic,
+  type EstateDelta,
+  type EstateFileRef,
+  type FileChange,
+  type ParseCache,
+} from '@estate/core';
+import { ESTATE_PREFIXES, type CommitInfo, type GitCliRepo, type TreeChange } from '@estate/git';
+import type { IndexStatus } from '../http/IndexStatus.js';
+import type { AssetWrite, CommitBatch, CommitRef, EstateModel, Store } from '../store/Store.js';
+import { toAssetWrite } from './assetWrite.js';
+
+/** Options of {@link Indexer}. */
+export interface IndexerOptions {
+  /** The ref to follow; default `refs/heads/main`. */
+  branch?: string;
+  /** Period of the safety-net check of the ref, besides watching it; default 1000 ms. */
+  pollMs?: number;
+  cache?: ParseCache;
+  /** Progress of a long run (commits done, commits to do). */
+  onProgress?: (done: number, total: number) => void;
+  /** Events worth a log line. */
+  log?: (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) => void;
+}
+
+/**
+ * Follows a branch of the estate repo and writes each new commit into the store: only the paths
+ * a commit changed are read and checked (the tracker keeps the estate of the indexed head in
+ * memory), and each commit is stored in one transaction, so a crash leaves the store at a
+ * commit boundary and the next run resumes from there. A history rewrite (the indexed head is no
+ * longer an ancestor of the branch) rebuilds the index from scratch.
+ */
+export class Indexer {
+  readonly #repo: GitCliRepo;
+  readonly #store: Store;
+  readonly #branch: string;
+  readonly #pollMs: number;
+  readonly #cache: ParseCache;
+  readonly #options: IndexerOptions;
+  /** The estate at the store's head; undefined until first needed. */
+  #tracker: EstateTracker | undefined;
+  #trackerAt: string | undefined;
+  /** Diagnostics per path at the head, to count the head's errors without sorting them all. */
+  #errorsByPath = new Map<string, number>();
+  #headErrors = 0;
+  #state: IndexStatus = { state: 'starting', commitsIndexed: 0, lagSeconds: 0, headErrors: 0 };
+  #behindSince: number | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #watchers: FSWatcher[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(repo: GitCliRepo, store: Store, options: IndexerOptions = {}) {
+    this.#repo = repo;
+    this.#store = store;
+    this.#branch = options.branch ?? 'refs/heads/main';
+    this.#pollMs = options.pollMs ?? 1000;
+    this.#cache = options.cache ?? new MemoryParseCache();
+    this.#options = options;
+  }
+
+  /** The current state (a copy). */
+  status(): IndexStatus {
+    const lagSeconds = this.#behindSince === undefined ? 0 : (Date.now() - this.#behindSince) / 1000;
+    return { ...this.#state, lagSeconds };
+  }
+
+  /**
+   * Indexes up to where the branch points now. Calls while a run is going join it and cause one
+   * more run after it, so a move during a run is never missed.
+   */
+  sync(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    const run = async (): Promise<void> => {
+      try {
+        do {
+          this.#again = false;
+          await this.#syncOnce();
+        } while (this.#again && !this.#stopped);
+      } finally {
+        this.#running = undefined;
+      }
+    };
+    this.#running = run();
+    return this.#running;
+  }
+
+  /** Starts following the branch: a file watch on its ref for speed, a poll as a safety net. */
+  start(): void {
+    const kick = (): void => {
+      this.sync().catch(() => undefined); // recorded in the state and logged by #syncOnce
+    };
+    for (const dir of [this.#repo.gitDir, join(this.#repo.gitDir, 'refs', 'heads')]) {
+      try {
+        const watcher = watch(dir, { persistent: false }, kick);
+        watcher.on('error', () => undefined);
+        this.#watchers.push(watcher);
+      } catch {
+        // The poll covers what cannot be watched.
+      }
+    }
+    this.#timer = setInterval(kick, this.#pollMs);
+    this.#timer.unref();
+    kick();
+  }
+
+  /** Stops following and waits for a run in progress to finish its current commit. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const watcher of this.#watchers) watcher.close();
+    this.#watchers = [];
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running?.catch(() => undefined);
+  }
+
+  async #syncOnce(): Promise<void> {
+    try {
+      await this.#indexToBranch();
+      delete this.#state.lastError;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.#state.lastError = message;
+      this.#options.log?.('error', 'indexing failed; retrying on the next check', { error: message });
+      throw err;
+    }
+  }
+
+  async #indexToBranch(): Promise<void> {
+    const target = await this.#repo.tryResolveCommit(this.#branch);
+    this.#state.mainSha = target;
+    let head = await this.#store.head();
+    if (head) this.#state.head = head;
+    if (target === undefined || head?.sha === target) {
+      this.#behindSince = undefined;
+      if (head) {
+        // After a restart the head's error count comes from its record; the estate itself is
+        // loaded only when there is something new to index.
+        if (this.#state.state === 'starting') this.#state.headErrors = (await this.#store.commitBySeq(head.seq))?.errors ?? 0;
+        this.#state.state = 'ready';
+      }
+      return;
+    }
+    this.#behindSince ??= Date.now();
+    this.#state.state = 'indexing';
+    if (head && !(await this.#isAncestorOrMissing(head.sha, target))) {
+      this.#options.log?.('warn', `${this.#branch} was rewritten (${head.sha} is not an ancestor of ${target}); rebuilding the index`);
+      await this.#store.clearIndex();
+      this.#forgetTracker();
+      head = undefined;
+      delete this.#state.head;
+    }
+    if (head && this.#trackerAt !== head.sha) await this.#restoreTracker(head.sha);
+
+    const total = await this.#repo.countFirstParent(target, head?.sha);
+    let done = 0;
+    for await (const entry of this.#repo.iterateFirstParentChain(target, head?.sha)) {
+      if (this.#stopped) return;
+      const previous = this.#trackerAt;
+      const changes =
+        previous === undefined || entry.commit.parents[0] === previous ? entry.changes : await this.#repo.diffTrees(previous, entry.commit.sha);
+      const ref = await this.#indexCommit(entry.commit, changes);
+      this.#state.head = ref;
+      this.#state.commitsIndexed++;
+      this.#options.onProgress?.(++done, total);
+    }
+    this.#behindSince = undefined;
+    this.#state.state = 'ready';
+  }
+
+  async #isAncestorOrMissing(ancestor: string, commit: string): Promise<boolean> {
+    if ((await this.#repo.tryResolveCommit(ancestor)) === undefined) return false;
+    return this.#repo.isAncestor(ancestor, commit);
+  }
+
+  /** Loads the estate at an indexed commit into memory (after a restart), writing nothing. */
+  async #restoreTracker(sha: string): Promise<void> {
+    this.#forgetTracker();
+    const tracker = new EstateTracker({ cache: this.#cache });
+    await tracker.reset(await this.#filesAt(sha), this.#readFiles);
+    this.#tracker = tracker;
+    this.#trackerAt = sha;
+    for (const d of this.#tracker.diagnostics()) this.#countError(d.path, 1);
+    this.#state.headErrors = this.#headErrors;
+  }
+
+  async #indexCommit(commit: CommitInfo, changes: TreeChange[]): Promise<CommitRef> {
+    let delta: EstateDelta;
+    if (!this.#tracker) {
+      this.#forgetTracker();
+      this.#tracker = new EstateTracker({ cache: this.#cache });
+      delta = await this.#tracker.reset(await this.#filesAt(commit.sha), this.#readFiles);
+    } else {
+      const relevant: FileChange[] = [];
+      for (const change of changes) {
+        if (classifyEstatePath(change.path) === undefined) continue;
+        relevant.push(change.newOid ? { path: change.path, file: { path: change.path, blobId: change.newOid } } : { path: change.path });
+      }
+      delta = relevant.length ? await this.#tracker.apply(relevant, this.#readFiles) : emptyDelta();
+    }
+    const tracker = this.#tracker;
+    const assets = new Map<string, AssetWrite | null>();
+    for (const [id, asset] of delta.assets) assets.set(id, asset ? toAssetWrite(asset, tracker.referencesOf(id)) : null);
+    for (const [path, list] of delta.diagnostics) this.#setPathErrors(path, list);
+    const batch: CommitBatch = {
+      commit: {
+        sha: commit.sha,
+        parents: commit.parents,
+        author: { name: commit.authorName, email: commit.authorEmail, date: commit.authorDate },
+        committer: { name: commit.committerName, email: commit.committerEmail, date: commit.committerDate },
+        message: commit.body ? `${commit.subject}\n\n${commit.body}` : commit.subject,
+        errors: this.#headErrors,
+      },
+      assets,
+      diagnostics: delta.diagnostics,
+      ...(delta.configChanged || this.#trackerAt === undefined ? { model: this.#model() } : {}),
+    };
+    let seq: number;
+    try {
+      seq = await this.#store.appendCommit(batch);
+    } catch (err) {
+      // The tracker is ahead of the store now: forget it, the next run restores it from the store.
+      this.#forgetTracker();
+      throw err;
+    }
+    this.#trackerAt = commit.sha;
+    this.#state.headErrors = this.#headErrors;
+    return { seq, sha: commit.sha };
+  }
+
+  #model(): EstateModel {
+    const tracker = this.#tracker!;
+    const kinds = tracker.kinds.list().map((k) => ({
+      name: k.name,
+      idPrefix: k.idPrefix,
+      ...(k.description !== undefined ? { description: k.description } : {}),
+      builtin: k.builtin,
+      source: k.source,
+      specSchema: k.specSchema,
+      references: k.references.map((r) => ({ field: r.pattern.join('.'), targets: r.targets, relation: r.relation, inverse: r.inverse })),
+      unique: k.unique.map((u) => u.pattern.join('.')),
+    }));
+    return { kinds, config: tracker.config ?? null };
+  }
+
+  #forgetTracker(): void {
+    this.#tracker = undefined;
+    this.#trackerAt = undefined;
+    this.#errorsByPath.clear();
+    this.#headErrors = 0;
+  }
+
+  #setPathErrors(path: string, list: Diagnostic[]): void {
+    this.#countError(path, list.length - (this.#errorsByPath.get(path) ?? 0));
+  }
+
+  #countError(path: string, change: number): void {
+    const count = (this.#errorsByPath.get(path) ?? 0) + change;
+    if (count === 0) this.#errorsByPath.delete(path);
+    else this.#errorsByPath.set(path, count);
+    this.#headErrors += change;
+  }
+
+  async #filesAt(sha: string): Promise<EstateFileRef[]> {
+    const entries = await this.#repo.listTree(sha, ESTATE_PREFIXES);
+    return entries.map((e) => ({ path: e.path, blobId: e.oid, ...(e.size !== undefined ? { size: e.size } : {}) }));
+  }
+
+  readonly #readFiles = (files: EstateFileRef[]): Promise<Uint8Array[]> => this.#repo.readBlobs(files.map((f) => f.blobId));
+}
+
+function emptyDelta(): EstateDelta {
+  return { assets: new Map(), diagnostics: new Map(), configChanged: false };
+}
