@@ -389,7 +389,9 @@ describe('HTTP API', () => {
         { from: 'service/checkout', to: 'service/cart', relation: 'dependencyOf', field: 'spec.dependsOn[0]' },
       ]);
       expectError(await get('/api/v1/assets/host/web-01/relations?depth=11'), 400, 'E_BAD_PARAM', { parameter: 'depth' });
-      expectError(await get('/api/v1/assets/host/web-01/relations?direction=up'), 400, 'E_BAD_PARAM', { parameter: 'direction' });
+      const direction = await get('/api/v1/assets/host/web-01/relations?direction=up');
+      expectError(direction, 400, 'E_BAD_PARAM', { parameter: 'direction', allowed: ['in', 'out', 'both'] });
+      expect(direction.body.error.message).toBe("parameter 'direction' must be one of in, out, both");
       expectError(await get('/api/v1/assets/host/web-99/relations'), 404, 'E_ASSET_NOT_FOUND');
     });
   });

@@ -117,5 +117,7 @@ function describeValidation(errors: AjvError[], context: string | undefined): [s
     return [`missing parameter '${parameter}'`, { parameter, in: where, reason: 'missing' }];
   }
   const reason = first.message ?? 'is invalid';
+  const allowed = first.keyword === 'enum' && Array.isArray(first.params?.allowedValues) ? (first.params.allowedValues as unknown[]) : undefined;
+  if (allowed) return [`parameter '${pointed}' must be one of ${allowed.join(', ')}`, { parameter: pointed, in: where, reason, allowed }];
   return [`parameter '${pointed}' ${reason}`, { parameter: pointed, in: where, reason }];
 }
