@@ -777,3 +777,35 @@ describe('HTTP API while the index moves', () => {
     expect(pinned.body.items).toHaveLength(3);
   });
 });
+
+describe('HTTP API logging', () => {
+  it('logs the cause of a 500 and nothing of tokens or successful requests', async () => {
+    const store = await openSqliteStore(':memory:');
+    try {
+      await store.appendCommit(scenario()[0]!);
+      const { token } = await issueToken(store, { name: 'viewer', role: 'viewer' });
+      const lines: string[] = [];
+      const app = await buildApp({
+        store,
+        status: () => ({ state: 'ready', commitsIndexed: 1, lagSeconds: 0, headErrors: 0 }),
+        logger: { level: 'info', stream: { write: (line: string) => lines.push(line) } },
+      });
+      app.get('/test/crash', { config: { access: 'viewer' } }, async () => {
+        throw new Error('connection to /var/secret/db.sqlite failed');
+      });
+      const crash = await app.inject({ url: '/test/crash', headers: { authorization: `Bearer ${token}` } });
+      expect(crash.statusCode).toBe(500);
+      expect(crash.body).not.toContain('secret');
+      expect((await app.inject({ url: '/api/v1/assets', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+      expect((await app.inject({ url: '/api/v1/assets', headers: { authorization: `Bearer ${token.slice(0, -2)}xx` } })).statusCode).toBe(401);
+      await app.close();
+      const log = lines.join('');
+      expect(log).toContain('connection to /var/secret/db.sqlite failed');
+      expect(log).toContain('internal error answering GET /test/crash');
+      expect(log).not.toContain(token.slice(4, 30));
+      expect(lines.filter((line) => line.includes('/api/v1/assets'))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
