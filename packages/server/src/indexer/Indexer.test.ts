@@ -126,6 +126,17 @@ describe('Indexer', () => {
     expect(again.status()).toMatchObject({ state: 'ready', headErrors: 1 });
   });
 
+  it('stores a new version only for the documents of a file that really changed', async () => {
+    const { repo, git } = await setup();
+    const store = await newStore();
+    const pool = (ip: string): string => `${teamYaml('platform')}---\n${hostYaml('web-01', { ip })}`;
+    repo.commit('pool', { 'assets/pool.yaml': pool('10.0.0.1') });
+    repo.commit('change the host', { 'assets/pool.yaml': pool('10.0.0.9') });
+    await new Indexer(git, store).sync();
+    expect((await store.assetVersions('host/web-01', { limit: 10 })).length).toBe(2);
+    expect((await store.assetVersions('team/platform', { limit: 10 })).length).toBe(1);
+  });
+
   it('rebuilds the index when main is rewritten', async () => {
     const { repo, git } = await setup();
     const store = await newStore();

@@ -2,8 +2,10 @@ import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import {
   classifyEstatePath,
+  deepEqual,
   EstateTracker,
   MemoryParseCache,
+  type Asset,
   type Diagnostic,
   type EstateDelta,
   type EstateFileRef,
@@ -208,7 +210,11 @@ export class Indexer {
     }
     const tracker = this.#tracker;
     const assets = new Map<string, AssetWrite | null>();
-    for (const [id, asset] of delta.assets) assets.set(id, asset ? toAssetWrite(asset, tracker.referencesOf(id)) : null);
+    const head = this.#state.head;
+    for (const [id, asset] of delta.assets) {
+      if (asset && head && !delta.configChanged && (await this.#unchanged(id, asset, head.seq))) continue;
+      assets.set(id, asset ? toAssetWrite(asset, tracker.referencesOf(id)) : null);
+    }
     for (const [path, list] of delta.diagnostics) this.#setPathErrors(path, list);
     const batch: CommitBatch = {
       commit: {
@@ -234,6 +240,15 @@ export class Indexer {
     this.#trackerAt = commit.sha;
     this.#state.headErrors = this.#headErrors;
     return { seq, sha: commit.sha };
+  }
+
+  /**
+   * True when the stored version reads the same: a file rewritten for one of its documents
+   * rewrites none of the others. (Its references are the same too, as the kinds did not change.)
+   */
+  async #unchanged(id: string, asset: Asset, seq: number): Promise<boolean> {
+    const stored = await this.#store.getAsset(id, seq);
+    return stored !== undefined && stored.path === asset.path && deepEqual(stored.document, asset.document.value);
   }
 
   #model(): EstateModel {
