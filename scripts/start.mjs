@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateEstate } from '../bench/generateEstate.mjs';
+import { parseLabelSelector } from '../packages/core/dist/index.js';
 import { issueToken, listTokens, openDataStore, revokeToken, startServer } from '../packages/server/dist/index.js';
 
 const dataDir = fileURLToPath(new URL('../demo-data/', import.meta.url));
@@ -33,14 +34,17 @@ const server = await startServer({
   log: (level, message) => console.error(`[${level}] ${message}`),
 });
 if (importFrom) await rm(seedDir, { recursive: true, force: true });
+await server.indexer.sync();
+const head = await server.store.head();
+const [dbHost] = head ? await server.store.listAssets({ seq: head.seq, kind: 'Host', selector: parseLabelSelector('role=db'), limit: 1 }) : [];
 
 console.log(`
-Estate is running at ${server.url}
+Estate is running at ${server.url} (${head?.seq ?? 0} commits of main indexed)
 Admin token (shown once): ${token}
 
 Try:
   curl -H "Authorization: Bearer ${token}" '${server.url}/api/v1/assets?kind=Host&selector=env=prod&limit=5'
-  curl -H "Authorization: Bearer ${token}" '${server.url}/api/v1/assets/host/db-dc01-r001-01/relations?direction=in&depth=3'
+  curl -H "Authorization: Bearer ${token}" '${server.url}/api/v1/assets/${dbHost?.id ?? 'host/db-01'}/relations?direction=in&depth=3'
   ESTATE_TOKEN=${token} npx estate list --server ${server.url} --kind Service
 Data: ${dataDir} (delete it to start over). Stop with Ctrl-C.`);
 
