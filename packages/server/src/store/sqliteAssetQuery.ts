@@ -1,5 +1,5 @@
 import type { LabelRequirement } from '@estate/core';
-import { VERSION_COLUMNS } from './sqliteRows.js';
+import { versionColumns } from './sqliteRows.js';
 import type { AssetQuery } from './Store.js';
 
 /** One SQL statement for a listAssets query: `key` names its shape (the statement cache's key). */
@@ -9,104 +9,174 @@ export interface AssetQueryPlan {
   params: Record<string, string | number>;
 }
 
+/** What the planner may ask the database before choosing (kept out so that planning is pure). */
+export interface AssetQueryHints {
+  /** True when `query.seq` is the head (or later): the walks use the partial current indexes. */
+  atHead: boolean;
+  /**
+   * The versions whose search text may contain one of the terms, from the trigram index, when they
+   * are few enough to sort ({@link MAX_TERM_CANDIDATES}); undefined otherwise.
+   */
+  termCandidates?: number[];
+  /**
+   * The values a label key has (at the head, or ever for the past), when there are at most
+   * {@link MAX_MERGED_VALUES}; undefined when there are more.
+   */
+  labelValues(key: string): string[] | undefined;
+  /**
+   * About how many rows an indexed walk would read (a count capped at {@link ESTIMATE_CAP}), to
+   * choose between several: asked only when there are two or more.
+   */
+  estimate(walk: IndexedWalk): number;
+}
+
+/** A walk through an index in asset_id order: owner and kind at the head, `key=value` anywhere. */
+export type IndexedWalk = { on: 'owner' | 'kind'; value: string } | { on: 'label'; key: string; value: string };
+
+/** Estimates of walks count at most this many rows (enough to tell a selective walk, cheap to count). */
+export const ESTIMATE_CAP = 20_000;
+
+/** Label values walked side by side and merged in id order; beyond, the matches are sorted. */
+export const MAX_MERGED_VALUES = 32;
+/** Candidates from the trigram index that are sorted rather than walked in id order. */
+export const MAX_TERM_CANDIDATES = 2000;
+
 /**
- * Plans `listAssets` as one statement that walks an index in asset_id order and stops after
- * `limit` rows, so a page costs about (rows looked at) rather than (rows that match).
+ * Plans `listAssets` as one statement that produces rows in asset_id order and stops after `limit`,
+ * so a page costs about the rows looked at, not all the rows that match.
  *
- * The walk is driven by one index, chosen by a fixed preference that guesses selectivity without
- * statistics: owner (head only), a label `key=value`, kind (head only), a label `key in (…)`, a label
- * `key` (exists), else every asset. The first two and the kind walk are in id order already; the
- * multi-value and exists walks read every matching label entry and sort them (SQLite keeps only
- * the top `limit` rows). Every other filter is a check of the candidate row: kind and owner on the
- * row, terms with `instr` on the search text, each remaining label requirement as a primary-key
- * seek in asset_labels (vid, key). Nothing is filtered in JS, so rows that fail are never decoded.
+ * The rows come from one driver:
+ * 1. the few versions the trigram index names for a term (sorted: at most {@link MAX_TERM_CANDIDATES});
+ * 2. else an index walked in id order: owner (head only: partial index on (owner, asset_id)), a
+ *    label `key=value` (index on (key, value, asset_id)) or kind (head only: partial index on
+ *    (kind, asset_id)); when several apply, the one with the fewest entries ({@link
+ *    AssetQueryHints.estimate}), so that `env=prod,role=web` walks the rarer of the two;
+ * 3. else a label `key in (…)` or `key` (exists): one walk per value, merged by SQLite's compound
+ *    `UNION ALL … ORDER BY` (exists first lists the key's values); with too many values, every
+ *    match is read and sorted;
+ * 4. else every asset, in id order.
+ * Every other filter checks the candidate row in SQL: kind and owner on the row, terms with `instr`
+ * on the search text, each remaining label requirement as a primary-key seek in asset_labels
+ * (vid, key). Nothing is filtered in JS, so rows that fail are never decoded.
  *
- * At the head (`atHead`) the walks use the partial indexes `WHERE valid_to IS NULL`; in the past
- * they use the full indexes with the validity interval, and kind/owner become row checks.
+ * At the head the walks use the partial indexes `WHERE valid_to IS NULL`; in the past they use the
+ * full indexes and the validity interval, and kind/owner are row checks.
  */
-export function planAssetQuery(query: AssetQuery, atHead: boolean): AssetQueryPlan {
+export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): AssetQueryPlan {
+  const { atHead } = hints;
   const params: Record<string, string | number> = { after: query.after ?? '', limit: query.limit };
   if (!atHead) params.seq = query.seq;
   const shape: string[] = [atHead ? 'head' : 'past'];
-  const where: string[] = [];
   const requirements = [...(query.selector ?? [])];
   let useKind = query.kind !== undefined;
   let useOwner = query.owner !== undefined;
 
-  const eqLabel = chooseLabelDriver(requirements, 'eq');
-  const anyLabel = chooseLabelDriver(requirements, 'any');
-  let from: string;
-  let order = 'av.asset_id';
-  if (atHead && useOwner) {
+  /** A walk: what it reads, its own conditions, and the column it is ordered by. */
+  let walk: { from: string; where: string[]; id: string; arms?: number };
+  const labelWalk = (value: string | undefined): { from: string; where: string[]; id: string } => ({
+    from: `asset_labels AS l INDEXED BY ${atHead ? 'labels_current' : 'labels_all'} CROSS JOIN asset_versions AS av ON av.vid = l.vid`,
+    where: [
+      'l.key = @dkey',
+      ...(value === undefined ? [] : [value]),
+      atHead ? 'l.valid_to IS NULL' : 'l.valid_from <= @seq AND (l.valid_to IS NULL OR l.valid_to > @seq)',
+      'l.asset_id > @after',
+    ],
+    id: 'l.asset_id',
+  });
+  const validAv = atHead ? 'av.valid_to IS NULL' : 'av.valid_from <= @seq AND (av.valid_to IS NULL OR av.valid_to > @seq)';
+
+  const indexed: (IndexedWalk & { requirement?: LabelRequirement })[] = [];
+  if (atHead && useOwner) indexed.push({ on: 'owner', value: query.owner! });
+  for (const r of requirements) if (r.op === 'in' && r.values.length === 1) indexed.push({ on: 'label', key: r.key, value: r.values[0]!, requirement: r });
+  if (atHead && useKind) indexed.push({ on: 'kind', value: query.kind! });
+  let chosen = indexed[0];
+  if (hints.termCandidates === undefined && indexed.length > 1) {
+    let fewest = Infinity;
+    for (const candidate of indexed) {
+      const estimate = hints.estimate(candidate);
+      if (estimate < fewest) [chosen, fewest] = [candidate, estimate];
+    }
+  }
+  const setLabel = requirements.findIndex((r) => r.op === 'in' || r.op === 'exists');
+
+  if (hints.termCandidates !== undefined) {
+    shape.push('terms');
+    params.candidates = JSON.stringify(hints.termCandidates);
+    walk = {
+      from: 'asset_versions AS av',
+      where: ['av.vid IN (SELECT value FROM json_each(@candidates))', validAv, 'av.asset_id > @after'],
+      id: 'av.asset_id',
+    };
+  } else if (chosen?.on === 'owner') {
     shape.push('owner');
-    from = 'asset_versions AS av INDEXED BY av_current_owner';
-    where.push('av.owner = @owner', 'av.valid_to IS NULL', 'av.asset_id > @after');
+    walk = { from: 'asset_versions AS av INDEXED BY av_current_owner', where: ['av.owner = @owner', validAv, 'av.asset_id > @after'], id: 'av.asset_id' };
     params.owner = query.owner!;
     useOwner = false;
-  } else if (eqLabel >= 0 || (anyLabel >= 0 && !(atHead && useKind))) {
-    const driver = requirements.splice(eqLabel >= 0 ? eqLabel : anyLabel, 1)[0]!;
-    from = `asset_labels AS l INDEXED BY ${atHead ? 'labels_current' : 'labels_all'} CROSS JOIN asset_versions AS av ON av.vid = l.vid`;
-    where.push('l.key = @dkey');
-    params.dkey = driver.key;
-    if (driver.op === 'in' && driver.values.length === 1) {
-      shape.push('label=');
-      where.push('l.value = @dvalue');
-      params.dvalue = driver.values[0]!;
-    } else if (driver.op === 'in') {
-      shape.push('label-in');
-      where.push('l.value IN (SELECT value FROM json_each(@dvalue))');
-      params.dvalue = JSON.stringify(driver.values);
-    } else {
-      shape.push('label-exists');
-    }
-    where.push(atHead ? 'l.valid_to IS NULL' : 'l.valid_from <= @seq AND (l.valid_to IS NULL OR l.valid_to > @seq)', 'l.asset_id > @after');
-    order = 'l.asset_id';
-  } else if (atHead && useKind) {
+  } else if (chosen?.on === 'label') {
+    requirements.splice(requirements.indexOf(chosen.requirement!), 1);
+    shape.push('label=');
+    params.dkey = chosen.key;
+    params.dvalue = chosen.value;
+    walk = labelWalk('l.value = @dvalue');
+  } else if (chosen?.on === 'kind') {
     shape.push('kind');
-    from = 'asset_versions AS av INDEXED BY av_current_kind';
-    where.push('av.kind = @kind', 'av.valid_to IS NULL', 'av.asset_id > @after');
+    walk = { from: 'asset_versions AS av INDEXED BY av_current_kind', where: ['av.kind = @kind', validAv, 'av.asset_id > @after'], id: 'av.asset_id' };
     params.kind = query.kind!;
     useKind = false;
+  } else if (setLabel >= 0) {
+    const driver = requirements.splice(setLabel, 1)[0]!;
+    params.dkey = driver.key;
+    const values = driver.op === 'in' ? driver.values : hints.labelValues(driver.key);
+    if (values !== undefined && values.length <= MAX_MERGED_VALUES) {
+      // An empty list matches nothing: one arm with a value no label has (values are never NULL).
+      shape.push(`label-merge${values.length}`);
+      values.forEach((value, i) => (params[`dv${i}`] = value));
+      walk = { ...labelWalk(values.length === 0 ? 'l.value IS NULL' : 'l.value = @dv0'), arms: Math.max(1, values.length) };
+    } else if (driver.op === 'in') {
+      shape.push('label-in-sorted');
+      params.dvalue = JSON.stringify(driver.values);
+      walk = labelWalk('l.value IN (SELECT value FROM json_each(@dvalue))');
+    } else {
+      shape.push('label-exists-sorted');
+      walk = labelWalk(undefined);
+    }
   } else {
     shape.push('scan');
-    from = `asset_versions AS av INDEXED BY ${atHead ? 'av_current' : 'av_asset_from'}`;
-    where.push(atHead ? 'av.valid_to IS NULL' : 'av.valid_from <= @seq AND (av.valid_to IS NULL OR av.valid_to > @seq)', 'av.asset_id > @after');
+    walk = { from: `asset_versions AS av INDEXED BY ${atHead ? 'av_current' : 'av_asset_from'}`, where: [validAv, 'av.asset_id > @after'], id: 'av.asset_id' };
   }
 
+  const checks: string[] = [];
   if (useKind) {
     shape.push('+kind');
-    where.push('av.kind = @kind');
+    checks.push('av.kind = @kind');
     params.kind = query.kind!;
   }
   if (useOwner) {
     shape.push('+owner');
-    where.push('av.owner = @owner');
+    checks.push('av.owner = @owner');
     params.owner = query.owner!;
   }
   (query.terms ?? []).forEach((term, i) => {
     shape.push('+term');
-    where.push(`instr(av.search_text, @t${i}) > 0`);
+    checks.push(`instr(av.search_text, @t${i}) > 0`);
     params[`t${i}`] = term;
   });
   requirements.forEach((requirement, i) => {
     const { condition, form } = requirementCondition(requirement, i, params);
     shape.push(`+${form}`);
-    where.push(condition);
+    checks.push(condition);
   });
 
-  const sql = `SELECT ${VERSION_COLUMNS} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT @limit`;
+  const select = (where: string[]): string => `SELECT ${versionColumns(walk.id)} FROM ${walk.from} WHERE ${[...where, ...checks].join(' AND ')}`;
+  let sql: string;
+  if (walk.arms !== undefined) {
+    // Each arm is in id order through the index; `ORDER BY 2` (asset_id) makes SQLite merge them.
+    const arms = Array.from({ length: walk.arms }, (_, i) => select(walk.where.map((w) => w.replace('@dv0', `@dv${i}`))));
+    sql = `${arms.join(' UNION ALL ')} ORDER BY 2 LIMIT @limit`;
+  } else {
+    sql = `${select(walk.where)} ORDER BY ${walk.id} LIMIT @limit`;
+  }
   return { key: shape.join(' '), sql, params };
-}
-
-/**
- * Index of the label requirement to walk: `eq` accepts only `key=value` (in id order through the
- * index), `any` also `key in (…)` and `exists`, preferring the former. -1 when there is none.
- */
-function chooseLabelDriver(requirements: readonly LabelRequirement[], accept: 'eq' | 'any'): number {
-  const eq = requirements.findIndex((r) => r.op === 'in' && r.values.length === 1);
-  if (eq >= 0 || accept === 'eq') return eq;
-  const set = requirements.findIndex((r) => r.op === 'in');
-  return set >= 0 ? set : requirements.findIndex((r) => r.op === 'exists');
 }
 
 /** A label requirement checked on the candidate version by a seek in asset_labels (vid, key). */

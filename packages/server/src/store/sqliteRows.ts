@@ -66,10 +66,16 @@ export interface TokenRow {
   last_used_at: string | null;
 }
 
-/** Columns of a {@link VersionRow}, for `SELECT ${VERSION_COLUMNS} FROM asset_versions av …`. */
-export const VERSION_COLUMNS = `av.vid, av.asset_id, av.kind, av.name, av.path, av.blob_id, av.document, av.valid_from, av.valid_to,
+/**
+ * Columns of a {@link VersionRow}, for `SELECT ${versionColumns()} FROM asset_versions AS av …`.
+ * `id` is the expression for asset_id, the second column: a query ordered by an index of another
+ * table names that table's column, so SQLite sees the order it already has.
+ */
+export function versionColumns(id = 'av.asset_id'): string {
+  return `av.vid, ${id} AS asset_id, av.kind, av.name, av.path, av.blob_id, av.document, av.valid_from, av.valid_to,
   (SELECT sha FROM commits WHERE seq = av.valid_from) AS from_sha,
   (SELECT sha FROM commits WHERE seq = av.valid_to) AS to_sha`;
+}
 
 /** The commit record of a row. */
 export function commitFromRow(row: CommitRow): CommitRecord {

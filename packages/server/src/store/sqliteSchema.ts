@@ -51,6 +51,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX av_current_owner ON asset_versions (owner, asset_id) WHERE valid_to IS NULL;
   CREATE INDEX av_from ON asset_versions (valid_from);
   CREATE INDEX av_to ON asset_versions (valid_to);
+  -- Trigram index of every version's search text (https://sqlite.org/fts5.html#the_trigram_tokenizer),
+  -- only to find the few versions a rare term can match; detail=none keeps it small, and the
+  -- candidates are checked with instr() anyway.
+  CREATE VIRTUAL TABLE asset_search USING fts5 (
+    search_text, content = 'asset_versions', content_rowid = 'vid', tokenize = 'trigram', detail = 'none'
+  );
 
   -- Keyed by (vid, key): closing a version and checking one label of a version are seeks.
   CREATE TABLE asset_labels (

@@ -5,10 +5,10 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLabelSelector } from '@estate/core';
 import { describeStoreContract } from '../testing/storeContract.js';
-import { planAssetQuery } from './sqliteAssetQuery.js';
+import { MAX_MERGED_VALUES, MAX_TERM_CANDIDATES, planAssetQuery } from './sqliteAssetQuery.js';
 import { SCHEMA_VERSION } from './sqliteSchema.js';
 import { openSqliteStore } from './sqliteStore.js';
-import type { AssetWrite, CommitBatch } from './Store.js';
+import type { AssetQuery, AssetWrite, CommitBatch } from './Store.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -99,8 +99,8 @@ describe('openSqliteStore', () => {
     const raw = new Database(file, { readonly: true });
     try {
       expect(raw.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: String(SCHEMA_VERSION) });
-      const tables = raw.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
-      expect(tables).toEqual(['asset_labels', 'asset_refs', 'asset_versions', 'commits', 'diagnostics', 'meta', 'models', 'tokens']);
+      const tables = raw.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'asset\\_search\\_%' ESCAPE '\\' ORDER BY name").all().map((r) => r.name);
+      expect(tables).toEqual(['asset_labels', 'asset_refs', 'asset_search', 'asset_versions', 'commits', 'diagnostics', 'meta', 'models', 'tokens']);
     } finally {
       raw.close();
     }
@@ -136,19 +136,22 @@ describe('openSqliteStore', () => {
     await reopened.close();
   });
 
-  it('walks the head in id order through an index, with no sort, for owner, label=, kind and all', async () => {
+  it('walks the head in id order through indexes, with no sort, for owner, label=, kind, label sets and all', async () => {
     const file = tempFile();
     await (await openSqliteStore(file)).close();
     const raw = new Database(file, { readonly: true });
     try {
       const base = { seq: 1, limit: 10, after: 'x', terms: ['a'], selector: parseLabelSelector('tier,!legacy,zone in (a,b)') };
+      const hints = { atHead: true, labelValues: () => ['a', 'b', 'c'], estimate: () => 1 };
       for (const query of [
         { ...base, owner: 'team/a', kind: 'host' },
         { ...base, selector: parseLabelSelector('env=prod,tier') },
         { ...base, kind: 'host' },
+        { ...base, selector: parseLabelSelector('env in (prod,staging),!legacy') },
+        { ...base, selector: parseLabelSelector('env') },
         { ...base, selector: [] },
       ]) {
-        const plan = planAssetQuery(query, true);
+        const plan = planAssetQuery(query, hints);
         const steps = raw
           .prepare<[Record<string, string | number>], { detail: string }>(`EXPLAIN QUERY PLAN ${plan.sql}`)
           .all(plan.params)
@@ -158,5 +161,27 @@ describe('openSqliteStore', () => {
     } finally {
       raw.close();
     }
+  });
+
+  it('sorts the matches instead when a term or a label has too many candidates to merge', async () => {
+    const store = await openSqliteStore(':memory:');
+    const many = MAX_TERM_CANDIDATES + 5;
+    const assets: [string, AssetWrite][] = Array.from({ length: many }, (_, i) => {
+      const id = `host/h${String(i).padStart(5, '0')}`;
+      const write = asset(id, `v${i % (MAX_MERGED_VALUES + 3)}`);
+      return [id, { ...write, searchText: `common ${i % 7 === 0 ? 'seventh' : ''}` }];
+    });
+    await store.appendCommit(batch(1, assets));
+    const ids = async (query: Omit<AssetQuery, 'seq' | 'limit'>): Promise<string[]> => (await store.listAssets({ seq: 1, limit: 5000, ...query })).map((a) => a.id);
+    const expected = (keep: (i: number) => boolean): string[] => assets.filter((_, i) => keep(i)).map(([id]) => id);
+    expect(await ids({ terms: ['common'] })).toEqual(expected(() => true)); // too many for the trigram index
+    expect(await ids({ terms: ['seventh'] })).toEqual(expected((i) => i % 7 === 0)); // few: from the trigram index
+    expect(await ids({ selector: parseLabelSelector('env') })).toHaveLength(many); // too many values to merge
+    const values = Array.from({ length: MAX_MERGED_VALUES + 1 }, (_, i) => `v${i}`);
+    expect(await ids({ selector: [{ key: 'env', op: 'in', values }] })).toEqual(expected((i) => i % (MAX_MERGED_VALUES + 3) <= MAX_MERGED_VALUES));
+    expect(await ids({ selector: [{ key: 'env', op: 'in', values }], after: 'host/h01000' })).toEqual(
+      expected((i) => i > 1000 && i % (MAX_MERGED_VALUES + 3) <= MAX_MERGED_VALUES),
+    );
+    await store.close();
   });
 });

@@ -1,12 +1,12 @@
 import Database from 'better-sqlite3';
 import { compareDiagnostics, ConflictError, InputError, type Diagnostic } from '@estate/core';
-import { planAssetQuery } from './sqliteAssetQuery.js';
+import { ESTIMATE_CAP, MAX_MERGED_VALUES, MAX_TERM_CANDIDATES, planAssetQuery, type IndexedWalk } from './sqliteAssetQuery.js';
 import {
   commitFromRow,
   diagnosticFromRow,
   edgeFromRow,
   tokenFromRow,
-  VERSION_COLUMNS,
+  versionColumns,
   versionFromRow,
   type CommitRow,
   type DiagnosticRow,
@@ -137,7 +137,16 @@ class SqliteStore implements Store {
   async listAssets(query: AssetQuery): Promise<AssetVersion[]> {
     const limit = limitOf(query.limit);
     if (limit === 0) return [];
-    const plan = planAssetQuery({ ...query, limit }, query.seq >= this.headSeq());
+    const atHead = query.seq >= this.headSeq();
+    const plan = planAssetQuery(
+      { ...query, limit },
+      {
+        atHead,
+        termCandidates: this.termCandidates(query.terms ?? []),
+        labelValues: (key) => this.labelValues(key, atHead),
+        estimate: (walk) => this.estimate(walk, atHead),
+      },
+    );
     let statement = this.queries.get(plan.key);
     if (statement === undefined) {
       if (this.queries.size >= MAX_CACHED_QUERIES) this.queries.clear();
@@ -231,6 +240,44 @@ class SqliteStore implements Store {
     return this.sql.head.get()?.seq ?? 0;
   }
 
+  /**
+   * The versions whose search text may contain the most selective-looking term (the one with the
+   * longest run of characters that are not LIKE wildcards, at least a trigram), when there are at
+   * most {@link MAX_TERM_CANDIDATES}: a superset, which the query checks with instr().
+   */
+  private termCandidates(terms: readonly string[]): number[] | undefined {
+    const literalRun = (term: string): number => Math.max(0, ...term.split(/[%_]/).map((part) => [...part].length));
+    const term = [...terms].sort((a, b) => literalRun(b) - literalRun(a))[0];
+    if (term === undefined || literalRun(term) < 3) return undefined;
+    // '%' and '_' in the term act as wildcards here: more candidates, never fewer.
+    const vids = this.sql.termProbe.all(`%${term}%`);
+    return vids.length <= MAX_TERM_CANDIDATES ? vids : undefined;
+  }
+
+  /** The values of a label key (at the head, or in any version), when there are few. */
+  private labelValues(key: string, atHead: boolean): string[] | undefined {
+    const next = atHead ? this.sql.nextLabelValueHead : this.sql.nextLabelValueAny;
+    const values: string[] = [];
+    // A skip-scan of the (key, value, …) index: one seek per distinct value.
+    for (let value = next.get(key, ''); value !== undefined; value = next.get(key, value)) {
+      if (values.length === MAX_MERGED_VALUES) return undefined;
+      values.push(value);
+    }
+    return values;
+  }
+
+  /** Entries an index walk would read, counted up to {@link ESTIMATE_CAP} (labels in the past: ever). */
+  private estimate(walk: IndexedWalk, atHead: boolean): number {
+    switch (walk.on) {
+      case 'owner':
+        return this.sql.countOwnerHead.get(walk.value, ESTIMATE_CAP)!;
+      case 'kind':
+        return this.sql.countKindHead.get(walk.value, ESTIMATE_CAP)!;
+      case 'label':
+        return (atHead ? this.sql.countLabelHead : this.sql.countLabelAny).get(walk.key, walk.value, ESTIMATE_CAP)!;
+    }
+  }
+
   /** The body of appendCommit, inside its transaction: any throw rolls everything back. */
   private writeBatch(batch: CommitBatch): number {
     const { commit } = batch;
@@ -299,6 +346,7 @@ class SqliteStore implements Store {
       valid_from: seq,
     });
     const vid = Number(lastInsertRowid);
+    this.sql.insertSearch.run(vid, write.searchText);
     for (const [key, value] of Object.entries(write.labels)) {
       this.sql.insertLabel.run(vid, key, value, id, seq);
     }
@@ -345,11 +393,11 @@ function prepareStatements(db: Database.Database) {
     // The last version that started at or before seq (one seek, whatever the history's length);
     // the caller checks that it had not ended by then.
     versionAt: db.prepare<[string, number], VersionRow>(
-      `SELECT ${VERSION_COLUMNS} FROM asset_versions AS av INDEXED BY av_asset_from
+      `SELECT ${versionColumns()} FROM asset_versions AS av INDEXED BY av_asset_from
        WHERE av.asset_id = ? AND av.valid_from <= ? ORDER BY av.valid_from DESC LIMIT 1`,
     ),
     versionsBefore: db.prepare<[string, number, number], VersionRow>(
-      `SELECT ${VERSION_COLUMNS} FROM asset_versions AS av INDEXED BY av_asset_from
+      `SELECT ${versionColumns()} FROM asset_versions AS av INDEXED BY av_asset_from
        WHERE av.asset_id = ? AND av.valid_from < ? ORDER BY av.valid_from DESC LIMIT ?`,
     ),
     changedAssetIds: db.prepare<[{ from: number; to: number }], { asset_id: string }>(
@@ -364,6 +412,28 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO asset_versions (asset_id, kind, name, path, blob_id, document, owner, search_text, valid_from)
        VALUES (@asset_id, @kind, @name, @path, @blob_id, @document, @owner, @search_text, @valid_from)`,
     ),
+    insertSearch: db.prepare<[number, string]>('INSERT INTO asset_search (rowid, search_text) VALUES (?, ?)'),
+    termProbe: db.prepare<[string], number>(`SELECT rowid FROM asset_search WHERE search_text LIKE ? LIMIT ${MAX_TERM_CANDIDATES + 1}`).pluck(),
+    nextLabelValueHead: db
+      .prepare<[string, string], string>('SELECT value FROM asset_labels INDEXED BY labels_current WHERE key = ? AND value > ? AND valid_to IS NULL ORDER BY value LIMIT 1')
+      .pluck(),
+    nextLabelValueAny: db
+      .prepare<[string, string], string>('SELECT value FROM asset_labels INDEXED BY labels_all WHERE key = ? AND value > ? ORDER BY value LIMIT 1')
+      .pluck(),
+    countOwnerHead: db
+      .prepare<[string, number], number>('SELECT count(*) FROM (SELECT 1 FROM asset_versions INDEXED BY av_current_owner WHERE owner = ? AND valid_to IS NULL LIMIT ?)')
+      .pluck(),
+    countKindHead: db
+      .prepare<[string, number], number>('SELECT count(*) FROM (SELECT 1 FROM asset_versions INDEXED BY av_current_kind WHERE kind = ? AND valid_to IS NULL LIMIT ?)')
+      .pluck(),
+    countLabelHead: db
+      .prepare<[string, string, number], number>(
+        'SELECT count(*) FROM (SELECT 1 FROM asset_labels INDEXED BY labels_current WHERE key = ? AND value = ? AND valid_to IS NULL LIMIT ?)',
+      )
+      .pluck(),
+    countLabelAny: db
+      .prepare<[string, string, number], number>('SELECT count(*) FROM (SELECT 1 FROM asset_labels INDEXED BY labels_all WHERE key = ? AND value = ? LIMIT ?)')
+      .pluck(),
     insertLabel: db.prepare<[number, string, string, string, number]>(
       'INSERT INTO asset_labels (vid, key, value, asset_id, valid_from) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -416,6 +486,9 @@ function prepareStatements(db: Database.Database) {
     touchToken: db.prepare<[string, string]>('UPDATE tokens SET last_used_at = ? WHERE id = ?'),
 
     // Children before parents, for the foreign keys; tokens and meta stay.
-    clear: ['asset_labels', 'asset_refs', 'asset_versions', 'diagnostics', 'models', 'commits'].map((table) => db.prepare(`DELETE FROM ${table}`)),
+    clear: [
+      "INSERT INTO asset_search (asset_search) VALUES ('delete-all')",
+      ...['asset_labels', 'asset_refs', 'asset_versions', 'diagnostics', 'models', 'commits'].map((table) => `DELETE FROM ${table}`),
+    ].map((sql) => db.prepare(sql)),
   };
 }
