@@ -30,7 +30,7 @@ export interface AssetQueryHints {
   estimate(walk: IndexedWalk): number;
 }
 
-/** A walk through an index in asset_id order: owner and kind at the head, `key=value` anywhere. */
+/** A walk through an index in asset_id order. */
 export type IndexedWalk = { on: 'owner' | 'kind'; value: string } | { on: 'label'; key: string; value: string };
 
 /** Estimates of walks count at most this many rows (enough to tell a selective walk, cheap to count). */
@@ -47,9 +47,8 @@ export const MAX_TERM_CANDIDATES = 2000;
  *
  * The rows come from one driver:
  * 1. the few versions the trigram index names for a term (sorted: at most {@link MAX_TERM_CANDIDATES});
- * 2. else an index walked in id order: owner (head only: partial index on (owner, asset_id)), a
- *    label `key=value` (index on (key, value, asset_id)) or kind (head only: partial index on
- *    (kind, asset_id)); when several apply, the one with the fewest entries ({@link
+ * 2. else an index walked in id order: owner (index on (owner, asset_id)), a label `key=value`
+ *    (index on (key, value, asset_id)) or kind (index on (kind, asset_id)); when several apply, the one with the fewest entries ({@link
  *    AssetQueryHints.estimate}), so that `env=prod,role=web` walks the rarer of the two;
  * 3. else a label `key in (…)` or `key` (exists): one walk per value, merged by SQLite's compound
  *    `UNION ALL … ORDER BY` (exists first lists the key's values); with too many values, every
@@ -60,7 +59,7 @@ export const MAX_TERM_CANDIDATES = 2000;
  * (vid, key). Nothing is filtered in JS, so rows that fail are never decoded.
  *
  * At the head the walks use the partial indexes `WHERE valid_to IS NULL`; in the past they use the
- * full indexes and the validity interval, and kind/owner are row checks.
+ * full indexes, which hold every version, and check the validity interval.
  */
 export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): AssetQueryPlan {
   const { atHead } = hints;
@@ -86,9 +85,9 @@ export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): Asset
   const validAv = atHead ? 'av.valid_to IS NULL' : 'av.valid_from <= @seq AND (av.valid_to IS NULL OR av.valid_to > @seq)';
 
   const indexed: (IndexedWalk & { requirement?: LabelRequirement })[] = [];
-  if (atHead && useOwner) indexed.push({ on: 'owner', value: query.owner! });
+  if (useOwner) indexed.push({ on: 'owner', value: query.owner! });
   for (const r of requirements) if (r.op === 'in' && r.values.length === 1) indexed.push({ on: 'label', key: r.key, value: r.values[0]!, requirement: r });
-  if (atHead && useKind) indexed.push({ on: 'kind', value: query.kind! });
+  if (useKind) indexed.push({ on: 'kind', value: query.kind! });
   let chosen = indexed[0];
   if (hints.termCandidates === undefined && indexed.length > 1) {
     let fewest = Infinity;
@@ -109,7 +108,7 @@ export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): Asset
     };
   } else if (chosen?.on === 'owner') {
     shape.push('owner');
-    walk = { from: 'asset_versions AS av INDEXED BY av_current_owner', where: ['av.owner = @owner', validAv, 'av.asset_id > @after'], id: 'av.asset_id' };
+    walk = { from: `asset_versions AS av INDEXED BY ${atHead ? 'av_current_owner' : 'av_owner'}`, where: ['av.owner = @owner', validAv, 'av.asset_id > @after'], id: 'av.asset_id' };
     params.owner = query.owner!;
     useOwner = false;
   } else if (chosen?.on === 'label') {
@@ -120,7 +119,7 @@ export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): Asset
     walk = labelWalk('l.value = @dvalue');
   } else if (chosen?.on === 'kind') {
     shape.push('kind');
-    walk = { from: 'asset_versions AS av INDEXED BY av_current_kind', where: ['av.kind = @kind', validAv, 'av.asset_id > @after'], id: 'av.asset_id' };
+    walk = { from: `asset_versions AS av INDEXED BY ${atHead ? 'av_current_kind' : 'av_kind'}`, where: ['av.kind = @kind', validAv, 'av.asset_id > @after'], id: 'av.asset_id' };
     params.kind = query.kind!;
     useKind = false;
   } else if (setLabel >= 0) {

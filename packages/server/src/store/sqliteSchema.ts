@@ -49,6 +49,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX av_current ON asset_versions (asset_id) WHERE valid_to IS NULL;
   CREATE INDEX av_current_kind ON asset_versions (kind, asset_id) WHERE valid_to IS NULL;
   CREATE INDEX av_current_owner ON asset_versions (owner, asset_id) WHERE valid_to IS NULL;
+  -- The same walks in the past; valid_to is in them so that the validity check reads no row.
+  CREATE INDEX av_kind ON asset_versions (kind, asset_id, valid_from, valid_to);
+  CREATE INDEX av_owner ON asset_versions (owner, asset_id, valid_from, valid_to);
   CREATE INDEX av_from ON asset_versions (valid_from);
   CREATE INDEX av_to ON asset_versions (valid_to);
   -- Trigram index of every version's search text (https://sqlite.org/fts5.html#the_trigram_tokenizer),

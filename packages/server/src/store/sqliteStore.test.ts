@@ -136,22 +136,22 @@ describe('openSqliteStore', () => {
     await reopened.close();
   });
 
-  it('walks the head in id order through indexes, with no sort, for owner, label=, kind, label sets and all', async () => {
+  it('walks indexes in id order, with no sort, for owner, label=, kind, label sets and all, at the head and in the past', async () => {
     const file = tempFile();
     await (await openSqliteStore(file)).close();
     const raw = new Database(file, { readonly: true });
     try {
       const base = { seq: 1, limit: 10, after: 'x', terms: ['a'], selector: parseLabelSelector('tier,!legacy,zone in (a,b)') };
-      const hints = { atHead: true, labelValues: () => ['a', 'b', 'c'], estimate: () => 1 };
-      for (const query of [
+      const queries = [
         { ...base, owner: 'team/a', kind: 'host' },
         { ...base, selector: parseLabelSelector('env=prod,tier') },
         { ...base, kind: 'host' },
         { ...base, selector: parseLabelSelector('env in (prod,staging),!legacy') },
         { ...base, selector: parseLabelSelector('env') },
         { ...base, selector: [] },
-      ]) {
-        const plan = planAssetQuery(query, hints);
+      ];
+      for (const [atHead, query] of [true, false].flatMap((atHead) => queries.map((query) => [atHead, query] as const))) {
+        const plan = planAssetQuery(query, { atHead, labelValues: () => ['a', 'b', 'c'], estimate: () => 1 });
         const steps = raw
           .prepare<[Record<string, string | number>], { detail: string }>(`EXPLAIN QUERY PLAN ${plan.sql}`)
           .all(plan.params)

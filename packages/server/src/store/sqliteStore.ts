@@ -266,13 +266,13 @@ class SqliteStore implements Store {
     return values;
   }
 
-  /** Entries an index walk would read, counted up to {@link ESTIMATE_CAP} (labels in the past: ever). */
+  /** Entries an index walk would read, counted up to {@link ESTIMATE_CAP} (in the past: of every version). */
   private estimate(walk: IndexedWalk, atHead: boolean): number {
     switch (walk.on) {
       case 'owner':
-        return this.sql.countOwnerHead.get(walk.value, ESTIMATE_CAP)!;
+        return (atHead ? this.sql.countOwnerHead : this.sql.countOwnerAny).get(walk.value, ESTIMATE_CAP)!;
       case 'kind':
-        return this.sql.countKindHead.get(walk.value, ESTIMATE_CAP)!;
+        return (atHead ? this.sql.countKindHead : this.sql.countKindAny).get(walk.value, ESTIMATE_CAP)!;
       case 'label':
         return (atHead ? this.sql.countLabelHead : this.sql.countLabelAny).get(walk.key, walk.value, ESTIMATE_CAP)!;
     }
@@ -426,6 +426,8 @@ function prepareStatements(db: Database.Database) {
     countKindHead: db
       .prepare<[string, number], number>('SELECT count(*) FROM (SELECT 1 FROM asset_versions INDEXED BY av_current_kind WHERE kind = ? AND valid_to IS NULL LIMIT ?)')
       .pluck(),
+    countOwnerAny: db.prepare<[string, number], number>('SELECT count(*) FROM (SELECT 1 FROM asset_versions INDEXED BY av_owner WHERE owner = ? LIMIT ?)').pluck(),
+    countKindAny: db.prepare<[string, number], number>('SELECT count(*) FROM (SELECT 1 FROM asset_versions INDEXED BY av_kind WHERE kind = ? LIMIT ?)').pluck(),
     countLabelHead: db
       .prepare<[string, string, number], number>(
         'SELECT count(*) FROM (SELECT 1 FROM asset_labels INDEXED BY labels_current WHERE key = ? AND value = ? AND valid_to IS NULL LIMIT ?)',
@@ -472,7 +474,7 @@ function prepareStatements(db: Database.Database) {
       'SELECT kind, count(*) AS n FROM asset_versions INDEXED BY av_current_kind WHERE valid_to IS NULL GROUP BY kind',
     ),
     countByKindAt: db.prepare<[{ seq: number }], { kind: string; n: number }>(
-      `SELECT av.kind, count(*) AS n FROM asset_versions AS av WHERE ${VALID_AT('av')} GROUP BY av.kind`,
+      `SELECT av.kind, count(*) AS n FROM asset_versions AS av INDEXED BY av_kind WHERE ${VALID_AT('av')} GROUP BY av.kind`,
     ),
 
     tokenClash: db.prepare<[string, string], { id: string }>('SELECT id FROM tokens WHERE id = ? OR hash = ?'),
