@@ -156,26 +156,25 @@ describe('Indexer', () => {
   it('resumes after a failed write without losing or repeating a commit', async () => {
     const { repo, git } = await setup();
     const store = await newStore();
-    writeHistory(repo);
-    let writes = 0;
+    const shas = writeHistory(repo);
     const failing = new Proxy(store, {
       get(target, property) {
-        if (property === 'appendCommit') {
-          return async (batch: Parameters<Store['appendCommit']>[0]) => {
-            if (++writes === 5) throw new Error('disk full');
-            return target.appendCommit(batch);
-          };
-        }
+        if (property === 'appendCommits') return async () => Promise.reject(new Error('disk full'));
         const value: unknown = Reflect.get(target, property);
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
-    const indexer = new Indexer(git, failing);
-    await expect(indexer.sync()).rejects.toThrow('disk full');
-    expect(indexer.status().lastError).toBe('disk full');
-    expect((await store.head())?.seq).toBe(4);
+    // Index part of the history, then fail while writing the rest.
+    repo.git('update-ref', 'refs/heads/main', shas[3]!);
+    const indexer = new Indexer(git, store);
     await indexer.sync();
-    expect(indexer.status().lastError).toBeUndefined();
+    repo.git('update-ref', 'refs/heads/main', shas.at(-1)!);
+    const broken = new Indexer(git, failing);
+    await expect(broken.sync()).rejects.toThrow('disk full');
+    expect(broken.status().lastError).toBe('disk full');
+    expect((await store.head())?.sha).toBe(shas[3]);
+    await indexer.sync();
+    expect((await store.head())?.sha).toBe(shas.at(-1));
 
     const rebuilt = await newStore();
     await new Indexer(git, rebuilt).sync();

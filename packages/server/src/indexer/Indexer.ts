@@ -14,7 +14,7 @@ import {
 } from '@estate/core';
 import { ESTATE_PREFIXES, type CommitInfo, type GitCliRepo, type TreeChange } from '@estate/git';
 import type { IndexStatus } from '../http/IndexStatus.js';
-import type { AssetWrite, CommitBatch, CommitRef, EstateModel, Store } from '../store/Store.js';
+import type { AssetWrite, CommitBatch, EstateModel, Store } from '../store/Store.js';
 import { toAssetWrite } from './assetWrite.js';
 
 /** Options of {@link Indexer}. */
@@ -49,6 +49,8 @@ export class Indexer {
   #trackerAt: string | undefined;
   /** Diagnostics per path at the head, to count the head's errors without sorting them all. */
   #errorsByPath = new Map<string, number>();
+  /** Assets written by prepared commits not yet in the store (latest write per id). */
+  #pendingAssets = new Map<string, AssetWrite | null>();
   #headErrors = 0;
   #state: IndexStatus = { state: 'starting', commitsIndexed: 0, lagSeconds: 0, headErrors: 0 };
   #behindSince: number | undefined;
@@ -164,16 +166,41 @@ export class Indexer {
 
     const total = await this.#repo.countFirstParent(target, head?.sha);
     let done = 0;
-    for await (const entry of this.#repo.iterateFirstParentChain(target, head?.sha)) {
-      if (this.#stopped) return;
-      const previous = this.#trackerAt;
-      const changes =
-        previous === undefined || entry.commit.parents[0] === previous ? entry.changes : await this.#repo.diffTrees(previous, entry.commit.sha);
-      const ref = await this.#indexCommit(entry.commit, changes);
-      this.#state.head = ref;
-      this.#state.commitsIndexed++;
-      this.#options.onProgress?.(++done, total);
+    // Catching up on many commits, several share one transaction (one disk sync); each is
+    // still whole, so a crash leaves the store at a commit boundary.
+    let pending: CommitBatch[] = [];
+    let pendingSince = 0;
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const batches = pending;
+      pending = [];
+      this.#pendingAssets.clear();
+      const seqs = await this.#store.appendCommits(batches);
+      const last = batches.at(-1)!.commit;
+      this.#state.head = { seq: seqs.at(-1)!, sha: last.sha };
+      this.#state.headErrors = last.errors;
+      this.#state.commitsIndexed += batches.length;
+      done += batches.length;
+      this.#options.onProgress?.(done, total);
+    };
+    try {
+      for await (const entry of this.#repo.iterateFirstParentChain(target, head?.sha)) {
+        if (this.#stopped) break;
+        const previous = this.#trackerAt;
+        const changes =
+          previous === undefined || entry.commit.parents[0] === previous ? entry.changes : await this.#repo.diffTrees(previous, entry.commit.sha);
+        if (pending.length === 0) pendingSince = performance.now();
+        pending.push(await this.#prepareCommit(entry.commit, changes));
+        if (pending.length >= GROUP_COMMITS || performance.now() - pendingSince >= GROUP_MS) await flush();
+      }
+      await flush();
+    } catch (err) {
+      // The tracker may be ahead of the store now: forget it, the next run restores it.
+      this.#pendingAssets.clear();
+      this.#forgetTracker();
+      throw err;
     }
+    if (this.#stopped) return;
     this.#behindSince = undefined;
     this.#state.state = 'ready';
   }
@@ -194,8 +221,10 @@ export class Indexer {
     this.#state.headErrors = this.#headErrors;
   }
 
-  async #indexCommit(commit: CommitInfo, changes: TreeChange[]): Promise<CommitRef> {
+  /** Applies one commit's changes to the tracker and turns the delta into what the store keeps. */
+  async #prepareCommit(commit: CommitInfo, changes: TreeChange[]): Promise<CommitBatch> {
     let delta: EstateDelta;
+    const first = !this.#tracker;
     if (!this.#tracker) {
       this.#forgetTracker();
       this.#tracker = new EstateTracker({ cache: this.#cache });
@@ -212,11 +241,14 @@ export class Indexer {
     const assets = new Map<string, AssetWrite | null>();
     const head = this.#state.head;
     for (const [id, asset] of delta.assets) {
-      if (asset && head && !delta.configChanged && (await this.#unchanged(id, asset, head.seq))) continue;
-      assets.set(id, asset ? toAssetWrite(asset, tracker.referencesOf(id)) : null);
+      if (asset && !first && !delta.configChanged && (await this.#unchanged(id, asset, head?.seq))) continue;
+      const write = asset ? toAssetWrite(asset, tracker.referencesOf(id)) : null;
+      assets.set(id, write);
+      this.#pendingAssets.set(id, write);
     }
     for (const [path, list] of delta.diagnostics) this.#setPathErrors(path, list);
-    const batch: CommitBatch = {
+    this.#trackerAt = commit.sha;
+    return {
       commit: {
         sha: commit.sha,
         parents: commit.parents,
@@ -227,28 +259,17 @@ export class Indexer {
       },
       assets,
       diagnostics: delta.diagnostics,
-      ...(delta.configChanged || this.#trackerAt === undefined ? { model: this.#model() } : {}),
+      ...(delta.configChanged || first ? { model: this.#model() } : {}),
     };
-    let seq: number;
-    try {
-      seq = await this.#store.appendCommit(batch);
-    } catch (err) {
-      // The tracker is ahead of the store now: forget it, the next run restores it from the store.
-      this.#forgetTracker();
-      throw err;
-    }
-    this.#trackerAt = commit.sha;
-    this.#state.headErrors = this.#headErrors;
-    return { seq, sha: commit.sha };
   }
 
   /**
    * True when the stored version reads the same: a file rewritten for one of its documents
    * rewrites none of the others. (Its references are the same too, as the kinds did not change.)
    */
-  async #unchanged(id: string, asset: Asset, seq: number): Promise<boolean> {
-    const stored = await this.#store.getAsset(id, seq);
-    return stored !== undefined && stored.path === asset.path && deepEqual(stored.document, asset.document.value);
+  async #unchanged(id: string, asset: Asset, seq: number | undefined): Promise<boolean> {
+    const last = this.#pendingAssets.has(id) ? this.#pendingAssets.get(id) : seq === undefined ? undefined : await this.#store.getAsset(id, seq);
+    return last != null && last.path === asset.path && deepEqual(last.document, asset.document.value);
   }
 
   #model(): EstateModel {
@@ -291,6 +312,11 @@ export class Indexer {
 
   readonly #readFiles = (files: EstateFileRef[]): Promise<Uint8Array[]> => this.#repo.readBlobs(files.map((f) => f.blobId));
 }
+
+/** Commits per transaction while catching up, at most… */
+const GROUP_COMMITS = 200;
+/** …and milliseconds a prepared commit waits for its transaction, at most. */
+const GROUP_MS = 250;
 
 function emptyDelta(): EstateDelta {
   return { assets: new Map(), diagnostics: new Map(), configChanged: false };

@@ -140,6 +140,8 @@ export interface Store {
   head(): Promise<CommitRef | undefined>;
   /** Stores one commit's changes and makes it the head, atomically. Returns its seq. */
   appendCommit(batch: CommitBatch): Promise<number>;
+  /** Stores successive commits in one transaction (all or none). Returns their seqs. */
+  appendCommits(batches: readonly CommitBatch[]): Promise<number[]>;
   /** Forgets everything indexed (tokens and settings stay). */
   clearIndex(): Promise<void>;
 

@@ -74,13 +74,13 @@ class SqliteStore implements Store {
   /** When each token's last use was last written (ms), for the once-a-minute throttle. */
   private readonly touched = new Map<string, number>();
   private readonly sql;
-  private readonly appendTransaction: Database.Transaction<(batch: CommitBatch) => number>;
+  private readonly appendTransaction: Database.Transaction<(batches: readonly CommitBatch[]) => number[]>;
   private readonly clearTransaction: Database.Transaction<() => void>;
 
   constructor(db: Database.Database) {
     this.db = db;
     this.sql = prepareStatements(db);
-    this.appendTransaction = db.transaction((batch: CommitBatch) => this.writeBatch(batch));
+    this.appendTransaction = db.transaction((batches: readonly CommitBatch[]) => batches.map((batch) => this.writeBatch(batch)));
     this.clearTransaction = db.transaction(() => {
       for (const statement of this.sql.clear) statement.run();
     });
@@ -91,7 +91,11 @@ class SqliteStore implements Store {
   }
 
   async appendCommit(batch: CommitBatch): Promise<number> {
-    return this.appendTransaction.immediate(batch);
+    return this.appendTransaction.immediate([batch])[0]!;
+  }
+
+  async appendCommits(batches: readonly CommitBatch[]): Promise<number[]> {
+    return this.appendTransaction.immediate(batches);
   }
 
   async clearIndex(): Promise<void> {

@@ -329,6 +329,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(await store.appendCommit(batch)).toBe(6);
       });
 
+      it('stores several commits in one transaction, all or none', async () => {
+        await appendScenario();
+        const good = sprawlingBatch('1234512345123451234512345123451234512345');
+        const refused = store.appendCommits([good, sprawlingBatch(SHAS[1]!)]);
+        await expect(refused).rejects.toMatchObject({ code: 'E_CONFLICT' });
+        await expectScenarioIntact();
+        expect(await store.appendCommits([good])).toEqual([6]);
+        expect(await store.appendCommits([])).toEqual([]);
+        expect(await store.head()).toEqual({ seq: 6, sha: good.commit.sha });
+      });
+
       it('forgets the index on clearIndex but keeps tokens, and indexes again from seq 1', async () => {
         await appendScenario();
         await store.createToken(TOKEN, 'hash-1');
