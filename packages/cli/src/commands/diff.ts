@@ -19,7 +19,17 @@ export async function diffCommand(
   const client = serverClient(ctx.io, options);
   if (client) {
     const answer = await client.diff(from, to);
-    printDiff(ctx, format, { from: answer.from.sha, to: answer.to.sha, summary: answer.summary, assets: answer.assets });
+    // Rebuilt field by field: the JSON output has the local key order, whatever the server's.
+    const assets = answer.assets.map(({ id, kind, status, path, fromPath, fields }) => ({
+      id,
+      kind,
+      status,
+      path,
+      ...(fromPath !== undefined ? { fromPath } : {}),
+      fields: fields.map(({ op, pointer, ...values }) => ({ op, pointer, ...('old' in values ? { old: values.old } : {}), ...('new' in values ? { new: values.new } : {}) })),
+    }));
+    const { added, removed, changed, moved } = answer.summary;
+    printDiff(ctx, format, { from: answer.from.sha, to: answer.to.sha, summary: { added, removed, changed, moved }, assets });
     return 0;
   }
   const before = await ctx.loadEstate(options.repo, from, `reading ${from}`);

@@ -10,7 +10,7 @@ import { DEFAULT_DATA_DIR } from './serve.js';
  */
 export async function reindexCommand(ctx: CliContext, options: { data?: string; repo?: string }): Promise<number> {
   const dataDir = resolve(ctx.io.cwd, options.data ?? DEFAULT_DATA_DIR);
-  const { reindex } = await loadServer('reindex');
+  const { reindex } = await loadServer();
   const progress = createProgress(ctx.io, 'indexing', { unit: 'commits', minTotal: 1 });
   let result;
   try {

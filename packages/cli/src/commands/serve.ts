@@ -30,7 +30,7 @@ export async function serveCommand(ctx: CliContext, options: ServeOptions): Prom
     throw new EstateError('E_USAGE', '--repo and --import exclude each other: serve an existing bare repository, or import one into the data dir', {});
   }
   const dataDir = resolve(ctx.io.cwd, options.data ?? DEFAULT_DATA_DIR);
-  const { startServer } = await loadServer('startServer');
+  const { startServer } = await loadServer();
   const server = await startServer({
     dataDir,
     ...(options.repo !== undefined ? { repo: resolve(ctx.io.cwd, options.repo) } : {}),
@@ -38,7 +38,7 @@ export async function serveCommand(ctx: CliContext, options: ServeOptions): Prom
     host,
     port,
     openRead: options.openRead === true,
-    log: (level, message) => ctx.io.stderr(`[${level}] ${message}\n`),
+    log: (level, message, data) => ctx.io.stderr(`[${level}] ${message}${data && Object.keys(data).length ? ` ${JSON.stringify(data)}` : ''}\n`),
   });
   ctx.io.stdout(`${server.url}\n`);
   ctx.io.stderr(`estate: serving ${dataDir} at ${server.url}${options.openRead ? ', reads open without a token' : ''}; stop with Ctrl-C\n`);

@@ -21,7 +21,7 @@ export async function tokenCreateCommand(ctx: CliContext, options: { data?: stri
   }
   const role = options.role as TokenInfo['role'];
   const dataDir = existingDataDir(ctx, options.data);
-  const server = await loadServer('openDataStore', 'issueToken', 'parseDuration');
+  const server = await loadServer();
   const now = new Date();
   const expiresAt = options.expires === undefined ? undefined : new Date(now.getTime() + server.parseDuration(options.expires));
   const name = options.name ?? `${role}-${now.toISOString().slice(0, 19)}Z`;
@@ -36,7 +36,7 @@ export async function tokenCreateCommand(ctx: CliContext, options: { data?: stri
 export async function tokenListCommand(ctx: CliContext, options: { data?: string; format?: string }): Promise<number> {
   const format = parseFormat(options.format, ['table', 'json'] as const, 'table');
   const dataDir = existingDataDir(ctx, options.data);
-  const server = await loadServer('openDataStore', 'listTokens');
+  const server = await loadServer();
   const tokens = await withStore(dataDir, server, (store) => server.listTokens(store));
   if (format === 'json') {
     // Field by field: whatever else a record may carry one day stays out of the output.
@@ -70,7 +70,7 @@ export async function tokenListCommand(ctx: CliContext, options: { data?: string
 /** `estate token revoke <id|name>`: the token stops working at once. */
 export async function tokenRevokeCommand(ctx: CliContext, idOrName: string, options: { data?: string }): Promise<number> {
   const dataDir = existingDataDir(ctx, options.data);
-  const server = await loadServer('openDataStore', 'revokeToken');
+  const server = await loadServer();
   const record = await withStore(dataDir, server, (store) => server.revokeToken(store, idOrName));
   ctx.io.stdout(`revoked ${record.id} '${record.name}' (${record.role}) at ${formatTime(record.revokedAt ?? new Date().toISOString())}\n`);
   return 0;
