@@ -13,7 +13,7 @@ describe('estate (the program)', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^Usage: estate \[options\] \[command\]/);
-    for (const command of ['validate', 'diff', 'get', 'list', 'relations', 'history', 'init', 'new']) {
+    for (const command of ['validate', 'diff', 'get', 'list', 'relations', 'history', 'init', 'new', 'serve', 'reindex', 'token']) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
   });
