@@ -1,59 +1,7 @@
 /**
- * Helpers of the server's end-to-end tests: the real `estate serve` as a child process on a free
- * port, over real repositories, asked over real HTTP.
+ * Helpers of the server's end-to-end tests, which run the real `estate serve` (tests/cli/helpers.ts
+ * `serveEstate`) over real repositories and ask it over real HTTP.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { BIN, assertBuilt, testEnv } from '../cli/helpers.js';
-
-/** A running `estate serve` child. */
-export interface ServeProcess {
-  url: string;
-  child: ChildProcess;
-  /** Everything it wrote to stderr so far. */
-  stderr(): string;
-  /** SIGTERM, then waits for the exit code. */
-  stop(): Promise<number | null>;
-  /** SIGKILL, then waits for the exit. */
-  kill(): Promise<void>;
-}
-
-/** Starts `estate serve <args> --port 0` and resolves once it prints its URL. */
-export function serve(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<ServeProcess> {
-  assertBuilt();
-  const child = spawn(process.execPath, [BIN, 'serve', ...args, '--port', '0'], { cwd: options.cwd, env: testEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`estate serve printed no URL within 20 s\nstdout: ${stdout}\nstderr: ${stderr}`)), 20_000);
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(err);
-    };
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const url = /https?:\/\/[^\s/]+/.exec(stdout)?.[0];
-      if (!url) return;
-      clearTimeout(timer);
-      resolve({
-        url,
-        child,
-        stderr: () => stderr,
-        stop: async () => {
-          child.kill('SIGTERM');
-          return exited;
-        },
-        kill: async () => {
-          child.kill('SIGKILL');
-          await exited;
-        },
-      });
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    void exited.then((code) => fail(new Error(`estate serve exited with ${code} before printing its URL\nstdout: ${stdout}\nstderr: ${stderr}`)));
-  });
-}
 
 /** A parsed JSON answer: tests read into it freely and assert what they find. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

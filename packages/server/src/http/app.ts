@@ -13,6 +13,7 @@ import { HttpMetrics } from './metrics.js';
 import type { DocumentedRoute, RouteSchema } from './openapi.js';
 import { registerOperationalRoutes } from './operationalRoutes.js';
 import type { Access } from './routeAccess.js';
+import { registerTokenRoutes } from './tokenRoutes.js';
 import type { RouteContext } from './RouteContext.js';
 
 /** Options of {@link buildApp}. */
@@ -113,6 +114,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerAssetRoutes(app, ctx);
   registerCommitRoutes(app, ctx);
   registerOperationalRoutes(app, ctx);
+  registerTokenRoutes(app, ctx);
   return app;
 }
 

@@ -228,3 +228,26 @@ export const readyResponse = {
 } as const;
 export const metricsResponse = { type: 'string', description: 'Prometheus text exposition format 0.0.4.' } as const;
 export const openApiResponse = { type: 'object', additionalProperties: true, description: 'This OpenAPI 3.1 document.' } as const;
+export const tokenListResponse = {
+  type: 'object',
+  required: ['items'],
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'name', 'role', 'createdAt'],
+        properties: {
+          id: { type: 'string' },
+          name: { type: 'string' },
+          role: { type: 'string', enum: ['viewer', 'editor', 'approver', 'admin'] },
+          scopes: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+          createdAt: { type: 'string' },
+          expiresAt: { type: 'string' },
+          revokedAt: { type: 'string' },
+          lastUsedAt: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const;
