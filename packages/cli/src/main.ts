@@ -136,6 +136,7 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .description("rebuild the server's read model from its repository (tokens stay)")
     .addOption(dataOption())
     .option('--repo <bare>', 'the bare repository the server serves, if not <data>/estate.git')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(run((options: Parameters<typeof reindexCommand>[1]) => reindexCommand(ctx, options)));
 
   const token = program.command('token').description("manage the server's API tokens");

@@ -90,11 +90,22 @@ export interface ReindexOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What {@link reindex} did. */
+export interface ReindexResult {
+  /** Commits indexed (main's first-parent history). */
+  commits: number;
+  /** Assets at the head. */
+  assets: number;
+  seconds: number;
+  /** Seconds until the first commit (the whole estate of the oldest commit) was in the store. */
+  firstCommitSeconds: number | undefined;
+}
+
 /**
  * Rebuilds the read model from the repo: forgets every indexed commit (tokens stay) and indexes
  * main's first-parent history again. Refused while a server holds the data dir.
  */
-export async function reindex(options: ReindexOptions): Promise<{ commits: number; assets: number; seconds: number }> {
+export async function reindex(options: ReindexOptions): Promise<ReindexResult> {
   const started = performance.now();
   const dataDir = resolve(options.dataDir);
   if (!existsSync(dataDir)) throw new InputError('E_NO_DATA_DIR', `data dir '${dataDir}' does not exist; start the server once with --data ${options.dataDir}`, { dataDir });
@@ -104,11 +115,15 @@ export async function reindex(options: ReindexOptions): Promise<{ commits: numbe
     const store = await openDataStore(dataDir);
     try {
       await store.clearIndex();
-      const indexer = new Indexer(repo, store, { ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-      await indexer.sync();
+      let firstCommitSeconds: number | undefined;
+      const onProgress = (done: number, total: number): void => {
+        firstCommitSeconds ??= (performance.now() - started) / 1000;
+        options.onProgress?.(done, total);
+      };
+      await new Indexer(repo, store, { onProgress }).sync();
       const head = await store.head();
       const assets = head ? Object.values(await store.countByKind(head.seq)).reduce((a, b) => a + b, 0) : 0;
-      return { commits: head?.seq ?? 0, assets, seconds: (performance.now() - started) / 1000 };
+      return { commits: head?.seq ?? 0, assets, seconds: (performance.now() - started) / 1000, firstCommitSeconds };
     } finally {
       await store.close();
       await repo.close();
