@@ -125,7 +125,9 @@ class SqliteStore implements Store {
   }
 
   async commitAtTime(time: Date): Promise<CommitRecord | undefined> {
-    const row = this.sql.commitAtTime.get(time.getTime());
+    const ms = time.getTime();
+    if (Number.isNaN(ms)) throw new InputError('E_BAD_PARAM', 'commitAtTime needs a valid date, got an invalid one', {});
+    const row = this.sql.commitAtTime.get(ms);
     return row && commitFromRow(row);
   }
 

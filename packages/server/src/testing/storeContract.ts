@@ -97,6 +97,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(await at('2024-01-03T10:00:00Z')).toBe(4);
         expect(await at('2030-01-01T00:00:00Z')).toBe(5);
         expect((await store.commitAtTime(new Date('2024-01-04T10:00:00Z')))?.sha).toBe(SHAS[4]);
+        await expect(store.commitAtTime(new Date('not a date'))).rejects.toMatchObject({ code: 'E_BAD_PARAM' });
       });
     });
 
