@@ -511,4 +511,15 @@ describe('iterateFirstParentChain, countFirstParent and isAncestor', () => {
     await expect(repo.isAncestor('nope', 'main')).rejects.toMatchObject({ code: 'E_REV_NOT_FOUND' });
     await expect(chain(repo, 'nope')).rejects.toMatchObject({ code: 'E_REV_NOT_FOUND' });
   });
+
+  it('streams a commit whose changes span many chunks of git output', async () => {
+    const { root, repo } = await workRepo();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 3000; i++) files[`assets/hosts/rack-${Math.floor(i / 100)}/host-with-a-long-name-${i}.yaml`] = `n: ${i}\n`;
+    await commit(root, 'many', files);
+    await commit(root, 'one more', { 'assets/x.yaml': 'x: 1\n' });
+    const entries = await chain(repo, 'main');
+    expect(entries.map((e) => e.changes.length)).toEqual([3000, 1]);
+    expect(new Set(entries[0]!.changes).size).toBe(3000);
+  });
 });

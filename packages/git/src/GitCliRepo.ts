@@ -241,11 +241,8 @@ export class GitCliRepo {
       '--',
       ...paths,
     ];
-    let tokens: string[] = [];
-    let rest: Buffer = Buffer.alloc(0);
-    const ready = async function* (this: GitCliRepo, final: boolean): AsyncGenerator<PathLogEntry> {
-      const { entries, consumed } = takeLogEntries(tokens, final);
-      tokens = tokens.slice(consumed);
+    const parser = new LogStreamParser();
+    const ready = async function* (this: GitCliRepo, entries: PathLogEntry[]): AsyncGenerator<PathLogEntry> {
       for (const entry of entries) {
         const [first, second] = entry.commit.parents;
         if (first !== undefined && second !== undefined) entry.changes = await this.diffTrees(first, entry.commit.sha, paths);
@@ -253,15 +250,8 @@ export class GitCliRepo {
       }
     };
     try {
-      for await (const chunk of streamGit(args, { cwd: this.#cwd })) {
-        const data = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-        const end = data.lastIndexOf(0);
-        rest = data.subarray(end + 1);
-        if (end === -1) continue;
-        tokens.push(...splitNul(data.subarray(0, end + 1)));
-        yield* ready.call(this, false);
-      }
-      yield* ready.call(this, true);
+      for await (const chunk of streamGit(args, { cwd: this.#cwd })) yield* ready.call(this, parser.push(chunk));
+      yield* ready.call(this, parser.end());
     } catch (err) {
       if ((await this.tryResolveCommit(rev)) === undefined) throw this.#revNotFound(rev, err);
       throw err;
@@ -290,23 +280,10 @@ export class GitCliRepo {
       ...(from === undefined ? [] : [`^${from}`]),
       '--',
     ];
-    let tokens: string[] = [];
-    let rest: Buffer = Buffer.alloc(0);
-    const ready = function* (final: boolean): Generator<PathLogEntry> {
-      const { entries, consumed } = takeLogEntries(tokens, final);
-      tokens = tokens.slice(consumed);
-      yield* entries;
-    };
+    const parser = new LogStreamParser();
     try {
-      for await (const chunk of streamGit(args, { cwd: this.#cwd })) {
-        const data = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-        const end = data.lastIndexOf(0);
-        rest = data.subarray(end + 1);
-        if (end === -1) continue;
-        tokens.push(...splitNul(data.subarray(0, end + 1)));
-        yield* ready(false);
-      }
-      yield* ready(true);
+      for await (const chunk of streamGit(args, { cwd: this.#cwd })) yield* parser.push(chunk);
+      yield* parser.end();
     } catch (err) {
       for (const rev of revs) if ((await this.tryResolveCommit(rev)) === undefined) throw this.#revNotFound(rev, err);
       throw err;
@@ -437,6 +414,39 @@ function logArgs(options: { limit?: number; skip?: number }): string[] {
     ...(options.limit === undefined ? [] : [`--max-count=${options.limit}`]),
     ...(options.skip === undefined ? [] : [`--skip=${options.skip}`]),
   ];
+}
+
+/**
+ * Turns the chunks of a streamed `git log -z --raw` into entries as their commits complete. A
+ * commit with many changes (a root commit of 100k files) arrives over many chunks; it is parsed
+ * again only once its tokens have doubled, so the work stays linear in the output.
+ */
+class LogStreamParser {
+  #tokens: string[] = [];
+  #rest: Buffer = Buffer.alloc(0);
+  #retryAt = 0;
+
+  /** Takes the next chunk; returns the entries it completed. */
+  push(chunk: Buffer): PathLogEntry[] {
+    const data = this.#rest.length ? Buffer.concat([this.#rest, chunk]) : chunk;
+    const end = data.lastIndexOf(0);
+    this.#rest = data.subarray(end + 1);
+    if (end === -1) return [];
+    for (const token of splitNul(data.subarray(0, end + 1))) this.#tokens.push(token);
+    return this.#tokens.length < this.#retryAt ? [] : this.#take(false);
+  }
+
+  /** The entries left when the output has ended. */
+  end(): PathLogEntry[] {
+    return this.#take(true);
+  }
+
+  #take(final: boolean): PathLogEntry[] {
+    const { entries, consumed } = takeLogEntries(this.#tokens, final);
+    this.#tokens = this.#tokens.slice(consumed);
+    this.#retryAt = this.#tokens.length * 2;
+    return entries;
+  }
 }
 
 /**
