@@ -27,12 +27,19 @@ for (const token of await listTokens(store)) if (token.name === 'demo-admin' && 
 const { token } = await issueToken(store, { name: 'demo-admin', role: 'admin' });
 await store.close();
 
-const server = await startServer({
-  dataDir,
-  ...(importFrom ? { importFrom } : {}),
-  port,
-  log: (level, message) => console.error(`[${level}] ${message}`),
-});
+let server;
+try {
+  server = await startServer({
+    dataDir,
+    ...(importFrom ? { importFrom } : {}),
+    port,
+    log: (level, message) => console.error(`[${level}] ${message}`),
+  });
+} catch (err) {
+  const hint = err.code === 'EADDRINUSE' ? ` (port ${port} is taken: PORT=7781 npm start)` : '';
+  console.error(`error[${err.code ?? 'E_INTERNAL'}]: ${err.message}${hint}`);
+  process.exit(2);
+}
 if (importFrom) await rm(seedDir, { recursive: true, force: true });
 await server.indexer.sync();
 const head = await server.store.head();
