@@ -80,6 +80,16 @@ export interface AssetVersion {
   to?: CommitRef;
 }
 
+/**
+ * An asset version whose document is still the JSON text the store keeps, for answers that pass
+ * it on without parsing it (a list of 1,000 assets spends more time parsing and serializing
+ * documents than finding them).
+ */
+export type AssetVersionJson = Omit<AssetVersion, 'document'> & {
+  /** The document as JSON text, exactly as `JSON.stringify(document)` writes it. */
+  documentJson: string;
+};
+
 /** A commit named by both its order on main and its id. */
 export interface CommitRef {
   seq: number;
@@ -148,13 +158,19 @@ export interface Store {
   /** A commit by full sha or unambiguous prefix (≥ 4 hex digits); throws E_AMBIGUOUS on several. */
   findCommit(shaOrPrefix: string): Promise<CommitRecord | undefined>;
   commitBySeq(seq: number): Promise<CommitRecord | undefined>;
+  /** The commits with these seqs (unknown ones left out), by seq ascending: one read for many. */
+  commitsBySeq(seqs: readonly number[]): Promise<CommitRecord[]>;
   /** The last commit whose committer date is at or before `time` (in main's order). */
   commitAtTime(time: Date): Promise<CommitRecord | undefined>;
   /** Commits newest first, with seq below `beforeSeq` when given. */
   listCommits(options: { limit: number; beforeSeq?: number }): Promise<CommitRecord[]>;
 
   getAsset(id: string, seq: number): Promise<AssetVersion | undefined>;
+  /** {@link getAsset} with the document left as JSON text. */
+  getAssetJson(id: string, seq: number): Promise<AssetVersionJson | undefined>;
   listAssets(query: AssetQuery): Promise<AssetVersion[]>;
+  /** {@link listAssets} with the documents left as JSON text. */
+  listAssetsJson(query: AssetQuery): Promise<AssetVersionJson[]>;
   /** Versions of one asset, newest first, starting below `beforeSeq` when given. */
   assetVersions(id: string, options: { limit: number; beforeSeq?: number }): Promise<AssetVersion[]>;
   /** Ids of assets with a version starting or ending in (fromSeq, toSeq]. */

@@ -8,6 +8,7 @@ import {
   tokenFromRow,
   versionColumns,
   versionFromRow,
+  versionJsonFromRow,
   type CommitRow,
   type DiagnosticRow,
   type RefRow,
@@ -18,6 +19,7 @@ import { migrateSchema } from './sqliteSchema.js';
 import type {
   AssetQuery,
   AssetVersion,
+  AssetVersionJson,
   AssetWrite,
   CommitBatch,
   CommitRecord,
@@ -110,10 +112,11 @@ class SqliteStore implements Store {
     // Every sha starting with the prefix sorts in [prefix, prefix + 'g'): 'g' follows every hex digit.
     const rows = this.sql.commitsByPrefix.all(prefix, `${prefix}g`);
     if (rows.length > 1) {
-      const listed = rows.map((r) => r.sha).join(', ') + (rows.length === MAX_CANDIDATES ? ', …' : '');
+      const shas = rows.map(([, sha]) => sha);
+      const listed = shas.join(', ') + (rows.length === MAX_CANDIDATES ? ', …' : '');
       throw new InputError('E_AMBIGUOUS', `commit prefix '${shaOrPrefix}' is ambiguous: it matches ${listed}`, {
         commit: shaOrPrefix,
-        candidates: rows.map((r) => r.sha),
+        candidates: shas,
       });
     }
     return rows[0] && commitFromRow(rows[0]);
@@ -135,12 +138,31 @@ class SqliteStore implements Store {
     return this.sql.listCommits.all(options.beforeSeq ?? NO_SEQ, limitOf(options.limit)).map(commitFromRow);
   }
 
+  async commitsBySeq(seqs: readonly number[]): Promise<CommitRecord[]> {
+    if (seqs.length === 0) return [];
+    return this.sql.commitsBySeq.all(JSON.stringify(seqs)).map(commitFromRow);
+  }
+
   async getAsset(id: string, seq: number): Promise<AssetVersion | undefined> {
     const row = this.sql.versionAt.get(id, seq);
     return row && isValidAt(row, seq) ? versionFromRow(row) : undefined;
   }
 
+  async getAssetJson(id: string, seq: number): Promise<AssetVersionJson | undefined> {
+    const row = this.sql.versionAt.get(id, seq);
+    return row && isValidAt(row, seq) ? versionJsonFromRow(row) : undefined;
+  }
+
   async listAssets(query: AssetQuery): Promise<AssetVersion[]> {
+    return this.assetRows(query).map(versionFromRow);
+  }
+
+  async listAssetsJson(query: AssetQuery): Promise<AssetVersionJson[]> {
+    return this.assetRows(query).map(versionJsonFromRow);
+  }
+
+  /** The rows of a listAssets query, through one planned statement (prepared once per shape). */
+  private assetRows(query: AssetQuery): VersionRow[] {
     const limit = limitOf(query.limit);
     if (limit === 0) return [];
     const atHead = query.seq >= this.headSeq();
@@ -156,10 +178,10 @@ class SqliteStore implements Store {
     let statement = this.queries.get(plan.key);
     if (statement === undefined) {
       if (this.queries.size >= MAX_CACHED_QUERIES) this.queries.clear();
-      statement = this.db.prepare<[Record<string, string | number>], VersionRow>(plan.sql);
+      statement = this.db.prepare<[Record<string, string | number>], VersionRow>(plan.sql).raw();
       this.queries.set(plan.key, statement);
     }
-    return statement.all(plan.params).map(versionFromRow);
+    return statement.all(plan.params);
   }
 
   async assetVersions(id: string, options: { limit: number; beforeSeq?: number }): Promise<AssetVersion[]> {
@@ -174,7 +196,7 @@ class SqliteStore implements Store {
   async edges(id: string, seq: number, direction: 'in' | 'out'): Promise<StoredEdge[]> {
     const version = this.sql.versionAt.get(id, seq);
     if (!version || !isValidAt(version, seq)) return [];
-    if (direction === 'out') return this.sql.outEdges.all({ vid: version.vid, seq }).map((r) => edgeFromRow(r, 'out'));
+    if (direction === 'out') return this.sql.outEdges.all({ vid: version[0], seq }).map((r) => edgeFromRow(r, 'out'));
     // The referencing versions are valid at seq by construction: no check of the other end needed.
     const rows = seq >= this.headSeq() ? this.sql.inEdgesHead.all(id) : this.sql.inEdgesAt.all({ id, seq });
     return rows.map((r) => edgeFromRow(r, 'in'));
@@ -365,8 +387,9 @@ class SqliteStore implements Store {
 }
 
 /** A version row holds at seq when it started at or before it and had not ended. */
-function isValidAt(row: { valid_from: number; valid_to: number | null }, seq: number): boolean {
-  return row.valid_from <= seq && (row.valid_to === null || row.valid_to > seq);
+function isValidAt(row: VersionRow, seq: number): boolean {
+  const { 7: validFrom, 8: validTo } = row;
+  return validFrom <= seq && (validTo === null || validTo > seq);
 }
 
 function limitOf(limit: number): number {
@@ -374,6 +397,7 @@ function limitOf(limit: number): number {
   return limit;
 }
 
+/** The columns of a {@link CommitRow}, in its order. */
 const COMMIT_COLUMNS = `seq, sha, parents, author_name, author_email, author_date, committer_name, committer_email,
   committer_date, committed_at_ms, effective_ms, message, errors, indexed_at`;
 const REF_COLUMNS = 'r.from_id, r.to_id, r.type, r.inverse, r.field';
@@ -386,13 +410,17 @@ function prepareStatements(db: Database.Database) {
     head: db.prepare<[], CommitRef>('SELECT seq, sha FROM commits ORDER BY seq DESC LIMIT 1'),
     lastCommit: db.prepare<[], { seq: number; effective_ms: number }>('SELECT seq, effective_ms FROM commits ORDER BY seq DESC LIMIT 1'),
     commitBySha: db.prepare<[string], { seq: number }>('SELECT seq FROM commits WHERE sha = ?'),
-    commitBySeq: db.prepare<[number], CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commits WHERE seq = ?`),
-    commitsByPrefix: db.prepare<[string, string], CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commits WHERE sha >= ? AND sha < ? ORDER BY sha LIMIT ${MAX_CANDIDATES}`),
+    commitBySeq: db.prepare<[number], CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commits WHERE seq = ?`).raw(),
+    // A JSON array of seqs: one statement whatever their number.
+    commitsBySeq: db.prepare<[string], CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commits WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq`).raw(),
+    commitsByPrefix: db.prepare<[string, string], CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commits WHERE sha >= ? AND sha < ? ORDER BY sha LIMIT ${MAX_CANDIDATES}`).raw(),
     // effective_ms never decreases along seq, so the commits at or before a time are a prefix of main.
-    commitAtTime: db.prepare<[number], CommitRow>(
-      `SELECT ${COMMIT_COLUMNS} FROM commits INDEXED BY commits_effective WHERE effective_ms <= ? ORDER BY effective_ms DESC, seq DESC LIMIT 1`,
-    ),
-    listCommits: db.prepare<[number, number], CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commits WHERE seq < ? ORDER BY seq DESC LIMIT ?`),
+    commitAtTime: db
+      .prepare<[number], CommitRow>(
+        `SELECT ${COMMIT_COLUMNS} FROM commits INDEXED BY commits_effective WHERE effective_ms <= ? ORDER BY effective_ms DESC, seq DESC LIMIT 1`,
+      )
+      .raw(),
+    listCommits: db.prepare<[number, number], CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commits WHERE seq < ? ORDER BY seq DESC LIMIT ?`).raw(),
     insertCommit: db.prepare<[Record<string, string | number>]>(
       `INSERT INTO commits (${COMMIT_COLUMNS}) VALUES (@seq, @sha, @parents, @author_name, @author_email, @author_date, @committer_name,
         @committer_email, @committer_date, @committed_at_ms, @effective_ms, @message, @errors, @indexed_at)`,
@@ -400,14 +428,18 @@ function prepareStatements(db: Database.Database) {
 
     // The last version that started at or before seq (one seek, whatever the history's length);
     // the caller checks that it had not ended by then.
-    versionAt: db.prepare<[string, number], VersionRow>(
-      `SELECT ${versionColumns()} FROM asset_versions AS av INDEXED BY av_asset_from
-       WHERE av.asset_id = ? AND av.valid_from <= ? ORDER BY av.valid_from DESC LIMIT 1`,
-    ),
-    versionsBefore: db.prepare<[string, number, number], VersionRow>(
-      `SELECT ${versionColumns()} FROM asset_versions AS av INDEXED BY av_asset_from
-       WHERE av.asset_id = ? AND av.valid_from < ? ORDER BY av.valid_from DESC LIMIT ?`,
-    ),
+    versionAt: db
+      .prepare<[string, number], VersionRow>(
+        `SELECT ${versionColumns()} FROM asset_versions AS av INDEXED BY av_asset_from
+         WHERE av.asset_id = ? AND av.valid_from <= ? ORDER BY av.valid_from DESC LIMIT 1`,
+      )
+      .raw(),
+    versionsBefore: db
+      .prepare<[string, number, number], VersionRow>(
+        `SELECT ${versionColumns()} FROM asset_versions AS av INDEXED BY av_asset_from
+         WHERE av.asset_id = ? AND av.valid_from < ? ORDER BY av.valid_from DESC LIMIT ?`,
+      )
+      .raw(),
     changedAssetIds: db.prepare<[{ from: number; to: number }], { asset_id: string }>(
       `SELECT asset_id FROM asset_versions WHERE valid_from > @from AND valid_from <= @to
        UNION SELECT asset_id FROM asset_versions WHERE valid_to > @from AND valid_to <= @to

@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareDiagnostics, matchesSelector, parseLabelSelector, type Diagnostic } from '@estate/core';
-import type { AssetQuery, AssetVersion, AssetWrite, CommitBatch, EstateModel, Store, StoredEdge, StoredReference, TokenRecord } from '../store/Store.js';
+import type {
+  AssetQuery,
+  AssetVersion,
+  AssetVersionJson,
+  AssetWrite,
+  CommitBatch,
+  EstateModel,
+  Store,
+  StoredEdge,
+  StoredReference,
+  TokenRecord,
+} from '../store/Store.js';
 
 /**
  * The behaviour every {@link Store} adapter must have, as a vitest suite: call it from the
@@ -55,6 +66,15 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(await store.findCommit(SHAS[2]!)).toMatchObject({ seq: 3, sha: SHAS[2] });
         expect(await store.findCommit(SHAS[3]!.slice(0, 7))).toMatchObject({ seq: 4 });
         expect(await store.findCommit(SHAS[3]!.slice(0, 10).toUpperCase())).toMatchObject({ seq: 4 });
+      });
+
+      it('returns the commits of several seqs in one call, by seq, leaving out unknown ones', async () => {
+        await appendScenario();
+        const all = await Promise.all([1, 2, 3, 4, 5].map(async (seq) => (await store.commitBySeq(seq))!));
+        expect(await store.commitsBySeq([4, 1, 9, 4, 2, 0])).toEqual([all[0], all[1], all[3]]);
+        expect(await store.commitsBySeq([5, 4, 3, 2, 1])).toEqual(all);
+        expect(await store.commitsBySeq([])).toEqual([]);
+        expect(await store.commitsBySeq([7])).toEqual([]);
       });
 
       it('answers undefined for an unknown sha, refuses an ambiguous prefix and a malformed one', async () => {
@@ -117,6 +137,38 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(readded).toMatchObject({ kind: 'network', name: 'n1', from: { seq: 4, sha: SHAS[3] } });
         expect(readded).not.toHaveProperty('to');
         expect(readded?.document).toMatchObject({ metadata: { labels: { env: 'staging' } } });
+      });
+
+      it('returns the same versions with the document as its JSON text on request', async () => {
+        await appendScenario();
+        for (const id of ALL_IDS) {
+          for (let seq = 0; seq <= SCENARIO.length + 1; seq++) {
+            expect(await store.getAssetJson(id, seq), `${id} at ${seq}`).toEqual(asJson(expectedVersion(id, seq)));
+          }
+        }
+        for (const seq of [1, 3, 5]) {
+          for (const filter of QUERIES) {
+            const query: AssetQuery = { ...filter, seq, limit: 1000 };
+            expect(await store.listAssetsJson(query), `${JSON.stringify(filter)} at ${seq}`).toEqual((await store.listAssets(query)).map(asJson));
+          }
+        }
+        expect(await store.listAssetsJson({ seq: 5, limit: 2, after: 'host/e' })).toEqual([asJson(expectedVersion('host/web-01', 5)), asJson(expectedVersion('network/n1', 5))]);
+        expect(await store.listAssetsJson({ seq: 5, limit: 0 })).toEqual([]);
+      });
+
+      it('keeps the JSON text of a document exactly as JSON.stringify wrote it', async () => {
+        // Parsed from text, as the indexer's documents are: `__proto__` is then an own key.
+        const document = JSON.parse(
+          String.raw`{"apiVersion":"estate/v1","kind":"host","metadata":{"name":"odd","labels":{"zone":"zürich 🏔","10":"ten","2":"two"}},
+          "spec":{"quote":"say \"hi\"\\ \n\t\u0001 \u2028 / \ud83c","numbers":[0,-0,0.1,1e21,-1.5e-7,9007199254740993],"nested":[[{}],[],null,true],"__proto__":{"x":1}}}`,
+        ) as Record<string, unknown>;
+        const odd: AssetWrite = { ...write('host/odd'), document };
+        await store.appendCommit({ ...SCENARIO[0]!, assets: new Map([['host/odd', odd]]) });
+        const text = JSON.stringify(document);
+        expect(text).toContain('"__proto__":{"x":1}');
+        expect((await store.getAssetJson('host/odd', 1))?.documentJson).toBe(text);
+        expect((await store.listAssetsJson({ seq: 1, limit: 10 })).map((v) => v.documentJson)).toEqual([text]);
+        expect(JSON.stringify((await store.getAsset('host/odd', 1))?.document)).toBe(text);
       });
 
       it('stores a write whose content equals the current version as a new version', async () => {
@@ -591,6 +643,13 @@ function expectedVersion(id: string, seq: number): AssetVersion | undefined {
   };
   if (v.to !== undefined) version.to = { seq: v.to, sha: SHAS[v.to - 1]! };
   return version;
+}
+
+/** A version as getAssetJson and listAssetsJson return it. */
+function asJson(version: AssetVersion | undefined): AssetVersionJson | undefined {
+  if (version === undefined) return undefined;
+  const { document, ...rest } = version;
+  return { ...rest, documentJson: JSON.stringify(document) };
 }
 
 function expectedIds(query: AssetQuery): string[] {
