@@ -66,26 +66,43 @@ export function diffEstates(from: ReadonlyMap<string, Asset>, to: ReadonlyMap<st
  * by position, with trailing items added or removed.
  */
 export function diffValues(before: unknown, after: unknown, path: Array<string | number> = []): FieldChange[] {
-  if (deepEqual(before, after)) return [];
+  const changes: FieldChange[] = [];
+  collectChanges(before, after, [...path], changes);
+  return changes;
+}
+
+/**
+ * The walk of {@link diffValues}, in one pass: equal subtrees yield nothing on their own, so no
+ * deepEqual is asked first at each level (that made a document's diff quadratic in its depth).
+ * `path` is the walk's own stack.
+ */
+function collectChanges(before: unknown, after: unknown, path: Array<string | number>, changes: FieldChange[]): void {
+  if (before === after) return;
   if (isObject(before) && isObject(after)) {
-    const changes: FieldChange[] = [];
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     for (const key of keys) {
       const had = Object.hasOwn(before, key);
       const has = Object.hasOwn(after, key);
-      if (had && has) changes.push(...diffValues(before[key], after[key], [...path, key]));
-      else if (had) changes.push({ op: 'remove', pointer: toPointer([...path, key]), old: before[key] });
+      if (had && has) {
+        path.push(key);
+        collectChanges(before[key], after[key], path, changes);
+        path.pop();
+      } else if (had) changes.push({ op: 'remove', pointer: toPointer([...path, key]), old: before[key] });
       else changes.push({ op: 'add', pointer: toPointer([...path, key]), new: after[key] });
     }
-    return changes;
+    return;
   }
   if (Array.isArray(before) && Array.isArray(after)) {
-    const changes: FieldChange[] = [];
     const common = Math.min(before.length, after.length);
-    for (let i = 0; i < common; i++) changes.push(...diffValues(before[i], after[i], [...path, i]));
+    for (let i = 0; i < common; i++) {
+      path.push(i);
+      collectChanges(before[i], after[i], path, changes);
+      path.pop();
+    }
     for (let i = common; i < after.length; i++) changes.push({ op: 'add', pointer: toPointer([...path, i]), new: after[i] });
     for (let i = before.length - 1; i >= common; i--) changes.push({ op: 'remove', pointer: toPointer([...path, i]), old: before[i] });
-    return changes;
+    return;
   }
-  return [{ op: 'replace', pointer: toPointer(path), old: before, new: after }];
+  // Different primitives, or values of different types (a list and a map are never equal).
+  if (!deepEqual(before, after)) changes.push({ op: 'replace', pointer: toPointer(path), old: before, new: after });
 }
