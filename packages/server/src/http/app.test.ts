@@ -3,12 +3,13 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '@estate/core';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { hashToken, issueToken, revokeToken } from '../auth/tokens.js';
 import { openSqliteStore } from '../index.js';
 import type { AssetWrite, CommitBatch, EstateModel, StoredReference, Store } from '../store/Store.js';
 import { buildApp } from './app.js';
 import type { IndexStatus } from './IndexStatus.js';
+import * as schemas from './schemas.js';
 
 /** A parsed JSON answer: tests read into it freely and assert what they find. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -252,6 +253,48 @@ describe('HTTP API', () => {
       expect(pastNext.body.commit).toEqual({ seq: 4, sha: SHAS[3] });
       expect(pastNext.body.items.map((a: JsonBody) => a.id)).toEqual(['service/cart', 'service/checkout', 'team/web']);
       expectError(await get(`/api/v1/assets?cursor=${past.body.nextCursor}&at=${SHAS[5]}`), 400, 'E_BAD_PARAM', { parameter: 'cursor' });
+    });
+
+    it('writes asset answers as the response schemas serialize them, documents passed on as stored', async () => {
+      // Another store, with text that needs escaping in every field a route writes itself.
+      const odd = await openSqliteStore(':memory:');
+      const document = JSON.parse(
+        String.raw`{"apiVersion":"estate/v1","kind":"Host","metadata":{"name":"odd-01","labels":{"zone":"zürich 🏔","10":"ten","2":"two"}},
+        "spec":{"quote":"say \"hi\"\\ \n\t\u0001 \u2028 \ud83c","numbers":[0,0.1,1e21,-1.5e-7],"nested":[[{}],[],null,true],"__proto__":{"x":1}}}`,
+      ) as Record<string, unknown>;
+      const oddHost = asset('host/odd-01', {}, { path: 'assets/hosts/ö "odd"\\\u0007.yaml' });
+      await odd.appendCommit(batch(0, [['host/odd-01', { ...oddHost, document }], ['host/web-01', asset('host/web-01', WEB_01)]], { model: MODEL }));
+      const oddServer = await start(odd, () => status, { openRead: true });
+      // The same answers serialized by Fastify from the route schemas: what the routes answered
+      // while they returned objects.
+      const reference = Fastify({ onProtoPoisoning: 'ignore' });
+      reference.post('/list', { schema: { response: { 200: schemas.assetListResponse } } }, async (request) => request.body);
+      reference.post('/one', { schema: { response: { 200: schemas.assetResponse } } }, async (request) => request.body);
+      const serialized = async (route: string, text: string): Promise<string> =>
+        (await reference.inject({ method: 'POST', url: route, headers: { 'content-type': 'application/json' }, payload: text })).body;
+      try {
+        for (const [route, path] of [
+          ['/list', '/api/v1/assets'],
+          ['/list', '/api/v1/assets?limit=1'],
+          ['/list', `/api/v1/assets?limit=1&cursor=${(await oddServer.call('/api/v1/assets?limit=1')).body.nextCursor}`],
+          ['/list', '/api/v1/assets?kind=service'],
+          ['/one', '/api/v1/assets/host/odd-01'],
+          ['/one', '/api/v1/assets/host/web-01'],
+        ] as const) {
+          const answer = await oddServer.call(path);
+          expect(answer.status, answer.text).toBe(200);
+          expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
+          expect(answer.text, path).toBe(await serialized(route, answer.text));
+        }
+        const one = await oddServer.call('/api/v1/assets/host/odd-01');
+        expect(one.body.asset.document).toEqual(document);
+        expect(one.text).toContain(JSON.stringify(document));
+        expect(one.body.asset.path).toBe('assets/hosts/ö "odd"\\\u0007.yaml');
+      } finally {
+        await reference.close();
+        await oddServer.app.close();
+        await odd.close();
+      }
     });
 
     it('gets one asset by kind name or id prefix, now and in the past', async () => {

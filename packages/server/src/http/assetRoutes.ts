@@ -1,6 +1,7 @@
 import { InputError, NotFoundError, parseLabelSelector, type RelationDirection } from '@estate/core';
 import type { FastifyInstance } from 'fastify';
-import type { AssetVersion, CommitRef } from '../store/Store.js';
+import type { AssetVersionJson, CommitRef } from '../store/Store.js';
+import { assetAnswerJson, assetListJson, JSON_TYPE } from './assetJson.js';
 import { answerFor, requireHead, resolveAt, type ResolvedCommit } from './commitAnswer.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { KindName, KindsAt } from './KindCatalog.js';
@@ -63,7 +64,7 @@ export function registerAssetRoutes(app: FastifyInstance, ctx: RouteContext): vo
       }
       const selector = query.selector === undefined ? undefined : parseLabelSelector(query.selector);
       const terms = query.q?.toLowerCase().split(/\s+/).filter(Boolean);
-      const found = await store.listAssets({
+      const found = await store.listAssetsJson({
         seq: commit.seq,
         limit: query.limit + 1,
         ...(kind ? { kind: kind.name } : {}),
@@ -72,13 +73,11 @@ export function registerAssetRoutes(app: FastifyInstance, ctx: RouteContext): vo
         ...(terms?.length ? { terms } : {}),
         ...(after !== undefined ? { after } : {}),
       });
-      const items = found.slice(0, query.limit).map(toAsset);
+      const items = found.slice(0, query.limit);
       const last = items[items.length - 1];
-      return {
-        commit,
-        items,
-        ...(found.length > query.limit && last ? { nextCursor: encodeCursor('assets', commit.seq, commit.sha, last.id) } : {}),
-      };
+      const nextCursor = found.length > query.limit && last ? encodeCursor('assets', commit.seq, commit.sha, last.id) : undefined;
+      // The documents go out as stored, unparsed (assetJson.ts): the schema above documents the answer.
+      return reply.type(JSON_TYPE).send(assetListJson(commit, items, nextCursor));
     },
   );
 
@@ -99,7 +98,7 @@ export function registerAssetRoutes(app: FastifyInstance, ctx: RouteContext): vo
       const { commit, pinned } = await resolveAt(store, head, request.query.at);
       if (answerFor(request, reply, commit, head, pinned)) return reply;
       const version = await findAsset(ctx, request.params, commit);
-      return { commit, asset: toAsset(version) };
+      return reply.type(JSON_TYPE).send(assetAnswerJson(commit, version));
     },
   );
 
@@ -165,7 +164,7 @@ export function registerAssetRoutes(app: FastifyInstance, ctx: RouteContext): vo
 }
 
 /** The asset `:kind/:name` names at a commit: `404 E_KIND_NOT_FOUND` or `E_ASSET_NOT_FOUND` otherwise. */
-async function findAsset(ctx: RouteContext, params: AssetParams, commit: CommitRef): Promise<AssetVersion> {
+async function findAsset(ctx: RouteContext, params: AssetParams, commit: CommitRef): Promise<AssetVersionJson> {
   const known = await ctx.kinds.at(commit);
   const kind = known.resolve(params.kind);
   if (!kind) {
@@ -175,24 +174,11 @@ async function findAsset(ctx: RouteContext, params: AssetParams, commit: CommitR
     });
   }
   const id = `${kind.idPrefix}/${params.name}`;
-  const version = await ctx.store.getAsset(id, commit.seq);
+  const version = await ctx.store.getAssetJson(id, commit.seq);
   if (!version) throw new NotFoundError('E_ASSET_NOT_FOUND', `asset '${id}' does not exist at commit ${commit.sha.slice(0, 12)}`, { asset: id, commit });
   return version;
 }
 
 function knownList(known: KindsAt): string {
   return known.names.map((k) => k.name).join(', ') || '(none)';
-}
-
-/** The API's Asset: a stored version, with `since` = the commit that made it. */
-function toAsset(version: AssetVersion): Record<string, unknown> & { id: string } {
-  return {
-    id: version.id,
-    kind: version.kind,
-    name: version.name,
-    path: version.path,
-    blobId: version.blobId,
-    since: version.from,
-    document: version.document,
-  };
 }

@@ -60,20 +60,15 @@ export async function readHistoryPage(store: Store, id: string, options: { limit
   let next: number | undefined;
   if (pending.length > limit) next = page[page.length - 1]!.at.seq;
   else if (versions.length > limit) next = Math.min(page[page.length - 1]?.at.seq ?? Infinity, versions[limit - 1]!.from.seq);
-  const commits = new Map<number, Promise<HistoryEntry['commit']>>();
-  const commitOf = (ref: CommitRef): Promise<HistoryEntry['commit']> => {
-    let commit = commits.get(ref.seq);
-    if (!commit) {
-      commit = store.commitBySeq(ref.seq).then((record) => {
-        if (!record) throw new Error(`the index has asset versions at commit seq ${ref.seq} but no such commit`);
-        return { seq: record.seq, sha: record.sha, author: record.author, subject: record.message.split('\n', 1)[0] ?? '' };
-      });
-      commits.set(ref.seq, commit);
-    }
-    return commit;
-  };
-  const items = await Promise.all(
-    page.map(async ({ at, ...entry }) => ({ commit: await commitOf(at), ...entry })),
-  );
+  // The page's commits in one read, not one per entry.
+  const commits = new Map<number, HistoryEntry['commit']>();
+  for (const record of await store.commitsBySeq([...new Set(page.map((entry) => entry.at.seq))])) {
+    commits.set(record.seq, { seq: record.seq, sha: record.sha, author: record.author, subject: record.message.split('\n', 1)[0] ?? '' });
+  }
+  const items = page.map(({ at, ...entry }) => {
+    const commit = commits.get(at.seq);
+    if (!commit) throw new Error(`the index has asset versions at commit seq ${at.seq} but no such commit`);
+    return { commit, ...entry };
+  });
   return { items, ...(next !== undefined ? { next } : {}), found: versions.length > 0 };
 }
