@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateEstate } from '../bench/generateEstate.mjs';
 import { parseLabelSelector } from '../packages/core/dist/index.js';
-import { issueToken, listTokens, openDataStore, revokeToken, startServer } from '../packages/server/dist/index.js';
+import { issueToken, listTokens, revokeToken, startServer } from '../packages/server/dist/index.js';
 
 const dataDir = fileURLToPath(new URL('../demo-data/', import.meta.url));
 const seedDir = join(dataDir, 'seed');
@@ -20,12 +20,6 @@ if (!existsSync(join(dataDir, 'estate.git'))) {
   await generateEstate({ assets: 330, commits: 300, out: seedDir, seed: 7 });
   importFrom = seedDir;
 }
-
-// One admin token per start: the previous demo token is revoked, the new one printed once.
-const store = await openDataStore(dataDir);
-for (const token of await listTokens(store)) if (token.name === 'demo-admin' && !token.revokedAt) await revokeToken(store, token.id);
-const { token } = await issueToken(store, { name: 'demo-admin', role: 'admin' });
-await store.close();
 
 let server;
 try {
@@ -41,6 +35,11 @@ try {
   process.exit(2);
 }
 if (importFrom) await rm(seedDir, { recursive: true, force: true });
+
+// One admin token per start (once the server holds the data dir): the previous demo token is
+// revoked, the new one printed once.
+for (const old of await listTokens(server.store)) if (old.name === 'demo-admin' && !old.revokedAt) await revokeToken(server.store, old.id);
+const { token } = await issueToken(server.store, { name: 'demo-admin', role: 'admin' });
 await server.indexer.sync();
 const head = await server.store.head();
 const [dbHost] = head ? await server.store.listAssets({ seq: head.seq, kind: 'Host', selector: parseLabelSelector('role=db'), limit: 1 }) : [];

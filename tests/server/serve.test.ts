@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commit, copyDemo, estate, git, makeTempDir, removeTempDirs, serveEstate, type ServedEstate } from '../cli/helpers.js';
@@ -24,6 +24,7 @@ describe('estate serve over a real repository', () => {
     try {
       const token = estate(['token', 'create', '--data', data, '--role', 'viewer'], { cwd: work }).stdout.trim();
       const bare = join(data, 'estate.git');
+      expect(statSync(join(data, 'estate.db')).mode & 0o777).toBe(0o600);
       const first = git(work, 'rev-parse', 'HEAD');
       const bastion = readFileSync(join(work, BASTION), 'utf8');
       expect((await indexed(server, first)).status).toBe('ready');
@@ -93,6 +94,16 @@ describe('estate serve over a real repository', () => {
     expect(notBare.status).toBe(2);
     expect(notBare.stderr).toMatch(/error\[E_NOT_BARE\].*git clone --bare/);
 
+    const gitDir = run('--data', join(base, 'a'), '--repo', join(work, '.git'));
+    expect(gitDir.status).toBe(2);
+    expect(gitDir.stderr).toContain('error[E_NOT_BARE]');
+
+    const noStore = estate(['token', 'create', '--data', base, '--role', 'admin'], { cwd: work });
+    expect(noStore.status).toBe(2);
+    expect(noStore.stderr).toContain('error[E_NO_DATA_DIR]');
+    expect(noStore.stdout).toBe('');
+    expect(existsSync(join(base, 'estate.db'))).toBe(false);
+
     const both = run('--data', join(base, 'b'), '--repo', work, '--import', work);
     expect(both.status).toBe(2);
     expect(both.stderr).toContain('error[E_USAGE]');
@@ -116,7 +127,17 @@ describe('estate serve over a real repository', () => {
       expect(reindex.status).toBe(2);
       expect(reindex.stderr).toContain('error[E_DATA_DIR_LOCKED]');
     } finally {
-      await server.stop();
+      await server.stop('SIGKILL');
     }
+    // A holder that died leaves no lock behind.
+    const after = await serveEstate(['--data', data, '--port', '0'], { cwd: work });
+    expect((await after.stop()).status).toBe(0);
+
+    const noRepo = join(base, 'e');
+    mkdirSync(noRepo);
+    const emptyReindex = estate(['reindex', '--data', noRepo], { cwd: work });
+    expect(emptyReindex.status).toBe(2);
+    expect(emptyReindex.stderr).toContain('error[E_NOT_A_REPO]');
+    expect(existsSync(join(noRepo, 'estate.git'))).toBe(false);
   });
 });

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConflictError, EstateError, InputError, MemoryParseCache } from '@estate/core';
 import { GitCliRepo, initRepo, runGit } from '@estate/git';
+import Database from 'better-sqlite3';
 import { buildApp } from './http/app.js';
 import { Indexer } from './indexer/Indexer.js';
 import { openSqliteStore } from './store/sqliteStore.js';
@@ -60,9 +61,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     cleanup.push(() => repo.close());
     const store = await openDataStore(dataDir);
     cleanup.push(() => store.close());
-    const indexer = new Indexer(repo, store, { cache: new MemoryParseCache(), ...(options.pollMs ? { pollMs: options.pollMs } : {}), ...(options.log ? { log: options.log } : {}) });
+    const log = options.log ?? (() => undefined);
+    const indexer = new Indexer(repo, store, {
+      cache: new MemoryParseCache(),
+      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+      log,
+      onProgress: progressLogger(log),
+    });
     cleanup.push(() => indexer.stop());
-    const app = await buildApp({ store, status: () => indexer.status(), openRead: options.openRead ?? false });
+    // Warnings and errors of the HTTP layer (a 500's cause) go to stderr as JSON lines.
+    const app = await buildApp({ store, status: () => indexer.status(), openRead: options.openRead ?? false, logger: { level: 'warn', stream: process.stderr } });
     cleanup.push(() => app.close());
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? DEFAULT_PORT });
     const address = app.server.address();
@@ -111,6 +119,9 @@ export async function reindex(options: ReindexOptions): Promise<ReindexResult> {
   if (!existsSync(dataDir)) throw new InputError('E_NO_DATA_DIR', `data dir '${dataDir}' does not exist; start the server once with --data ${options.dataDir}`, { dataDir });
   const lock = await lockDataDir(dataDir);
   try {
+    if (options.repo === undefined && !existsSync(join(dataDir, 'estate.git'))) {
+      throw new InputError('E_NOT_A_REPO', `'${dataDir}' has no estate.git; name the repository the server serves with --repo`, { dataDir });
+    }
     const repo = await openEstateRepo(dataDir, { repo: options.repo });
     const store = await openDataStore(dataDir);
     try {
@@ -133,10 +144,23 @@ export async function reindex(options: ReindexOptions): Promise<ReindexResult> {
   }
 }
 
-/** Opens the data dir's store (made if missing), for token commands and the server. */
-export async function openDataStore(dataDir: string): Promise<Store> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  return openSqliteStore(join(dataDir, 'estate.db'));
+/**
+ * Opens the data dir's store, for token commands and the server. With `create: false` a data
+ * dir without a store is refused (`E_NO_DATA_DIR`): a mistyped `--data` must not quietly make a
+ * new store. The store's files are readable by their owner only (they hold token hashes).
+ */
+export async function openDataStore(dataDir: string, options: { create?: boolean } = {}): Promise<Store> {
+  const file = join(dataDir, 'estate.db');
+  if (!existsSync(file)) {
+    if (options.create === false) {
+      throw new InputError('E_NO_DATA_DIR', `'${dataDir}' holds no Estate store (estate.db); name the server's data dir with --data (estate serve creates it)`, { dataDir });
+    }
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    // SQLite gives its -wal and -shm files the database file's mode.
+    await writeFile(file, '', { mode: 0o600, flag: 'a' });
+  }
+  await chmod(file, 0o600);
+  return openSqliteStore(file);
 }
 
 /** The bare repository the server serves: `--repo`, an import, or `<dataDir>/estate.git`. */
@@ -146,7 +170,8 @@ async function openEstateRepo(dataDir: string, options: { repo?: string; importF
   }
   if (options.repo !== undefined) {
     const repo = await GitCliRepo.open(resolve(options.repo));
-    if (!repo.bare) {
+    // The .git dir of a checkout opens without a work tree too; core.bare tells them apart.
+    if (!repo.bare || (await runGit(['rev-parse', '--is-bare-repository'], { cwd: repo.gitDir })).toString().trim() !== 'true') {
       await repo.close();
       throw new InputError('E_NOT_BARE', `'${options.repo}' has a work tree; the server needs a bare repository. Make one with: git clone --bare ${options.repo} ${options.repo.replace(/\/+$/, '')}.git (or serve it with --import ${options.repo})`, { repo: options.repo });
     }
@@ -170,34 +195,55 @@ async function openEstateRepo(dataDir: string, options: { repo?: string; importF
 }
 
 /**
- * Takes `<dataDir>/server.lock` (holding the owner's pid) so two processes never index into the
- * same store. A lock left by a process that died is taken over.
+ * Reports a long indexing run now and then (every 5 s, and at its end when it took longer):
+ * a cold index of a big estate must not look like a hang.
  */
-async function lockDataDir(dataDir: string): Promise<{ release(): Promise<void> }> {
-  const file = join(dataDir, 'server.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(file, 'wx', 0o600);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return { release: () => rm(file, { force: true }) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new EstateError('E_DATA_DIR_LOCKED', `data dir '${dataDir}' is in use by process ${pid} (an estate server or reindex); stop it first`, { dataDir, pid });
-      }
-      await rm(file, { force: true });
-    }
-  }
-  throw new EstateError('E_DATA_DIR_LOCKED', `could not lock data dir '${dataDir}'`, { dataDir });
+function progressLogger(log: NonNullable<ServeOptions['log']>): (done: number, total: number) => void {
+  let started: number | undefined;
+  let lastReport = 0;
+  return (done, total) => {
+    const now = performance.now();
+    if (started === undefined || done <= 1) started = now - 1;
+    const finished = done >= total;
+    if (now - lastReport < 5000 && !(finished && now - started > 5000)) return;
+    lastReport = now;
+    const seconds = ((now - started) / 1000).toFixed(1);
+    log('info', finished ? `indexed ${total} commits of main in ${seconds} s` : `indexing main: ${done}/${total} commits (${seconds} s)`);
+  };
 }
 
-function isAlive(pid: number): boolean {
+/** Data dirs this process holds: a second holder in the same process is refused too. */
+const heldDataDirs = new Set<string>();
+
+/**
+ * Takes the data dir's lock so two processes never index into the same store: an exclusive lock
+ * on `<dataDir>/server.lock` (an SQLite file), which the operating system releases when the holder
+ * dies, so a lock is never left behind. `server.pid` names the holder for the error message.
+ */
+async function lockDataDir(dataDir: string): Promise<{ release(): Promise<void> }> {
+  const pidFile = join(dataDir, 'server.pid');
+  const refuse = async (cause?: unknown): Promise<never> => {
+    const pid = (await readFile(pidFile, 'utf8').catch(() => '')).trim();
+    const who = /^\d+$/.test(pid) ? `process ${pid}` : 'another process';
+    throw new EstateError('E_DATA_DIR_LOCKED', `data dir '${dataDir}' is in use by ${who} (an estate server or reindex); stop it first`, { dataDir, ...(pid ? { pid: Number(pid) } : {}) }, { cause });
+  };
+  if (heldDataDirs.has(dataDir)) return refuse();
+  const lock = new Database(join(dataDir, 'server.lock'), { timeout: 0 });
   try {
-    process.kill(pid, 0);
-    return true;
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); COMMIT');
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    lock.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') return refuse(err);
+    throw err;
   }
+  heldDataDirs.add(dataDir);
+  await writeFile(pidFile, `${process.pid}\n`, { mode: 0o600 });
+  return {
+    release: async () => {
+      if (!heldDataDirs.delete(dataDir)) return;
+      await rm(pidFile, { force: true });
+      lock.close();
+    },
+  };
 }

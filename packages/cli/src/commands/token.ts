@@ -89,8 +89,8 @@ function existingDataDir(ctx: CliContext, data: string | undefined): string {
 }
 
 /** Opens the data dir's store, runs `fn`, and closes the store whatever happens. */
-async function withStore<T>(dataDir: string, server: { openDataStore(dir: string): Promise<Store> }, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await server.openDataStore(dataDir);
+async function withStore<T>(dataDir: string, server: { openDataStore(dir: string, options: { create: false }): Promise<Store> }, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await server.openDataStore(dataDir, { create: false });
   try {
     return await fn(store);
   } finally {
