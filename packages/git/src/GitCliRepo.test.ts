@@ -504,6 +504,8 @@ describe('iterateFirstParentChain, countFirstParent and isAncestor', () => {
     ]);
     expect((await chain(repo, 'main', first)).map((e) => e.subject)).toEqual(['second', 'third', 'merge side']);
     expect(await repo.countFirstParent('main')).toBe(4);
+    expect((await repo.firstParentShas('main')).length).toBe(4);
+    expect((await repo.firstParentShas('main')).at(-1)).toBe(first);
     expect(await repo.countFirstParent('main', first)).toBe(3);
     expect(await repo.isAncestor(first, 'main')).toBe(true);
     expect(await repo.isAncestor('main', first)).toBe(false);

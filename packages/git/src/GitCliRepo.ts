@@ -296,6 +296,12 @@ export class GitCliRepo {
     return Number(out.toString('utf8').trim());
   }
 
+  /** The commits of `rev`'s first-parent chain, newest first (`git rev-list --first-parent`). */
+  async firstParentShas(rev: string): Promise<string[]> {
+    const out = await this.#gitWithRevs([rev], ['rev-list', '--first-parent', rev, '--']);
+    return out.toString('utf8').split('\n').filter((line) => line !== '');
+  }
+
   /** True when `ancestor` is `commit` or one of its ancestors (`git merge-base --is-ancestor`). */
   async isAncestor(ancestor: string, commit: string): Promise<boolean> {
     try {

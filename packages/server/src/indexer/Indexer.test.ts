@@ -137,20 +137,54 @@ describe('Indexer', () => {
     expect((await store.assetVersions('team/platform', { limit: 10 })).length).toBe(1);
   });
 
-  it('rebuilds the index when main is rewritten', async () => {
+  it('goes back to the shared history when main is rewritten, and answers as a reindex does', async () => {
     const { repo, git } = await setup();
     const store = await newStore();
     const indexer = new Indexer(git, store);
     const first = repo.commit('a', { 'assets/teams/platform.yaml': teamYaml('platform') });
     repo.commit('b', { 'assets/hosts/web-01.yaml': hostYaml('web-01') });
+    repo.commit('c', { 'assets/hosts/web-02.yaml': hostYaml('web-02', { ip: '10.0.0.2' }) });
     await indexer.sync();
     repo.git('reset', '-q', '--hard', first);
-    const other = repo.commit('c', { 'assets/hosts/web-09.yaml': hostYaml('web-09') });
+    const other = repo.commit('d', { 'assets/hosts/web-09.yaml': hostYaml('web-09') });
     await indexer.sync();
-    const head = (await store.head())!;
-    expect(head).toEqual({ seq: 3, sha: other });
-    expect((await store.listAssets({ seq: head.seq, limit: 10 })).map((a) => a.id)).toEqual(['host/web-09', 'team/platform']);
+    expect(await store.head()).toEqual({ seq: 3, sha: other });
+    expect((await store.listAssets({ seq: 3, limit: 10 })).map((a) => a.id)).toEqual(['host/web-09', 'team/platform']);
     expect(await store.findCommit(first)).toMatchObject({ seq: 2 });
+    expect((await store.assetVersions('host/web-01', { limit: 10 }))).toEqual([]);
+
+    // Back by one commit, then forward again.
+    repo.git('reset', '-q', '--hard', first);
+    await indexer.sync();
+    expect(await store.head()).toEqual({ seq: 2, sha: first });
+    repo.commit('e', { 'assets/hosts/web-03.yaml': hostYaml('web-03', { ip: '10.0.0.3' }) });
+    await indexer.sync();
+
+    const rebuilt = await newStore();
+    await new Indexer(git, rebuilt).sync();
+    expect(await dump(store)).toEqual(await dump(rebuilt));
+  });
+
+  it('follows a merge pushed as main whose first parent is another branch, as a reindex does', async () => {
+    const { repo, git } = await setup();
+    const store = await newStore();
+    const indexer = new Indexer(git, store);
+    const base = repo.commit('team', { 'assets/teams/platform.yaml': teamYaml('platform') });
+    repo.commit('on main', { 'assets/hosts/web-01.yaml': hostYaml('web-01') });
+    await indexer.sync();
+    // Someone's old main: two commits of their own, then `git pull` (a merge), pushed as main.
+    repo.git('checkout', '-q', '-b', 'old', base);
+    repo.commit('theirs 1', { 'assets/hosts/web-02.yaml': hostYaml('web-02', { ip: '10.0.0.2' }) });
+    repo.commit('theirs 2', { 'assets/hosts/web-02.yaml': hostYaml('web-02', { ip: '10.0.0.22' }) });
+    repo.git('merge', '-q', '--no-ff', '-m', 'merge main', 'main');
+    const merge = repo.git('rev-parse', 'HEAD').trim();
+    repo.git('update-ref', 'refs/heads/main', merge);
+    await indexer.sync();
+    expect((await store.listCommits({ limit: 10 })).map((c) => c.message)).toEqual(['merge main', 'theirs 2', 'theirs 1', 'team', 'init estate']);
+
+    const rebuilt = await newStore();
+    await new Indexer(git, rebuilt).sync();
+    expect(await dump(store)).toEqual(await dump(rebuilt));
   });
 
   it('resumes after a failed write without losing or repeating a commit', async () => {

@@ -14,7 +14,7 @@ import {
 } from '@estate/core';
 import { ESTATE_PREFIXES, type CommitInfo, type GitCliRepo, type TreeChange } from '@estate/git';
 import type { IndexStatus } from '../http/IndexStatus.js';
-import type { AssetWrite, CommitBatch, EstateModel, Store } from '../store/Store.js';
+import type { AssetWrite, CommitBatch, CommitRef, EstateModel, Store } from '../store/Store.js';
 import { toAssetWrite } from './assetWrite.js';
 
 /** Options of {@link Indexer}. */
@@ -31,11 +31,13 @@ export interface IndexerOptions {
 }
 
 /**
- * Follows a branch of the estate repo and writes each new commit into the store: only the paths
- * a commit changed are read and checked (the tracker keeps the estate of the indexed head in
- * memory), and each commit is stored in one transaction, so a crash leaves the store at a
- * commit boundary and the next run resumes from there. A history rewrite (the indexed head is no
- * longer an ancestor of the branch) rebuilds the index from scratch.
+ * Follows a branch of the estate repo and writes the commits of its first-parent chain into the
+ * store: only the paths a commit changed are read and checked (the tracker keeps the estate of
+ * the indexed head in memory). Commits are stored whole, several to a transaction while catching
+ * up, so a crash leaves the store at a commit boundary and the next run resumes from there. When
+ * the branch stops passing through the indexed head (a force push, a reset), the index goes back
+ * to the newest commit the branch still passes through and goes forward from there: the store
+ * always describes the branch's first-parent history as it is now, as a reindex would.
  */
 export class Indexer {
   readonly #repo: GitCliRepo;
@@ -155,16 +157,22 @@ export class Indexer {
     }
     this.#behindSince ??= Date.now();
     this.#state.state = 'indexing';
-    if (head && !(await this.#isAncestorOrMissing(head.sha, target))) {
-      this.#options.log?.('warn', `${this.#branch} was rewritten (${head.sha} is not an ancestor of ${target}); rebuilding the index`);
-      await this.#store.clearIndex();
+    let total = head ? await this.#countOnChain(target, head.sha) : undefined;
+    if (head && total === undefined) {
+      // Main no longer passes through the indexed head on its first-parent chain (a force push, a
+      // reset, a merge of main into an old branch pushed as main): go back to the newest indexed
+      // commit main still passes through, and index forward from there.
+      const keep = await this.#lastSharedCommit(target);
+      this.#options.log?.('warn', `${this.#branch} moved off the indexed history (${head.sha} → ${target}); re-indexing from ${keep ? keep.sha : 'the start'}`);
+      await this.#store.truncateAfter(keep?.seq ?? 0);
       this.#forgetTracker();
-      head = undefined;
-      delete this.#state.head;
+      head = keep;
+      if (head) this.#state.head = head;
+      else delete this.#state.head;
+      total = undefined;
     }
     if (head && this.#trackerAt !== head.sha) await this.#restoreTracker(head.sha);
-
-    const total = await this.#repo.countFirstParent(target, head?.sha);
+    total ??= await this.#repo.countFirstParent(target, head?.sha);
     let done = 0;
     // Catching up on many commits, several share one transaction (one disk sync); each is
     // still whole, so a crash leaves the store at a commit boundary.
@@ -205,9 +213,26 @@ export class Indexer {
     this.#state.state = 'ready';
   }
 
-  async #isAncestorOrMissing(ancestor: string, commit: string): Promise<boolean> {
-    if ((await this.#repo.tryResolveCommit(ancestor)) === undefined) return false;
-    return this.#repo.isAncestor(ancestor, commit);
+  /**
+   * The number of commits from `head` (excluded) to `target` along target's first-parent chain;
+   * undefined when that chain does not pass through `head`.
+   */
+  async #countOnChain(target: string, head: string): Promise<number | undefined> {
+    if ((await this.#repo.tryResolveCommit(head)) === undefined || !(await this.#repo.isAncestor(head, target))) return undefined;
+    const count = await this.#repo.countFirstParent(target, head);
+    return (await this.#repo.tryResolveCommit(`${target}~${count}`)) === head ? count : undefined;
+  }
+
+  /** The newest indexed commit on target's first-parent chain. */
+  async #lastSharedCommit(target: string): Promise<CommitRef | undefined> {
+    const chain = new Set(await this.#repo.firstParentShas(target));
+    for (let before: number | undefined; ; ) {
+      const page = await this.#store.listCommits({ limit: 500, ...(before !== undefined ? { beforeSeq: before } : {}) });
+      const shared = page.find((c) => chain.has(c.sha));
+      if (shared) return { seq: shared.seq, sha: shared.sha };
+      if (page.length < 500) return undefined;
+      before = page.at(-1)!.seq;
+    }
   }
 
   /** Loads the estate at an indexed commit into memory (after a restart), writing nothing. */

@@ -154,6 +154,11 @@ export interface Store {
   appendCommits(batches: readonly CommitBatch[]): Promise<number[]>;
   /** Forgets everything indexed (tokens and settings stay). */
   clearIndex(): Promise<void>;
+  /**
+   * Forgets the commits after `seq`, atomically: the store answers as it did when `seq` was the
+   * head (0 = empty). For a branch that moved off the indexed history.
+   */
+  truncateAfter(seq: number): Promise<void>;
 
   /** A commit by full sha or unambiguous prefix (≥ 4 hex digits); throws E_AMBIGUOUS on several. */
   findCommit(shaOrPrefix: string): Promise<CommitRecord | undefined>;

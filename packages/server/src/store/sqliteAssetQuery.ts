@@ -24,17 +24,24 @@ export interface AssetQueryHints {
    */
   labelValues(key: string): string[] | undefined;
   /**
-   * About how many rows an indexed walk would read (a count capped at {@link ESTIMATE_CAP}), to
-   * choose between several: asked only when there are two or more.
+   * About how many rows an indexed walk would read (a count capped at {@link ESTIMATE_CAP} per
+   * value), to choose between several: asked only when there are two or more.
    */
   estimate(walk: IndexedWalk): number;
 }
 
-/** A walk through an index in asset_id order. */
-export type IndexedWalk = { on: 'owner' | 'kind'; value: string } | { on: 'label'; key: string; value: string };
+/**
+ * A walk through an index in asset_id order: owner, kind, or a label key with one value
+ * (`env=prod`) or a few (`role in (web,app)`: one walk per value, merged).
+ */
+export type IndexedWalk = { on: 'owner' | 'kind'; value: string } | { on: 'label'; key: string; values: readonly string[] };
 
-/** Estimates of walks count at most this many rows (enough to tell a selective walk, cheap to count). */
-export const ESTIMATE_CAP = 20_000;
+/**
+ * Estimates of walks count at most this many rows per value: enough to tell apart the walks of
+ * an estate of 100k assets (kind=Host 60k, env=prod 90k, role in (web,app,db) 35k), cheap to count
+ * once (about 2 ms); the store keeps estimates for a while.
+ */
+export const ESTIMATE_CAP = 50_000;
 
 /** Label values walked side by side and merged in id order; beyond, the matches are sorted. */
 export const MAX_MERGED_VALUES = 32;
@@ -48,11 +55,13 @@ export const MAX_TERM_CANDIDATES = 2000;
  * The rows come from one driver:
  * 1. the few versions the trigram index names for a term (sorted: at most {@link MAX_TERM_CANDIDATES});
  * 2. else an index walked in id order: owner (index on (owner, asset_id)), a label `key=value`
- *    (index on (key, value, asset_id)) or kind (index on (kind, asset_id)); when several apply, the one with the fewest entries ({@link
- *    AssetQueryHints.estimate}), so that `env=prod,role=web` walks the rarer of the two;
- * 3. else a label `key in (…)` or `key` (exists): one walk per value, merged by SQLite's compound
- *    `UNION ALL … ORDER BY` (exists first lists the key's values); with too many values, every
- *    match is read and sorted;
+ *    (index on (key, value, asset_id)), kind (index on (kind, asset_id)), or a label
+ *    `key in (…)` of at most {@link MAX_MERGED_VALUES} values (one walk per value, merged by
+ *    SQLite's compound `UNION ALL … ORDER BY`); when several apply, the one with the fewest
+ *    entries ({@link AssetQueryHints.estimate}), so that `env=prod,role=web` walks the rarer of
+ *    the two, and `kind=Host,role in (web,db)` the roles when they are rarer than hosts;
+ * 3. else a label `key in (…)` or `key` (exists): merged walks as above (exists first lists the
+ *    key's values); with too many values, every match is read and sorted;
  * 4. else every asset, in id order.
  * Every other filter checks the candidate row in SQL: kind and owner on the row, terms with `instr`
  * on the search text, each remaining label requirement as a primary-key seek in asset_labels
@@ -86,8 +95,12 @@ export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): Asset
 
   const indexed: (IndexedWalk & { requirement?: LabelRequirement })[] = [];
   if (useOwner) indexed.push({ on: 'owner', value: query.owner! });
-  for (const r of requirements) if (r.op === 'in' && r.values.length === 1) indexed.push({ on: 'label', key: r.key, value: r.values[0]!, requirement: r });
+  for (const r of requirements) if (r.op === 'in' && r.values.length === 1) indexed.push({ on: 'label', key: r.key, values: r.values, requirement: r });
   if (useKind) indexed.push({ on: 'kind', value: query.kind! });
+  // Sets last: on a tie (every estimate at the cap), a single index walk is the simpler plan.
+  for (const r of requirements) {
+    if (r.op === 'in' && r.values.length > 1 && r.values.length <= MAX_MERGED_VALUES) indexed.push({ on: 'label', key: r.key, values: r.values, requirement: r });
+  }
   let chosen = indexed[0];
   if (hints.termCandidates === undefined && indexed.length > 1) {
     let fewest = Infinity;
@@ -97,6 +110,12 @@ export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): Asset
     }
   }
   const setLabel = requirements.findIndex((r) => r.op === 'in' || r.op === 'exists');
+  const mergeWalk = (values: readonly string[]): typeof walk => {
+    // An empty list matches nothing: one arm with a value no label has (values are never NULL).
+    shape.push(`label-merge${values.length}`);
+    values.forEach((value, i) => (params[`dv${i}`] = value));
+    return { ...labelWalk(values.length === 0 ? 'l.value IS NULL' : 'l.value = @dv0'), arms: Math.max(1, values.length) };
+  };
 
   if (hints.termCandidates !== undefined) {
     shape.push('terms');
@@ -113,10 +132,14 @@ export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): Asset
     useOwner = false;
   } else if (chosen?.on === 'label') {
     requirements.splice(requirements.indexOf(chosen.requirement!), 1);
-    shape.push('label=');
     params.dkey = chosen.key;
-    params.dvalue = chosen.value;
-    walk = labelWalk('l.value = @dvalue');
+    if (chosen.values.length === 1) {
+      shape.push('label=');
+      params.dvalue = chosen.values[0]!;
+      walk = labelWalk('l.value = @dvalue');
+    } else {
+      walk = mergeWalk(chosen.values);
+    }
   } else if (chosen?.on === 'kind') {
     shape.push('kind');
     walk = { from: `asset_versions AS av INDEXED BY ${atHead ? 'av_current_kind' : 'av_kind'}`, where: ['av.kind = @kind', validAv, 'av.asset_id > @after'], id: 'av.asset_id' };
@@ -127,10 +150,7 @@ export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): Asset
     params.dkey = driver.key;
     const values = driver.op === 'in' ? driver.values : hints.labelValues(driver.key);
     if (values !== undefined && values.length <= MAX_MERGED_VALUES) {
-      // An empty list matches nothing: one arm with a value no label has (values are never NULL).
-      shape.push(`label-merge${values.length}`);
-      values.forEach((value, i) => (params[`dv${i}`] = value));
-      walk = { ...labelWalk(values.length === 0 ? 'l.value IS NULL' : 'l.value = @dv0'), arms: Math.max(1, values.length) };
+      walk = mergeWalk(values);
     } else if (driver.op === 'in') {
       shape.push('label-in-sorted');
       params.dvalue = JSON.stringify(driver.values);

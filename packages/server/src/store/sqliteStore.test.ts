@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLabelSelector } from '@estate/core';
 import { describeStoreContract } from '../testing/storeContract.js';
-import { MAX_MERGED_VALUES, MAX_TERM_CANDIDATES, planAssetQuery } from './sqliteAssetQuery.js';
+import { MAX_MERGED_VALUES, MAX_TERM_CANDIDATES, planAssetQuery, type IndexedWalk } from './sqliteAssetQuery.js';
 import { SCHEMA_VERSION } from './sqliteSchema.js';
 import { openSqliteStore } from './sqliteStore.js';
 import type { AssetQuery, AssetWrite, CommitBatch } from './Store.js';
@@ -149,18 +149,38 @@ describe('openSqliteStore', () => {
         { ...base, selector: parseLabelSelector('env in (prod,staging),!legacy') },
         { ...base, selector: parseLabelSelector('env') },
         { ...base, selector: [] },
+        { ...base, kind: 'host', selector: parseLabelSelector('env=prod,role in (web,db),!legacy') },
       ];
-      for (const [atHead, query] of [true, false].flatMap((atHead) => queries.map((query) => [atHead, query] as const))) {
-        const plan = planAssetQuery(query, { atHead, labelValues: () => ['a', 'b', 'c'], estimate: () => 1 });
+      // Every estimate equal (the first candidate walks), or label sets the fewest (a set walks).
+      const estimates = [(): number => 1, (walk: IndexedWalk): number => (walk.on === 'label' && walk.values.length > 1 ? 1 : 2)];
+      const keys = new Set<string>();
+      for (const [atHead, query, estimate] of [true, false].flatMap((atHead) => queries.flatMap((query) => estimates.map((e) => [atHead, query, e] as const)))) {
+        const plan = planAssetQuery(query, { atHead, labelValues: () => ['a', 'b', 'c'], estimate });
+        keys.add(plan.key);
         const steps = raw
           .prepare<[Record<string, string | number>], { detail: string }>(`EXPLAIN QUERY PLAN ${plan.sql}`)
           .all(plan.params)
           .map((r) => r.detail);
         expect(steps.join('\n'), plan.key).not.toMatch(/TEMP B-TREE|SCAN av\b|SCAN l\b/);
       }
+      expect([...keys].filter((key) => key.startsWith('head ')).map((key) => key.split(' ')[1]).sort()).toEqual(
+        expect.arrayContaining(['kind', 'label-merge2', 'label-merge3', 'label=', 'owner', 'scan']),
+      );
     } finally {
       raw.close();
     }
+  });
+
+  it('walks the index with the fewest entries, a label set of few values included', () => {
+    const query = { seq: 1, limit: 10, kind: 'host', selector: parseLabelSelector('env=prod,role in (web,db),tier') };
+    const counts = (set: number) => (walk: IndexedWalk): number => (walk.on === 'kind' ? 60 : walk.on === 'label' && walk.values.length === 1 ? 90 : set);
+    const plan = (set: number): string => planAssetQuery(query, { atHead: true, labelValues: () => undefined, estimate: counts(set) }).key;
+    expect(plan(35)).toBe('head label-merge2 +kind +in1 +exists');
+    expect(plan(70)).toBe('head kind +in1 +in +exists');
+    const many = { ...query, selector: parseLabelSelector(`role in (${Array.from({ length: MAX_MERGED_VALUES + 1 }, (_, i) => `r${i}`).join(',')})`) };
+    const asked: IndexedWalk[] = [];
+    planAssetQuery(many, { atHead: true, labelValues: () => undefined, estimate: (walk) => (asked.push(walk), 0) });
+    expect(asked).toEqual([]); // too many values to merge: not a candidate, kind walks alone
   });
 
   it('sorts the matches instead when a term or a label has too many candidates to merge', async () => {

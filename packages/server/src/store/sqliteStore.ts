@@ -34,6 +34,10 @@ import type {
 const TOUCH_INTERVAL_MS = 60_000;
 /** Distinct listAssets statement shapes kept prepared. */
 const MAX_CACHED_QUERIES = 200;
+/** How long the planner's estimates are reused (ms). */
+const ESTIMATE_TTL_MS = 10_000;
+/** Estimates kept at most (each a walk: an owner, a kind or a label value). */
+const MAX_CACHED_ESTIMATES = 1000;
 /** A seq after every commit, for "no upper bound". */
 const NO_SEQ = Number.MAX_SAFE_INTEGER;
 /** Commits an ambiguous prefix's error lists at most. */
@@ -75,14 +79,20 @@ class SqliteStore implements Store {
   private readonly queries = new Map<string, Database.Statement<[Record<string, string | number>], VersionRow>>();
   /** When each token's last use was last written (ms), for the once-a-minute throttle. */
   private readonly touched = new Map<string, number>();
+  /** Row counts of index walks for the planner, by walk, with when they go stale (ms). */
+  private readonly estimates = new Map<string, { rows: number; until: number }>();
   private readonly sql;
   private readonly appendTransaction: Database.Transaction<(batches: readonly CommitBatch[]) => number[]>;
   private readonly clearTransaction: Database.Transaction<() => void>;
+  private readonly truncateTransaction: Database.Transaction<(seq: number) => void>;
 
   constructor(db: Database.Database) {
     this.db = db;
     this.sql = prepareStatements(db);
     this.appendTransaction = db.transaction((batches: readonly CommitBatch[]) => batches.map((batch) => this.writeBatch(batch)));
+    this.truncateTransaction = db.transaction((seq: number) => {
+      for (const statement of this.sql.truncate) statement.run(seq);
+    });
     this.clearTransaction = db.transaction(() => {
       for (const statement of this.sql.clear) statement.run();
     });
@@ -102,6 +112,12 @@ class SqliteStore implements Store {
 
   async clearIndex(): Promise<void> {
     this.clearTransaction.immediate();
+    this.estimates.clear();
+  }
+
+  async truncateAfter(seq: number): Promise<void> {
+    this.truncateTransaction.immediate(seq);
+    this.estimates.clear();
   }
 
   async findCommit(shaOrPrefix: string): Promise<CommitRecord | undefined> {
@@ -294,16 +310,35 @@ class SqliteStore implements Store {
     return values;
   }
 
-  /** Entries an index walk would read, counted up to {@link ESTIMATE_CAP} (in the past: of every version). */
+  /**
+   * Entries an index walk would read, counted up to {@link ESTIMATE_CAP} per value (in the past: of
+   * every version). Counts are kept for {@link ESTIMATE_TTL_MS}: they drift slowly with commits,
+   * a stale one only costs speed, and counting costs more than a whole page of a repeated query.
+   */
   private estimate(walk: IndexedWalk, atHead: boolean): number {
     switch (walk.on) {
       case 'owner':
-        return (atHead ? this.sql.countOwnerHead : this.sql.countOwnerAny).get(walk.value, ESTIMATE_CAP)!;
+        return this.counted(`${atHead} owner ${walk.value}`, () => (atHead ? this.sql.countOwnerHead : this.sql.countOwnerAny).get(walk.value, ESTIMATE_CAP)!);
       case 'kind':
-        return (atHead ? this.sql.countKindHead : this.sql.countKindAny).get(walk.value, ESTIMATE_CAP)!;
-      case 'label':
-        return (atHead ? this.sql.countLabelHead : this.sql.countLabelAny).get(walk.key, walk.value, ESTIMATE_CAP)!;
+        return this.counted(`${atHead} kind ${walk.value}`, () => (atHead ? this.sql.countKindHead : this.sql.countKindAny).get(walk.value, ESTIMATE_CAP)!);
+      case 'label': {
+        const count = atHead ? this.sql.countLabelHead : this.sql.countLabelAny;
+        let rows = 0;
+        for (const value of walk.values) rows += this.counted(`${atHead} label ${JSON.stringify([walk.key, value])}`, () => count.get(walk.key, value, ESTIMATE_CAP)!);
+        return rows;
+      }
     }
+  }
+
+  /** A count from {@link estimates} while it is fresh, else counted now. */
+  private counted(key: string, count: () => number): number {
+    const now = Date.now();
+    const kept = this.estimates.get(key);
+    if (kept !== undefined && kept.until > now) return kept.rows;
+    if (this.estimates.size >= MAX_CACHED_ESTIMATES) this.estimates.clear();
+    const rows = count();
+    this.estimates.set(key, { rows, until: now + ESTIMATE_TTL_MS });
+    return rows;
   }
 
   /** The body of appendCommit, inside its transaction: any throw rolls everything back. */
@@ -526,6 +561,18 @@ function prepareStatements(db: Database.Database) {
     listTokens: db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at, id'),
     revokeToken: db.prepare<[string, string]>('UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?'),
     touchToken: db.prepare<[string, string]>('UPDATE tokens SET last_used_at = ? WHERE id = ?'),
+
+    // What started after the seq goes (search entries first: they are deleted by their text);
+    // what ended after it is current again.
+    truncate: [
+      "INSERT INTO asset_search (asset_search, rowid, search_text) SELECT 'delete', vid, search_text FROM asset_versions WHERE valid_from > ?",
+      ...['asset_labels', 'asset_refs', 'asset_versions', 'diagnostics'].flatMap((table) => [
+        `DELETE FROM ${table} WHERE valid_from > ?`,
+        `UPDATE ${table} SET valid_to = NULL WHERE valid_to > ?`,
+      ]),
+      'DELETE FROM models WHERE valid_from > ?',
+      'DELETE FROM commits WHERE seq > ?',
+    ].map((sql) => db.prepare<[number]>(sql)),
 
     // Children before parents, for the foreign keys; tokens and meta stay.
     clear: [

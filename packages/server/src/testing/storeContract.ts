@@ -393,6 +393,34 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(await store.head()).toEqual({ seq: 6, sha: good.commit.sha });
       });
 
+      it('forgets the commits after a seq on truncateAfter, answering as it did then', async () => {
+        await appendScenario();
+        // A version's `to` names the commit that ended it: after the truncation that is unknown.
+        const asOf = (versions: AssetVersion[]) => versions.map(({ to: _to, ...version }) => version);
+        const answersAt = async (seq: number) => ({
+          assets: asOf(await store.listAssets({ seq, limit: 100 })),
+          prod: asOf(await store.listAssets({ seq, limit: 100, selector: parseLabelSelector('env=prod') })),
+          found: asOf(await store.listAssets({ seq, limit: 100, terms: ['web'] })),
+          edges: await store.edges('network/n1', seq, 'in'),
+          diagnostics: await store.diagnosticsAt(seq),
+          model: await store.modelAt(seq),
+          kinds: await store.countByKind(seq),
+        });
+        const before = [await answersAt(2), await answersAt(3)];
+        await store.truncateAfter(3);
+        expect(await store.head()).toEqual({ seq: 3, sha: SHAS[2] });
+        expect([await answersAt(2), await answersAt(3)]).toEqual(before);
+        expect(await store.findCommit(SHAS[3]!)).toBeUndefined();
+        expect(await store.listCommits({ limit: 10 })).toHaveLength(3);
+        expect(await store.changedAssetIds(3, 5)).toEqual([]);
+        const next = sprawlingBatch('1234512345123451234512345123451234512345');
+        expect(await store.appendCommits([next])).toEqual([4]);
+        expect(await store.getAsset('host/new', 4)).toMatchObject({ from: { seq: 4 } });
+        await store.truncateAfter(0);
+        expect(await store.head()).toBeUndefined();
+        expect(await store.listAssets({ seq: 1, limit: 10, terms: ['web'] })).toEqual([]);
+      });
+
       it('forgets the index on clearIndex but keeps tokens, and indexes again from seq 1', async () => {
         await appendScenario();
         await store.createToken(TOKEN, 'hash-1');
