@@ -68,9 +68,16 @@ export function parseTime(text: string): Date | undefined {
     if (hours > 23 || minutes > 59) return undefined;
     offsetMinutes = (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes);
   }
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const daysInMonth = utc(year, month, 0).getUTCDate();
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return undefined;
-  return new Date(Date.UTC(year, month - 1, day, hour, minute, second, fraction) - offsetMinutes * 60_000);
+  return new Date(utc(year, month - 1, day, hour, minute, second, fraction).getTime() - offsetMinutes * 60_000);
+}
+
+/** `Date.UTC` for every year: it reads years 0–99 as 1900–1999. */
+function utc(year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): Date {
+  const date = new Date(Date.UTC(2000, monthIndex, day, hour, minute, second, ms));
+  date.setUTCFullYear(year, monthIndex, day);
+  return date;
 }
 
 /**
@@ -96,12 +103,15 @@ export function answerFor(request: FastifyRequest, reply: FastifyReply, commit: 
   return false;
 }
 
-/** RFC 9110 §13.1.2: If-None-Match uses weak comparison; `*` matches any current representation. */
+/**
+ * RFC 9110 §13.1.2: If-None-Match uses weak comparison. `*` is not honoured: the ETag is settled
+ * before the store is asked whether the thing exists, and `*` must not match what does not.
+ */
 function etagMatches(header: string, etag: string): boolean {
   const opaque = etag.slice(2);
   for (const candidate of header.split(',')) {
     const tag = candidate.trim();
-    if (tag === '*' || tag === etag || tag === opaque || (tag.startsWith('W/') && tag.slice(2) === opaque)) return true;
+    if (tag === etag || tag === opaque || (tag.startsWith('W/') && tag.slice(2) === opaque)) return true;
   }
   return false;
 }
