@@ -142,8 +142,11 @@ export class Indexer {
 
   async #indexToBranch(): Promise<void> {
     const target = await this.#repo.tryResolveCommit(this.#branch);
-    this.#state.mainSha = target;
     let head = await this.#store.head();
+    if (target === undefined && head && this.#state.mainSha !== undefined) {
+      this.#options.log?.('warn', `${this.#branch} no longer exists in ${this.#repo.gitDir}; serving the last indexed commit ${head.sha} until it is back`);
+    }
+    this.#state.mainSha = target;
     if (head) this.#state.head = head;
     if (target === undefined || head?.sha === target) {
       this.#behindSince = undefined;
