@@ -40,12 +40,14 @@ export async function serveCommand(ctx: CliContext, options: ServeOptions): Prom
     openRead: options.openRead === true,
     log: (level, message, data) => ctx.io.stderr(`[${level}] ${message}${data && Object.keys(data).length ? ` ${JSON.stringify(data)}` : ''}\n`),
   });
+  // Listen for the signals before telling anyone where to connect (a supervisor may stop it at once).
+  const stopped = ctx.io.waitForStop?.() ?? new Promise<string>(() => {});
   ctx.io.stdout(`${server.url}\n`);
   ctx.io.stderr(`estate: serving ${dataDir} at ${server.url}${options.openRead ? ', reads open without a token' : ''}; stop with Ctrl-C\n`);
   if (options.openRead && !LOOPBACK.has(host)) {
     ctx.io.stderr(`warning: --open-read on ${host}: anyone who can reach this address can read the whole estate\n`);
   }
-  const signal = await (ctx.io.waitForStop?.() ?? new Promise<string>(() => {}));
+  const signal = await stopped;
   ctx.io.stderr(`estate: ${signal}, stopping\n`);
   await server.close();
   return 0;
