@@ -3,6 +3,7 @@ import { GitCliRepo, loadCommitEstate } from '@estate/git';
 import { openSqliteStore } from '../store/sqliteStore.js';
 import type { Store } from '../store/Store.js';
 import { hostYaml, makeTestRepo, serviceYaml, teamYaml, type TestRepo } from '../testing/gitRepo.js';
+import { dumpStore } from '../../../../tests/server/storeDump.js';
 import { Indexer } from './Indexer.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -41,27 +42,6 @@ function writeHistory(repo: TestRepo): string[] {
   shas.push(repo.commit('readme only', { 'README.md': 'hello\n' }));
   shas.push(repo.commit('restore web-02', { 'assets/hosts/web-02.yaml': hostYaml('web-02', { ip: '10.0.0.22' }) }));
   return shas;
-}
-
-/** Everything the store answers for every indexed commit, for comparing two stores. */
-async function dump(store: Store): Promise<unknown> {
-  const head = await store.head();
-  const out: unknown[] = [];
-  for (let seq = 1; seq <= (head?.seq ?? 0); seq++) {
-    const commit = await store.commitBySeq(seq);
-    const assets = await store.listAssets({ seq, limit: 1000 });
-    const perAsset = [];
-    for (const asset of assets) {
-      perAsset.push({
-        asset,
-        out: await store.edges(asset.id, seq, 'out'),
-        in: await store.edges(asset.id, seq, 'in'),
-        versions: await store.assetVersions(asset.id, { limit: 1000, beforeSeq: seq + 1 }),
-      });
-    }
-    out.push({ commit: { ...commit, indexedAt: undefined }, assets: perAsset, diagnostics: await store.diagnosticsAt(seq), model: await store.modelAt(seq) });
-  }
-  return out;
 }
 
 describe('Indexer', () => {
@@ -105,7 +85,7 @@ describe('Indexer', () => {
 
     const rebuilt = await newStore();
     await new Indexer(git, rebuilt).sync();
-    expect(await dump(rebuilt)).toEqual(await dump(incremental));
+    expect(await dumpStore(rebuilt)).toEqual(await dumpStore(incremental));
   });
 
   it('records the errors of a commit pushed around the gates and reports main as degraded', async () => {
@@ -162,7 +142,7 @@ describe('Indexer', () => {
 
     const rebuilt = await newStore();
     await new Indexer(git, rebuilt).sync();
-    expect(await dump(store)).toEqual(await dump(rebuilt));
+    expect(await dumpStore(store)).toEqual(await dumpStore(rebuilt));
   });
 
   it('follows a merge pushed as main whose first parent is another branch, as a reindex does', async () => {
@@ -184,7 +164,7 @@ describe('Indexer', () => {
 
     const rebuilt = await newStore();
     await new Indexer(git, rebuilt).sync();
-    expect(await dump(store)).toEqual(await dump(rebuilt));
+    expect(await dumpStore(store)).toEqual(await dumpStore(rebuilt));
   });
 
   it('resumes after a failed write without losing or repeating a commit', async () => {
@@ -212,7 +192,7 @@ describe('Indexer', () => {
 
     const rebuilt = await newStore();
     await new Indexer(git, rebuilt).sync();
-    expect(await dump(store)).toEqual(await dump(rebuilt));
+    expect(await dumpStore(store)).toEqual(await dumpStore(rebuilt));
   });
 
   it('follows the branch as it moves: visible shortly after a commit', async () => {
