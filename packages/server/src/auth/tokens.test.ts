@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openSqliteStore } from '../index.js';
 import type { Store } from '../store/Store.js';
-import { authenticate, hashToken, issueToken, listTokens, parseDuration, revokeToken, roleAtLeast } from './tokens.js';
+import { authenticate, hashToken, issueToken, listTokens, parseDuration, revokeToken, roleAtLeast, TOKEN_CACHE_MS, TokenCache } from './tokens.js';
 
 describe('tokens', () => {
   let store: Store;
@@ -94,6 +94,62 @@ describe('tokens', () => {
         code: 'E_UNAUTHORIZED',
         message: `token expired at ${record.expiresAt}`,
       });
+    });
+  });
+
+  describe('TokenCache', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** A cache over the store that counts the store's lookups. */
+    const counted = (): { cache: TokenCache; lookups: () => number } => {
+      let lookups = 0;
+      const cache = new TokenCache({ tokenByHash: (hash) => (lookups++, store.tokenByHash(hash)) });
+      return { cache, lookups: () => lookups };
+    };
+
+    it('answers a token it read for TOKEN_CACHE_MS without asking the store, then reads it again', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { token, record } = await issueToken(store, { name: 'alice', role: 'viewer' });
+      const { cache, lookups } = counted();
+      expect(await authenticate(cache, `Bearer ${token}`)).toEqual(record);
+      vi.advanceTimersByTime(TOKEN_CACHE_MS - 1);
+      expect(await authenticate(cache, `Bearer ${token}`)).toEqual(record);
+      expect(lookups()).toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(await authenticate(cache, `Bearer ${token}`)).toEqual(record);
+      expect(lookups()).toBe(2);
+    });
+
+    it('refuses a token revoked elsewhere within TOKEN_CACHE_MS', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { token, record } = await issueToken(store, { name: 'alice', role: 'viewer' });
+      const { cache } = counted();
+      await authenticate(cache, `Bearer ${token}`);
+      await revokeToken(store, record.id);
+      expect(await authenticate(cache, `Bearer ${token}`)).toEqual(record); // still trusted for a moment
+      vi.advanceTimersByTime(TOKEN_CACHE_MS);
+      await expect(authenticate(cache, `Bearer ${token}`)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED', data: { reason: 'invalid' } });
+    });
+
+    it('keeps no unknown hash, so a token made after a refusal works at once', async () => {
+      const { cache, lookups } = counted();
+      const unknown = `est_${randomBytes(32).toString('base64url')}`;
+      await expect(authenticate(cache, `Bearer ${unknown}`)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
+      await expect(authenticate(cache, `Bearer ${unknown}`)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
+      expect(lookups()).toBe(2);
+      const record = { id: 'tok_late', name: 'late', role: 'viewer' as const, scopes: {}, createdAt: new Date().toISOString() };
+      await store.createToken(record, hashToken(unknown));
+      expect(await authenticate(cache, `Bearer ${unknown}`)).toEqual(record);
+    });
+
+    it('still checks expiry on every request', async () => {
+      const now = new Date();
+      const { token } = await issueToken(store, { name: 'temp', role: 'viewer', expiresAt: new Date(now.getTime() + 60_000) }, now);
+      const { cache } = counted();
+      await authenticate(cache, `Bearer ${token}`, now);
+      await expect(authenticate(cache, `Bearer ${token}`, new Date(now.getTime() + 60_000))).rejects.toMatchObject({ code: 'E_UNAUTHORIZED', data: { reason: 'expired' } });
     });
   });
 

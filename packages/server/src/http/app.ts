@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { EstateError, NotAllowedError } from '@estate/core';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { authenticate, roleAtLeast } from '../auth/tokens.js';
+import { authenticate, roleAtLeast, TokenCache } from '../auth/tokens.js';
 import type { Store } from '../store/Store.js';
 import { registerAssetRoutes } from './assetRoutes.js';
 import { registerCommitRoutes } from './commitRoutes.js';
@@ -70,6 +70,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   app.decorateRequest('token', undefined);
   const touched = new Map<string, number>();
+  const tokens = new TokenCache(store);
   app.addHook('onRequest', async (request) => {
     // Refuse an announced oversized body before reading it or anything else (Fastify's own limit
     // covers chunked bodies of routes that read one).
@@ -81,7 +82,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     if (access === 'public') return;
     const header = request.headers.authorization;
     if (header === undefined && options.openRead && access === 'viewer') return;
-    const token = await authenticate(store, header);
+    const token = await authenticate(tokens, header);
     if (!roleAtLeast(token.role, access)) {
       throw new NotAllowedError('E_FORBIDDEN', `this needs the role '${access}'; token '${token.id}' has '${token.role}'`, { required: access, role: token.role });
     }
