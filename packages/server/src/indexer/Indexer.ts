@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import {
   classifyEstatePath,
@@ -114,9 +114,31 @@ export class Indexer {
         // The poll covers what cannot be watched.
       }
     }
-    this.#timer = setInterval(kick, this.#pollMs);
+    // The poll reads the ref's files rather than asking git each time: a run only when they
+    // changed, or when the index is not yet where it should be (a failed or unfinished run).
+    let seen = '';
+    const poll = (): void => {
+      const now = this.#refFingerprint();
+      if (now === seen && this.#state.state === 'ready' && this.#state.lastError === undefined) return;
+      seen = now;
+      kick();
+    };
+    this.#timer = setInterval(poll, this.#pollMs);
     this.#timer.unref();
-    kick();
+    poll();
+  }
+
+  /** What changes when the branch moves: its loose ref file and the packed-refs file. */
+  #refFingerprint(): string {
+    const read = (path: string): string => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const packed = statSync(join(this.#repo.gitDir, 'packed-refs'), { throwIfNoEntry: false });
+    return `${read(join(this.#repo.gitDir, this.#branch))}|${packed ? `${packed.mtimeMs}:${packed.size}` : ''}`;
   }
 
   /** Stops following and waits for a run in progress to finish its current commit. */
