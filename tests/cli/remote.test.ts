@@ -189,7 +189,7 @@ describe('read commands with --server', () => {
       ['diff', '1111', '--server', url],
     );
     expect(relations!.stdout).toBe('host/a (in, depth 2): 1 related\n  service/web                      1  host/a -[hosts]-> service/web\n');
-    expect(seen.find((s) => s.path.endsWith('/relations'))?.query).toEqual({ direction: 'in', depth: '2', type: 'hosts,runsOn' });
+    expect(seen.find((s) => s.path.endsWith('/relations'))?.query).toEqual({ direction: 'in', depth: '2', type: 'hosts,runsOn', limit: '10000' });
     expect(history!.stdout).toBe(
       [
         `${'5'.repeat(12)} changed  2024-05-01T12:00:00+02:00  Alice Ops <alice@example.com>`,

@@ -89,6 +89,9 @@ describe('every route over the real server', () => {
     expect(impact.status).toBe(200);
     expect(impact.body.items.length).toBeGreaterThan(0);
     for (const reached of impact.body.items) expect(reached.path).toHaveLength(reached.depth);
+    expect(impact.body.truncated).toBe(false);
+    const cut = await api('/api/v1/assets/host/db-01/relations?direction=in&depth=3&limit=1');
+    expect(cut.body).toMatchObject({ truncated: true, items: [impact.body.items[0]] });
   });
 
   it('commits, a commit with its problems, diff, kinds', async () => {

@@ -90,7 +90,7 @@ export class EstateClient {
   /** Assets related to one, transitively, each with the shortest path to it. */
   async relations(id: string | AssetName, options: RelationsQuery = {}): Promise<RelationsAnswer> {
     const type = Array.isArray(options.type) ? (options.type.length ? options.type.join(',') : undefined) : options.type;
-    return this.#get<RelationsAnswer>(`${assetPath(id)}/relations`, { direction: options.direction, depth: options.depth, type, at: options.at });
+    return this.#get<RelationsAnswer>(`${assetPath(id)}/relations`, { direction: options.direction, depth: options.depth, type, at: options.at, limit: options.limit });
   }
 
   /** One page of the commits of main, newest first. */

@@ -182,6 +182,8 @@ export interface RelationsAnswer {
   /** The starting asset's id. */
   asset: string;
   items: RelatedAsset[];
+  /** More assets were reached than `limit`; the nearest ones are listed. */
+  truncated: boolean;
 }
 
 /** Answer of `GET /api/v1/commits`, newest first. */
@@ -272,4 +274,6 @@ export interface RelationsQuery {
   /** Only these relations (either name of a pair). */
   type?: string | string[];
   at?: string;
+  /** Assets to report at most, nearest first (default 1,000, at most 10,000). */
+  limit?: number;
 }

@@ -124,8 +124,9 @@ export async function relationsCommand(
   const types = options.type?.length ? options.type : undefined;
   const client = serverClient(ctx.io, options);
   if (client) {
-    const answer = await client.relations(normalizeId(id), { direction, depth, ...(types ? { type: types } : {}), at: serverAt(options) });
+    const answer = await client.relations(normalizeId(id), { direction, depth, ...(types ? { type: types } : {}), at: serverAt(options), limit: MAX_RELATED });
     printRelations(ctx, format, { id: answer.asset, direction, depth, related: answer.items });
+    if (answer.truncated) ctx.io.stderr(`warning: the server lists the nearest ${MAX_RELATED} related assets only; narrow with --depth or --type\n`);
     return 0;
   }
   const loaded = await ctx.loadEstate(options.repo, options.rev);
@@ -135,6 +136,9 @@ export async function relationsCommand(
   printRelations(ctx, format, { id: asset.id, direction, depth, related });
   return 0;
 }
+
+/** The most related assets a server lists in one answer. */
+const MAX_RELATED = 10_000;
 
 function printRelations(ctx: CliContext, format: 'text' | 'json', result: { id: string; direction: string; depth: number; related: RelatedAsset[] }): void {
   if (format === 'json') {

@@ -134,7 +134,7 @@ export function registerAssetRoutes(app: FastifyInstance, ctx: RouteContext): vo
     },
   );
 
-  app.get<{ Params: AssetParams; Querystring: { direction: RelationDirection; depth: number; type?: string; at?: string } }>(
+  app.get<{ Params: AssetParams; Querystring: { direction: RelationDirection; depth: number; type?: string; at?: string; limit: number } }>(
     '/api/v1/assets/:kind/:name/relations',
     {
       config: read,
@@ -148,7 +148,7 @@ export function registerAssetRoutes(app: FastifyInstance, ctx: RouteContext): vo
       },
     },
     async (request, reply) => {
-      const { direction, depth, type, at } = request.query;
+      const { direction, depth, type, at, limit } = request.query;
       const head = await requireHead(store);
       const { commit, pinned } = await resolveAt(store, head, at);
       if (answerFor(request, reply, commit, head, pinned)) return reply;
@@ -157,8 +157,10 @@ export function registerAssetRoutes(app: FastifyInstance, ctx: RouteContext): vo
         ?.split(',')
         .map((t) => t.trim())
         .filter(Boolean);
-      const items = await traverseStoredRelations(store, version.id, commit.seq, { direction, depth, ...(types?.length ? { types } : {}) });
-      return { commit, asset: version.id, items };
+      // One more than asked for tells whether the answer was cut.
+      const items = await traverseStoredRelations(store, version.id, commit.seq, { direction, depth, ...(types?.length ? { types } : {}) }, limit + 1);
+      const truncated = items.length > limit;
+      return { commit, asset: version.id, items: truncated ? items.slice(0, limit) : items, truncated };
     },
   );
 }

@@ -48,6 +48,7 @@ export const pageQuery = query({ limit, cursor });
 export const relationsQuery = query({
   direction: { type: 'string', enum: ['in', 'out', 'both'], default: 'both', description: 'out: what the asset references; in: what references it.' },
   depth: { type: 'integer', minimum: 1, maximum: 10, default: 1, description: 'Hops to follow.' },
+  limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000, description: 'Assets to report at most, nearest first; truncated says whether more were reached.' },
   type: { type: 'string', minLength: 1, maxLength: 512, description: 'Comma-separated relation names (either name of a pair: runsOn or hosts).' },
   at,
 });
@@ -184,7 +185,7 @@ export const assetResponse = { type: 'object', required: ['commit', 'asset'], pr
 export const historyResponse = page(historyEntry, { asset: { type: 'string' } });
 export const relationsResponse = page(
   { type: 'object', required: ['id', 'depth', 'path'], properties: { id: { type: 'string' }, depth: { type: 'integer' }, path: { type: 'array', items: relationStep } } },
-  { asset: { type: 'string' } },
+  { asset: { type: 'string' }, truncated: { type: 'boolean', description: 'More assets were reached than limit.' } },
 );
 export const commitListResponse = page(commit);
 export const commitResponse = {

@@ -6,8 +6,9 @@ import type { Store } from '../store/Store.js';
  * `traverseRelations` (which walks an in-memory estate): each asset is reported once, at its
  * smallest depth, with the shortest path that reached it; `types` keeps relations whose either
  * name matches; with `both`, outgoing relations of a node are followed before incoming ones.
+ * Stops once `limit` assets are reached (the nearest ones, in that order).
  */
-export async function traverseStoredRelations(store: Store, start: string, seq: number, options: TraverseOptions): Promise<ReachedAsset[]> {
+export async function traverseStoredRelations(store: Store, start: string, seq: number, options: TraverseOptions, limit = Infinity): Promise<ReachedAsset[]> {
   const types = options.types;
   const reached: ReachedAsset[] = [];
   const seen = new Set([start]);
@@ -25,6 +26,7 @@ export async function traverseStoredRelations(store: Store, start: string, seq: 
         const item = { id: edge.to, depth, path: [...node.path, { from: edge.from, to: edge.to, relation: edge.relation, field: edge.field }] };
         next.push(item);
         reached.push(item);
+        if (reached.length >= limit) return reached;
       }
     }
     frontier = next;
