@@ -104,7 +104,8 @@ async function waitReady(url, token, sha, timeoutMs = 30 * 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ready = await fetch(`${url}/readyz`).then((r) => r.json()).catch(() => undefined);
-    if (ready?.head?.sha === sha) return ready;
+    // `ready` (not `indexing`): the estate of the head is loaded, the server is in its steady state.
+    if (ready?.head?.sha === sha && ready.state === 'ready') return ready;
     if (Date.now() > deadline) throw new Error(`server did not reach ${sha}`);
     await new Promise((r) => setTimeout(r, 200));
   }

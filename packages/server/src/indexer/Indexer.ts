@@ -173,12 +173,16 @@ export class Indexer {
     if (target === undefined || head?.sha === target) {
       this.#behindSince = undefined;
       if (head) {
-        // After a restart the head's error count comes from its record, and the server is ready
-        // at once; the estate is then loaded into memory in this run, so that the next commit
-        // is indexed in milliseconds, not after a full load.
+        // After a restart the head's error count comes from its record and reads are answered at
+        // once; the estate is loaded into memory in this run, so that the next commit is indexed
+        // in milliseconds, not after a full load.
+        // While it loads, the state says `indexing` (reads are served; /readyz answers 200).
         if (this.#state.state === 'starting') this.#state.headErrors = (await this.#store.commitBySeq(head.seq))?.errors ?? 0;
+        if (target !== undefined && this.#trackerAt !== head.sha) {
+          this.#state.state = 'indexing';
+          await this.#restoreTracker(head.sha);
+        }
         this.#state.state = 'ready';
-        if (target !== undefined && this.#trackerAt !== head.sha) await this.#restoreTracker(head.sha);
       }
       return;
     }
