@@ -216,7 +216,7 @@ async function main() {
   console.log('\n| load over loopback | clients | req/s | p50 ms | p99 ms | target | met |');
   console.log('|---|---:|---:|---:|---:|---|---|');
   for (const [name, r, target, ok] of rows) console.log(`| ${name} | ${r.connections} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${target} | ${ok === undefined ? '' : ok ? 'yes' : 'no'} |`);
-  console.log(`\ncold index: first commit (100k assets) ${summary.coldIndex.firstCommitSeconds} s (target ≤ ${TARGETS.coldIndexS} s); all ${reindex.commits} commits ${summary.coldIndex.allCommitsSeconds} s`);
+  console.log(`\ncold index: first commit (100k assets) ${round(summary.coldIndex.firstCommitSeconds)} s (target ≤ ${TARGETS.coldIndexS} s); all ${reindex.commits} commits ${summary.coldIndex.allCommitsSeconds} s`);
   console.log(`history p99, 10,000 vs 100 versions: ×${summary.historyRatio10000to100}`);
   console.log(`visible after the ref moved (10-file commit): median ${summary.visible.medianMs} ms, max ${summary.visible.maxMs} ms (target ≤ ${TARGETS.visibleMs} ms)`);
   console.log('\nanchors:');
