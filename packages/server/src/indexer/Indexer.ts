@@ -174,9 +174,8 @@ export class Indexer {
       this.#behindSince = undefined;
       if (head) {
         // After a restart the head's error count comes from its record and reads are answered at
-        // once; the estate is loaded into memory in this run, so that the next commit is indexed
-        // in milliseconds, not after a full load.
-        // While it loads, the state says `indexing` (reads are served; /readyz answers 200).
+        // once; the estate is loaded into memory in this run (state `indexing` meanwhile), so
+        // that the next commit is indexed in milliseconds, not after a full load.
         if (this.#state.state === 'starting') this.#state.headErrors = (await this.#store.commitBySeq(head.seq))?.errors ?? 0;
         if (target !== undefined && this.#trackerAt !== head.sha) {
           this.#state.state = 'indexing';
