@@ -209,7 +209,7 @@ describe('read commands with --server', () => {
     expect(limited!.stdout).not.toContain('moved');
     expect(seen.filter((s) => s.path.endsWith('/history')).map((s) => s.query)).toContainEqual({ limit: '1' });
     expect(diff!.stdout).toBe('~ host/a  assets/hosts/a.yaml\n    + metadata.labels.tier: "1"\n- host/z  assets/hosts/z.yaml\n1 changed, 0 added, 1 removed, 0 moved\n');
-    expect(seen.find((s) => s.path === '/api/v1/diff')?.query).toEqual({ from: '1111' });
+    expect(seen.find((s) => s.path === '/api/v1/diff')?.query).toEqual({ from: '1111', limit: '10000' });
   });
 
   it('history --at skips the entries of later commits', async () => {

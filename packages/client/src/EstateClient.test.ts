@@ -162,6 +162,7 @@ describe('EstateClient requests', () => {
 
   it('maps history, relations, commits, diff, kinds, health and readiness to their routes', async () => {
     const client = new EstateClient({ url: base });
+    answer = (request) => ({ body: request.url.startsWith('/api/v1/diff') ? { commit: COMMIT, from: COMMIT, to: COMMIT, summary: {}, assets: [] } : {} });
     await client.assetHistory('host/a', { limit: 5, cursor: 'x' });
     await client.relations('host/a', { direction: 'in', depth: 3, type: ['hosts', 'dependsOn'], at: 'abcd' });
     await client.relations('host/a', { type: [] });
@@ -178,8 +179,8 @@ describe('EstateClient requests', () => {
       '/api/v1/assets/host/a/relations',
       '/api/v1/commits?limit=1',
       '/api/v1/commits/abcdef',
-      '/api/v1/diff?from=abcd',
-      '/api/v1/diff?from=abcd&to=ef01',
+      '/api/v1/diff?from=abcd&limit=10000',
+      '/api/v1/diff?from=abcd&to=ef01&limit=10000',
       '/api/v1/kinds?at=2024-01-01T00:00:00Z',
       '/healthz',
       '/readyz',
@@ -202,6 +203,22 @@ describe('EstateClient requests', () => {
 });
 
 describe('EstateClient errors', () => {
+  it('gathers the pages of a big diff into one answer', async () => {
+    const client = new EstateClient({ url: base });
+    const from = { seq: 1, sha: 'a'.repeat(40) };
+    const asset = (id: string) => ({ id, kind: 'Host', status: 'added', path: `${id}.yaml`, fields: [] });
+    answer = (request) => {
+      const page = new URL(request.url, base).searchParams.get('cursor');
+      const body = { commit: COMMIT, from, to: COMMIT, summary: { added: 3, removed: 0, changed: 0, moved: 0 } };
+      return { body: page === null ? { ...body, assets: [asset('host/a'), asset('host/b')], nextCursor: 'p2' } : { ...body, assets: [asset('host/c')] } };
+    };
+    const diff = await client.diff('aaaa');
+    expect(diff.assets.map((a) => a.id)).toEqual(['host/a', 'host/b', 'host/c']);
+    expect(diff).not.toHaveProperty('nextCursor');
+    // Later pages name both ends by full sha, so a moving head cannot mix two diffs.
+    expect(decodeURIComponent(seen[1]!.url)).toBe(`/api/v1/diff?from=${from.sha}&to=${COMMIT.sha}&limit=10000&cursor=p2`);
+  });
+
   it('builds EstateApiError from the error body: code, message, status and details', async () => {
     answer = () => ({ status: 404, body: { error: { code: 'E_ASSET_NOT_FOUND', message: "asset 'host/zz' not found at cccccccccccc", details: { id: 'host/zz' } } } });
     const error = await failure(new EstateClient({ url: base, token: TOKEN }).getAsset('host/zz'));

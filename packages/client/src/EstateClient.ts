@@ -45,6 +45,9 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * and have an `iterate…` twin that follows `nextCursor`. Every failure is an {@link EstateApiError}.
  * The token travels only in the `Authorization` header: never in a URL, never in an error message.
  */
+/** Assets per page when {@link EstateClient.diff} gathers a paged diff. */
+const DIFF_PAGE = 10_000;
+
 export class EstateClient {
   /** The base URL, without a trailing slash and without credentials. */
   readonly url: string;
@@ -110,7 +113,15 @@ export class EstateClient {
 
   /** The semantic difference between two commits (`to` defaults to the head). */
   async diff(from: string, to?: string): Promise<DiffAnswer> {
-    return this.#get<DiffAnswer>('/api/v1/diff', { from, to });
+    // The server pages the assets of a big diff; this gathers every page into one answer.
+    const first = await this.#get<DiffAnswer>('/api/v1/diff', { from, to, limit: DIFF_PAGE });
+    const assets = [...first.assets];
+    for (let cursor = first.nextCursor; cursor !== undefined; ) {
+      const page = await this.#get<DiffAnswer>('/api/v1/diff', { from: first.from.sha, to: first.to.sha, limit: DIFF_PAGE, cursor });
+      assets.push(...page.assets);
+      cursor = page.nextCursor;
+    }
+    return { commit: first.commit, from: first.from, to: first.to, summary: first.summary, assets };
   }
 
   /** The kinds, with their schemas, as of a commit. */

@@ -208,6 +208,8 @@ export interface DiffAnswer {
   to: CommitRef;
   summary: DiffSummary;
   assets: AssetDiff[];
+  /** Present when more assets follow (the server pages big diffs; `EstateClient.diff` gathers them). */
+  nextCursor?: string;
 }
 
 /** Answer of `GET /api/v1/kinds`. */

@@ -488,6 +488,16 @@ describe('HTTP API', () => {
         { id: 'service/cart', kind: 'Service', status: 'added', path: 'assets/services/cart.yaml', fields: [] },
         { id: 'service/checkout', kind: 'Service', status: 'added', path: 'assets/services/checkout.yaml', fields: [] },
       ]);
+      // Pages of a big diff, each with the whole summary.
+      const pages: unknown[] = [];
+      for (let cursor: string | undefined, n = 0; n === 0 || cursor !== undefined; n++) {
+        const page = await get(`/api/v1/diff?from=${SHAS[0]}&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(page.body.summary).toEqual(forward.body.summary);
+        pages.push(...page.body.assets);
+        cursor = page.body.nextCursor;
+      }
+      expect(pages).toEqual(forward.body.assets);
+      expectError(await get(`/api/v1/diff?from=${SHAS[0]}&cursor=garbage`), 400, 'E_BAD_PARAM');
       const step = await get(`/api/v1/diff?from=${SHAS[2]}&to=${SHAS[3]}`);
       expect(step.body.summary).toEqual({ added: 0, removed: 1, changed: 0, moved: 1 });
       expect(step.body.assets).toEqual([

@@ -51,7 +51,7 @@ export function registerCommitRoutes(app: FastifyInstance, ctx: RouteContext): v
     },
   );
 
-  app.get<{ Querystring: { from: string; to?: string } }>(
+  app.get<{ Querystring: { from: string; to?: string; limit: number; cursor?: string } }>(
     '/api/v1/diff',
     {
       config: read,
@@ -68,8 +68,14 @@ export function registerCommitRoutes(app: FastifyInstance, ctx: RouteContext): v
       const from = await resolveAt(store, head, request.query.from, 'from');
       const to = await resolveAt(store, head, request.query.to, 'to');
       if (answerFor(request, reply, to.commit, head, from.pinned && to.pinned, from.commit.sha)) return reply;
-      const diff = await diffCommits(store, from.commit.seq, to.commit.seq);
-      return { commit: to.commit, from: from.commit, to: to.commit, ...diff };
+      const { limit, cursor } = request.query;
+      const after = cursor === undefined ? undefined : decodeCursor('diff', cursor, ['string'])[0];
+      const { summary, assets } = await diffCommits(store, from.commit.seq, to.commit.seq);
+      // Pages of the assets, by id; the summary counts the whole diff on every page.
+      const start = after === undefined ? 0 : assets.findIndex((asset) => asset.id > after);
+      const page = start === -1 ? [] : assets.slice(start, start + limit);
+      const more = start !== -1 && start + limit < assets.length;
+      return { commit: to.commit, from: from.commit, to: to.commit, summary, assets: page, ...(more ? { nextCursor: encodeCursor('diff', page.at(-1)!.id) } : {}) };
     },
   );
 

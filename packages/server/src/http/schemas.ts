@@ -64,6 +64,8 @@ export const diffQuery = query(
   {
     from: { ...at, description: 'The older side: sha, prefix or ISO 8601 time.' },
     to: { ...at, description: 'The newer side (default: the head).' },
+    limit: { ...limit, maximum: 10000, default: 1000, description: 'Assets per page (the summary counts them all).' },
+    cursor,
   },
   ['from'],
 );
@@ -209,6 +211,7 @@ export const diffResponse = {
       properties: { added: { type: 'integer' }, removed: { type: 'integer' }, changed: { type: 'integer' }, moved: { type: 'integer' } },
     },
     assets: { type: 'array', items: assetDiff },
+    nextCursor,
   },
 } as const;
 export const kindsResponse = page({ type: 'object', additionalProperties: true, description: 'A kind: name, idPrefix, description, its JSON schema…' });
