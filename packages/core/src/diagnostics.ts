@@ -14,7 +14,8 @@ export type DiagnosticCode =
   | 'E_DUPLICATE_ASSET'
   | 'E_DANGLING_REF'
   | 'E_REF_KIND'
-  | 'E_UNIQUE';
+  | 'E_UNIQUE'
+  | 'E_POLICY';
 
 /** One problem at one place of one file. Lines and columns are 1-based. */
 export interface Diagnostic {

@@ -19,3 +19,4 @@ export * from './labelSelector.js';
 export * from './memoryParseCache.js';
 export * from './assetSkeleton.js';
 export { API_VERSION, DNS_LABEL, parseAssetRef } from './assetChecks.js';
+export { applyMergePatch } from './mergePatch.js';
