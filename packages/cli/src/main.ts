@@ -145,7 +145,8 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .description('create a token and print it, once, alone on stdout')
     .addOption(dataOption())
     .addOption(new Option('--role <role>', 'what the token may do').choices(TOKEN_ROLES).makeOptionMandatory())
-    .option('--name <name>', 'who or what uses it (default: <role>-<time>)')
+    .option('--name <name>', 'the user or robot it belongs to: approvals and the audit trail name it (default: <role>-<time>)')
+    .option('--group <group>', "a group of the token's user, which approval policies name; repeatable", collect)
     .option('--expires <duration>', 'lifetime: 90m, 12h, 30d, 1w (default: until revoked)')
     .action(run((options: Parameters<typeof tokenCreateCommand>[1]) => tokenCreateCommand(ctx, options)));
   token

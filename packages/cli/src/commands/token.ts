@@ -15,7 +15,7 @@ export const TOKEN_ROLES = ['viewer', 'editor', 'approver', 'admin'] as const;
  * `estate token create`: issues a token and prints it alone on stdout (so `$(estate token create
  * …)` captures it), once: the data dir keeps only its hash. What was created goes to stderr.
  */
-export async function tokenCreateCommand(ctx: CliContext, options: { data?: string; role: string; name?: string; expires?: string }): Promise<number> {
+export async function tokenCreateCommand(ctx: CliContext, options: { data?: string; role: string; name?: string; group?: string[]; expires?: string }): Promise<number> {
   if (!(TOKEN_ROLES as readonly string[]).includes(options.role)) {
     throw new EstateError('E_USAGE', `unknown role '${options.role}'; use one of: ${TOKEN_ROLES.join(', ')}`, { role: options.role });
   }
@@ -25,10 +25,11 @@ export async function tokenCreateCommand(ctx: CliContext, options: { data?: stri
   const now = new Date();
   const expiresAt = options.expires === undefined ? undefined : new Date(now.getTime() + server.parseDuration(options.expires));
   const name = options.name ?? `${role}-${now.toISOString().slice(0, 19)}Z`;
-  const { token, record } = await withStore(dataDir, server, (store) => server.issueToken(store, { name, role, ...(expiresAt ? { expiresAt } : {}) }));
+  const { token, record } = await withStore(dataDir, server, (store) => server.issueToken(store, { name, role, groups: options.group ?? [], ...(expiresAt ? { expiresAt } : {}) }));
   ctx.io.stdout(`${token}\n`);
   const expiry = record.expiresAt ? `expires ${formatTime(record.expiresAt)}` : 'no expiry';
-  ctx.io.stderr(`created ${record.id} '${record.name}' (${record.role}, ${expiry}). The token is shown only this once: store it now.\n`);
+  const groups = record.groups.length > 0 ? `, groups ${record.groups.join(', ')}` : '';
+  ctx.io.stderr(`created ${record.id} '${record.name}' (${record.role}${groups}, ${expiry}). The token is shown only this once: store it now.\n`);
   return 0;
 }
 
@@ -44,6 +45,7 @@ export async function tokenListCommand(ctx: CliContext, options: { data?: string
       id: t.id,
       name: t.name,
       role: t.role,
+      groups: t.groups,
       scopes: t.scopes,
       createdAt: t.createdAt,
       expiresAt: t.expiresAt ?? null,

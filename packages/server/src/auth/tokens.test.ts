@@ -18,7 +18,7 @@ describe('tokens', () => {
       const { token, record } = await issueToken(store, { name: 'ci deploy', role: 'editor' });
       expect(token).toMatch(/^est_[A-Za-z0-9_-]{43}$/);
       expect(Buffer.from(token.slice(4), 'base64url')).toHaveLength(32);
-      expect(record).toEqual({ id: expect.stringMatching(/^tok_[a-z2-7]{8}$/), name: 'ci deploy', role: 'editor', scopes: {}, createdAt: expect.any(String) });
+      expect(record).toEqual({ id: expect.stringMatching(/^tok_[a-z2-7]{8}$/), name: 'ci deploy', role: 'editor', scopes: {}, groups: [], createdAt: expect.any(String) });
       expect(hashToken(token)).toMatch(/^[0-9a-f]{64}$/);
       expect(await store.tokenByHash(hashToken(token))).toEqual(record);
       expect(JSON.stringify(await store.listTokens())).not.toContain(token.slice(4));
@@ -139,7 +139,7 @@ describe('tokens', () => {
       await expect(authenticate(cache, `Bearer ${unknown}`)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
       await expect(authenticate(cache, `Bearer ${unknown}`)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
       expect(lookups()).toBe(2);
-      const record = { id: 'tok_late', name: 'late', role: 'viewer' as const, scopes: {}, createdAt: new Date().toISOString() };
+      const record = { id: 'tok_late', name: 'late', role: 'viewer' as const, scopes: {}, groups: [], createdAt: new Date().toISOString() };
       await store.createToken(record, hashToken(unknown));
       expect(await authenticate(cache, `Bearer ${unknown}`)).toEqual(record);
     });

@@ -12,12 +12,19 @@ const BEARER = /^Bearer +(\S+) *$/i;
 /** RFC 4648 §6 base32 alphabet, lower-cased: ids stay readable and unambiguous in a terminal. */
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const MAX_NAME_LENGTH = 200;
+/** A group name: lower-case letters, digits, `-`, `_` and `.`, starting with a letter or digit. */
+const GROUP_NAME = /^[a-z0-9][-a-z0-9_.]{0,62}$/;
 
 /** What {@link issueToken} needs to know about a new token. */
 export interface TokenRequest {
-  /** Free text naming who or what uses the token (`ci-deploy`, `alice laptop`). */
+  /**
+   * Who uses the token: a person's user name (`alice`) or a robot's (`ci-deploy`). Changes,
+   * approvals and audit entries name it; tokens with the same name are the same user.
+   */
   name: string;
   role: Role;
+  /** Groups of the user (`sre`, `dba`), which approval policies name. */
+  groups?: string[];
   /** When the token stops working; none = until revoked. */
   expiresAt?: Date;
   /** Restrictions for later use (apps, kinds, paths); empty = no restriction. */
@@ -41,6 +48,11 @@ export async function issueToken(store: Store, request: TokenRequest, now: Date 
   if (!(ROLES as readonly string[]).includes(request.role)) {
     throw new InputError('E_BAD_PARAM', `unknown role '${String(request.role)}': expected one of ${ROLES.join(', ')}`, { parameter: 'role', roles: [...ROLES] });
   }
+  const groups = [...new Set(request.groups ?? [])].sort();
+  const badGroup = groups.find((group) => !GROUP_NAME.test(group));
+  if (badGroup !== undefined) {
+    throw new InputError('E_BAD_PARAM', `invalid group name '${badGroup}': use lower-case letters, digits, '-', '_' and '.' (at most 63)`, { parameter: 'groups', value: badGroup });
+  }
   if (request.expiresAt !== undefined) {
     const time = request.expiresAt.getTime();
     if (Number.isNaN(time) || time <= now.getTime()) {
@@ -55,6 +67,7 @@ export async function issueToken(store: Store, request: TokenRequest, now: Date 
       name,
       role: request.role,
       scopes: request.scopes ?? {},
+      groups,
       createdAt: now.toISOString(),
       ...(request.expiresAt ? { expiresAt: request.expiresAt.toISOString() } : {}),
     };

@@ -189,7 +189,7 @@ describe('HTTP API', () => {
     await revokeToken(store, revoked.record.id);
     tokens.revoked = revoked.token;
     tokens.expired = `est_${'e'.repeat(43)}`;
-    await store.createToken({ id: 'tok_expired', name: 'expired', role: 'admin', scopes: {}, createdAt: '2023-01-01T00:00:00.000Z', expiresAt: '2023-02-01T00:00:00.000Z' }, hashToken(tokens.expired));
+    await store.createToken({ id: 'tok_expired', name: 'expired', role: 'admin', scopes: {}, groups: [], createdAt: '2023-01-01T00:00:00.000Z', expiresAt: '2023-02-01T00:00:00.000Z' }, hashToken(tokens.expired));
     tokens.unknown = `est_${'u'.repeat(43)}`;
     server = await start(store, () => status, { testRoutes: true });
     open = await start(store, () => status, { openRead: true, testRoutes: true });

@@ -246,6 +246,7 @@ export const tokenListResponse = {
           name: { type: 'string' },
           role: { type: 'string', enum: ['viewer', 'editor', 'approver', 'admin'] },
           scopes: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+          groups: { type: 'array', items: { type: 'string' } },
           createdAt: { type: 'string' },
           expiresAt: { type: 'string' },
           revokedAt: { type: 'string' },

@@ -124,8 +124,11 @@ export interface AssetQuery {
 /** An API token as stored: never the token itself, only its hash. */
 export interface TokenRecord {
   id: string;
+  /** Who uses the token: the user name that changes, approvals and the audit trail show. */
   name: string;
   role: Role;
+  /** Groups of the user (`sre`, `dba`): approval policies require approvals from groups. */
+  groups: string[];
   /** Restrictions for later use (apps, kinds, paths); empty = no restriction. */
   scopes: Record<string, string[]>;
   createdAt: string;

@@ -68,6 +68,7 @@ export interface TokenRow {
   name: string;
   role: string;
   scopes: string;
+  groups: string;
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
@@ -139,6 +140,7 @@ export function tokenFromRow(row: TokenRow): TokenRecord {
     name: row.name,
     role: row.role as Role,
     scopes: JSON.parse(row.scopes) as Record<string, string[]>,
+    groups: JSON.parse(row.groups) as string[],
     createdAt: row.created_at,
   };
   if (row.expires_at !== null) token.expiresAt = row.expires_at;

@@ -124,6 +124,10 @@ export const MIGRATIONS: readonly string[] = [
     last_used_at TEXT
   );
   `,
+  /* 2 */ `
+  -- The groups a token's user belongs to (approval policies count approvals by group).
+  ALTER TABLE tokens ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';   -- JSON array
+  `,
 ];
 
 /** The schema version this code writes. */

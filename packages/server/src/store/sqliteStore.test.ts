@@ -56,7 +56,7 @@ describe('openSqliteStore', () => {
     const file = tempFile();
     const store = await openSqliteStore(file);
     await store.appendCommit(batch(1, [['host/a', asset('host/a')]]));
-    await store.createToken({ id: 't', name: 'n', role: 'viewer', scopes: {}, createdAt: '2024-01-01T00:00:00.000Z' }, 'h');
+    await store.createToken({ id: 't', name: 'n', role: 'viewer', scopes: {}, groups: [], createdAt: '2024-01-01T00:00:00.000Z' }, 'h');
     await store.close();
 
     const reopened = await openSqliteStore(file);

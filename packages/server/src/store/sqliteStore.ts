@@ -246,6 +246,7 @@ class SqliteStore implements Store {
       name: record.name,
       role: record.role,
       scopes: JSON.stringify(record.scopes),
+      groups: JSON.stringify(record.groups),
       created_at: record.createdAt,
       expires_at: record.expiresAt ?? null,
       revoked_at: record.revokedAt ?? null,
@@ -554,8 +555,8 @@ function prepareStatements(db: Database.Database) {
 
     tokenClash: db.prepare<[string, string], { id: string }>('SELECT id FROM tokens WHERE id = ? OR hash = ?'),
     insertToken: db.prepare<[Record<string, string | null>]>(
-      `INSERT INTO tokens (id, hash, name, role, scopes, created_at, expires_at, revoked_at, last_used_at)
-       VALUES (@id, @hash, @name, @role, @scopes, @created_at, @expires_at, @revoked_at, @last_used_at)`,
+      `INSERT INTO tokens (id, hash, name, role, scopes, groups, created_at, expires_at, revoked_at, last_used_at)
+       VALUES (@id, @hash, @name, @role, @scopes, @groups, @created_at, @expires_at, @revoked_at, @last_used_at)`,
     ),
     tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE hash = ?'),
     listTokens: db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at, id'),

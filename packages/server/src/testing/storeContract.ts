@@ -442,7 +442,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
 
     describe('tokens', () => {
       it('creates, finds by hash and lists tokens, never with their hash', async () => {
-        const second: TokenRecord = { id: 'tok-2', name: 'ci', role: 'editor', scopes: {}, createdAt: '2024-02-01T00:00:00.000Z', expiresAt: '2025-02-01T00:00:00.000Z' };
+        const second: TokenRecord = { id: 'tok-2', name: 'ci', role: 'editor', scopes: {}, groups: [], createdAt: '2024-02-01T00:00:00.000Z', expiresAt: '2025-02-01T00:00:00.000Z' };
         await store.createToken(TOKEN, 'hash-1');
         await store.createToken(second, 'hash-2');
         expect(await store.tokenByHash('hash-1')).toEqual(TOKEN);
@@ -489,7 +489,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
 // ---------------------------------------------------------------------------------------------
 // The scenario and its reference model.
 
-const TOKEN: TokenRecord = { id: 'tok-1', name: 'alice', role: 'admin', scopes: { kinds: ['host'] }, createdAt: '2024-01-01T00:00:00.000Z' };
+const TOKEN: TokenRecord = { id: 'tok-1', name: 'alice', role: 'admin', scopes: { kinds: ['host'] }, groups: ['sre', 'dba'], createdAt: '2024-01-01T00:00:00.000Z' };
 const MODEL_1: EstateModel = { kinds: [{ name: 'host', schema: { type: 'object' } }], config: { estate: 'one' } };
 const MODEL_3: EstateModel = { kinds: [{ name: 'host' }, { name: 'network' }], config: { estate: 'three' } };
 
