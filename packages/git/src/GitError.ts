@@ -6,6 +6,10 @@ export type GitErrorCode =
   | 'E_REF_CONFLICT'
   | 'E_BARE_REPO'
   | 'E_INVALID_PATH'
+  /** Two commits share no history, so there is nothing to merge them against. */
+  | 'E_NO_MERGE_BASE'
+  /** A commit that must be an ancestor of another (a revert's target on its branch) is not. */
+  | 'E_NOT_ANCESTOR'
   | 'E_GIT';
 
 /** An error from the git adapter, with a literal `code` and structured `data`. */
