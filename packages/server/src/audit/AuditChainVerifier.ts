@@ -69,7 +69,7 @@ export class AuditChainVerifier {
           seq,
           'E_AUDIT_GAP',
           seq > previous.seq + 1
-            ? `audit entries ${previous.seq + 1 === seq - 1 ? `${seq - 1} is` : `${previous.seq + 1} to ${seq - 1} are`} missing: entry ${seq} follows entry ${previous.seq}`
+            ? `${previous.seq + 1 === seq - 1 ? `audit entry ${seq - 1} is` : `audit entries ${previous.seq + 1} to ${seq - 1} are`} missing: entry ${seq} follows entry ${previous.seq}`
             : `audit entry ${seq} is out of order: it follows entry ${previous.seq}`,
         );
       }
