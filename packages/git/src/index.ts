@@ -6,3 +6,8 @@ export { initRepo, type InitRepoOptions } from './initRepo.js';
 export { runGit, type RunGitOptions } from './runGit.js';
 export { ESTATE_PREFIXES, IncrementalEstateLoader, loadCommitEstate, loadWorkTreeEstate } from './estateReader.js';
 export { assetHistory, type AssetHistoryEntry, type AssetHistoryOptions } from './assetHistory.js';
+export { commitTree, type CommitTreeOptions } from './commitTree.js';
+export { mergeBase } from './mergeBase.js';
+export { mergeTrees, type MergeConflict, type MergeTreesResult } from './mergeTrees.js';
+export { deleteRef, updateRef } from './refs.js';
+export { revertTree } from './revertTree.js';
