@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { commitFiles } from './commitFiles.js';
+import { commitTree } from './commitTree.js';
 import type { GitCliRepo } from './GitCliRepo.js';
 import { deleteRef, updateRef } from './refs.js';
 import { useTempRepos } from './testing/tempRepos.js';
@@ -13,14 +13,10 @@ function git(repo: GitCliRepo, ...args: string[]): string {
   return execFileSync('git', args, { cwd: repo.gitDir, encoding: 'utf8' });
 }
 
-/** `count` distinct commits (each a root commit), not referenced by any ref. */
+/** `count` distinct root commits of the empty tree, not referenced by any ref. */
 async function commits(repo: GitCliRepo, count: number): Promise<string[]> {
-  const shas: string[] = [];
-  for (let i = 0; i < count; i++) {
-    shas.push(await commitFiles(repo, { ref: 'refs/heads/scratch', files: { a: String(i) }, message: `c${i}` }));
-  }
-  git(repo, 'update-ref', '-d', 'refs/heads/scratch');
-  return shas;
+  const tree = git(repo, 'mktree').trim();
+  return Promise.all(Array.from({ length: count }, (_, i) => commitTree(repo, { tree, parents: [], message: `c${i}` })));
 }
 
 describe('updateRef', () => {
