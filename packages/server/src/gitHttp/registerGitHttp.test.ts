@@ -90,6 +90,7 @@ describe('git smart HTTP at /estate.git', () => {
   let app: FastifyInstance;
   let base: string;
   let hooksDir: string;
+  let denied: Array<{ name: string; method: string; url: string; required: string }> = [];
 
   /** The git client of a user: temp HOME, no system config, never prompting. */
   const git = (args: string[], cwd = root): Promise<Run> =>
@@ -124,7 +125,15 @@ describe('git smart HTTP at /estate.git', () => {
 
   async function startApp(options: { openRead?: boolean; bodyLimit?: number } = {}): Promise<{ app: FastifyInstance; base: string }> {
     const server = await buildApp({ store, status: () => STATUS, ...(options.openRead ? { openRead: true } : {}), ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
-    registerGitHttp(server, { repoDir, hooksDir, tokens: store, openRead: options.openRead ?? false, handler, publicUrl: () => 'http://estate.example' });
+    registerGitHttp(server, {
+      repoDir,
+      hooksDir,
+      tokens: store,
+      openRead: options.openRead ?? false,
+      handler,
+      publicUrl: () => 'http://estate.example',
+      onDenied: (token, request) => denied.push({ name: token.name, ...request }),
+    });
     await server.listen({ port: 0, host: '127.0.0.1' });
     return { app: server, base: `http://127.0.0.1:${(server.server.address() as AddressInfo).port}` };
   }
@@ -156,6 +165,7 @@ describe('git smart HTTP at /estate.git', () => {
   beforeEach(() => {
     handler.checks = [];
     handler.afters = [];
+    denied = [];
   });
 
   it('writes executable pre-receive and post-receive hooks at registration', () => {
@@ -207,6 +217,7 @@ describe('git smart HTTP at /estate.git', () => {
     expect(push.code).not.toBe(0);
     expect(push.stderr).toContain('403');
     expect(handler.checks).toEqual([]);
+    expect(denied).toEqual([{ name: 'vera', method: 'GET', url: '/estate.git/info/refs', required: 'editor' }]);
 
     const answer = await fetch(`${base}/estate.git/info/refs?service=git-receive-pack`, { headers: { authorization: `Basic ${Buffer.from(`vera:${tokens.viewer}`).toString('base64')}` } });
     expect(answer.status).toBe(403);

@@ -194,6 +194,7 @@ export function registerGitHttp(app: FastifyInstance, options: GitHttpOptions): 
       throw error;
     }
     if (!roleAtLeast(token.role, needed)) {
+      options.onDenied?.(token, { method: request.method, url: request.routeOptions.url ?? request.url, required: needed });
       const what = needed === 'editor' ? 'pushing' : 'fetching';
       throw new NotAllowedError('E_FORBIDDEN', `${what} needs the role '${needed}'; token '${token.id}' has '${token.role}'`, { required: needed, role: token.role });
     }

@@ -1,4 +1,4 @@
-import type { Store, TokenRecord } from '../store/Store.js';
+import type { Role, Store, TokenRecord } from '../store/Store.js';
 
 /** Options of `registerGitHttp`. */
 export interface GitHttpOptions {
@@ -14,6 +14,8 @@ export interface GitHttpOptions {
   handler: PushHandler;
   /** The server's base URL as users reach it, e.g. `https://estate.example.com`; the hooks call it when the listening address is unknown. */
   publicUrl: () => string;
+  /** Called when a token is refused for its role (`403`: a viewer's push), e.g. to audit refused writes; as `buildApp`'s `onDenied`. */
+  onDenied?: (token: TokenRecord, request: { method: string; url: string; required: Role }) => void;
 }
 
 /**
