@@ -8,6 +8,8 @@ interface Seen {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
+  /** The request body as sent ('' for none). */
+  body: string;
 }
 
 /** How the test server answers: status, headers and a body (objects are sent as JSON). */
@@ -29,16 +31,20 @@ let answer: (request: Seen) => Answer = () => ({ body: {} });
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers };
-    seen.push(request);
-    const { status = 200, headers = {}, body, delayMs = 0 } = answer(request);
-    const text = typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
-    const contentType = typeof body === 'string' ? 'text/html' : 'application/json; charset=utf-8';
-    setTimeout(() => {
-      if (res.destroyed) return;
-      res.writeHead(status, { 'content-type': contentType, ...headers });
-      res.end(text);
-    }, delayMs);
+    let received = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    req.on('end', () => {
+      const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: received };
+      seen.push(request);
+      const { status = 200, headers = {}, body, delayMs = 0 } = answer(request);
+      const text = typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
+      const contentType = typeof body === 'string' ? 'text/html' : 'application/json; charset=utf-8';
+      setTimeout(() => {
+        if (res.destroyed) return;
+        res.writeHead(status, { 'content-type': contentType, ...headers });
+        res.end(text);
+      }, delayMs);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -330,5 +336,118 @@ describe('EstateClient errors', () => {
     expect(credentials.code).toBe('E_USAGE');
     expect(credentials.message).toBe('the server URL must not carry credentials (http://127.0.0.1:7780/); pass a token instead');
     expect(credentials.message).not.toContain('hunter2');
+  });
+});
+
+describe('EstateClient change requests and audit trail', () => {
+  const change = (id: number) => ({ id, title: `change ${id}`, state: 'open', branch: `cr/${id}`, requiredApprovals: [], approvals: [], blockers: [] });
+
+  it('sends each write to its route with its JSON body, leaving unset options out', async () => {
+    answer = () => ({ body: change(12) });
+    const client = new EstateClient({ url: base, token: TOKEN });
+    const operations = [{ op: 'put' as const, asset: { apiVersion: 'estate/v1', kind: 'Host', metadata: { name: 'a' }, spec: {} } }, { op: 'delete' as const, id: 'host/b' }];
+    expect((await client.createChange({ title: 'Two hosts', operations })).id).toBe(12);
+    await client.createChange({ title: 'Check only', description: 'why', base: 'abcd', operations, dryRun: true });
+    await client.editChange(12, { title: 'Renamed' });
+    await client.addOperations(12, [{ op: 'patch', id: 'host/a', patch: { spec: { cpus: 8 } } }]);
+    await client.approveChange(12, 'looks good');
+    await client.approveChange(12);
+    await client.rejectChange(12, 'not now');
+    await client.mergeChange(12);
+    await client.mergeChange(12, { emergency: 'outage' });
+    await client.closeChange(12, 'superseded');
+    await client.revertChange(12);
+    await client.acknowledgeReview(12);
+    expect(seen.map((s) => [s.method, s.url, s.headers['content-type'], s.body])).toEqual([
+      ['POST', '/api/v1/changes', 'application/json', JSON.stringify({ title: 'Two hosts', operations })],
+      ['POST', '/api/v1/changes', 'application/json', JSON.stringify({ title: 'Check only', description: 'why', base: 'abcd', operations, dryRun: true })],
+      ['PATCH', '/api/v1/changes/12', 'application/json', '{"title":"Renamed"}'],
+      ['POST', '/api/v1/changes/12/operations', 'application/json', '{"operations":[{"op":"patch","id":"host/a","patch":{"spec":{"cpus":8}}}]}'],
+      ['POST', '/api/v1/changes/12/approve', 'application/json', '{"comment":"looks good"}'],
+      ['POST', '/api/v1/changes/12/approve', 'application/json', '{}'],
+      ['POST', '/api/v1/changes/12/reject', 'application/json', '{"comment":"not now"}'],
+      ['POST', '/api/v1/changes/12/merge', 'application/json', '{}'],
+      ['POST', '/api/v1/changes/12/merge', 'application/json', '{"emergency":"outage"}'],
+      ['POST', '/api/v1/changes/12/close', 'application/json', '{"reason":"superseded"}'],
+      ['POST', '/api/v1/changes/12/revert', 'application/json', '{}'],
+      ['POST', '/api/v1/changes/12/review', 'application/json', '{}'],
+    ]);
+    expect(seen.every((s) => s.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
+  });
+
+  it('maps the reads to their routes and query parameters', async () => {
+    const client = new EstateClient({ url: base });
+    answer = () => ({ body: { items: [] } });
+    await client.listChanges({ state: 'active', mine: true, emergency: false, limit: 5 });
+    await client.listChanges({ waiting: true, author: 'alice', cursor: '40' });
+    await client.getChange(7);
+    await client.listReviews('overdue');
+    await client.listReviews();
+    await client.provenance('abcdef12');
+    await client.listProvenance({ status: 'unreviewed', limit: 3 });
+    await client.listAudit({ since: '2024-05-01', until: '2024-06-01T00:00:00Z', actor: 'alice', event: 'change.merged', subject: 'change/7', limit: 10 });
+    await client.verifyAudit();
+    await client.verifyAudit({ anchor: { seq: 4, hash: 'f'.repeat(64) } });
+    expect(seen.map((s) => `${s.method} ${decodeURIComponent(s.url)}`)).toEqual([
+      'GET /api/v1/changes?state=active&mine=true&emergency=false&limit=5',
+      'GET /api/v1/changes?author=alice&waiting=true&cursor=40',
+      'GET /api/v1/changes/7',
+      'GET /api/v1/reviews?state=overdue',
+      'GET /api/v1/reviews',
+      'GET /api/v1/provenance/abcdef12',
+      'GET /api/v1/provenance?limit=3&status=unreviewed',
+      'GET /api/v1/audit?since=2024-05-01&until=2024-06-01T00:00:00Z&actor=alice&event=change.merged&subject=change/7&limit=10',
+      'GET /api/v1/audit/verify',
+      `GET /api/v1/audit/verify?anchor=4:${'f'.repeat(64)}`,
+    ]);
+  });
+
+  it('iterates changes and audit entries across pages', async () => {
+    const entry = (seq: number) => ({ seq, at: '2024-05-01T00:00:00.000Z', actor: 'a', event: 'change.opened', details: {}, prevHash: '0'.repeat(64), hash: String(seq % 10).repeat(64) });
+    answer = ({ url }) => {
+      const cursor = new URL(url, base).searchParams.get('cursor');
+      if (url.startsWith('/api/v1/audit')) return { body: cursor === null ? { items: [entry(1), entry(2)], nextCursor: 'a2' } : { items: [entry(3)] } };
+      return { body: cursor === null ? { items: [change(9), change(8)], nextCursor: '8' } : { items: [change(7)] } };
+    };
+    const client = new EstateClient({ url: base });
+    const ids: number[] = [];
+    for await (const c of client.iterateChanges({ state: 'open', limit: 2 })) ids.push(c.id);
+    const seqs: number[] = [];
+    for await (const e of client.iterateAudit({ limit: 2 })) seqs.push(e.seq);
+    expect(ids).toEqual([9, 8, 7]);
+    expect(seqs).toEqual([1, 2, 3]);
+    expect(seen.map((s) => s.url)).toEqual(['/api/v1/changes?state=open&limit=2', '/api/v1/changes?state=open&limit=2&cursor=8', '/api/v1/audit?limit=2', '/api/v1/audit?limit=2&cursor=a2']);
+  });
+
+  it('returns an export as text, and still reads an error answer as the API error', async () => {
+    const csv = 'seq,at,actor,event,subject,details,prev_hash,hash\r\n1,2024-05-01T00:00:00.000Z,alice,change.opened,change/1,{},0,1\r\n';
+    answer = () => ({ body: csv, headers: { 'content-type': 'text/csv; charset=utf-8' } });
+    const client = new EstateClient({ url: base, token: TOKEN });
+    expect(await client.exportAudit({ format: 'csv', since: '2024-05-01' })).toBe(csv);
+    expect(seen[0]!.url).toBe('/api/v1/audit/export?since=2024-05-01&format=csv');
+    answer = () => ({ status: 400, body: { error: { code: 'E_BAD_PARAM', message: "parameter 'since' must be an ISO 8601 time, not 'yesterday'", details: { parameter: 'since' } } } });
+    const error = await failure(client.exportAudit({ format: 'jsonl', since: 'yesterday' }));
+    expect(error.code).toBe('E_BAD_PARAM');
+    expect(error.status).toBe(400);
+    expect(error.message).toBe("parameter 'since' must be an ISO 8601 time, not 'yesterday'");
+  });
+
+  it('passes refusals through with their code and details', async () => {
+    answer = () => ({ status: 403, body: { error: { code: 'E_SELF_APPROVAL', message: 'alice opened change request 3 and cannot approve it; ask another approver', details: { id: 3, user: 'alice' } } } });
+    const error = await failure(new EstateClient({ url: base, token: TOKEN }).approveChange(3));
+    expect(error.code).toBe('E_SELF_APPROVAL');
+    expect(error.status).toBe(403);
+    expect(error.message).toBe('alice opened change request 3 and cannot approve it; ask another approver');
+    expect(error.details).toEqual({ id: 3, user: 'alice' });
+  });
+
+  it('refuses an id that is not a positive integer with E_BAD_PARAM before sending anything', async () => {
+    const client = new EstateClient({ url: base });
+    for (const id of [0, -1, 1.5, Number.NaN]) {
+      const error = await failure(client.getChange(id));
+      expect(error.code).toBe('E_BAD_PARAM');
+      expect(error.message).toBe(`'${String(id)}' is not a change request id; expected a positive integer, e.g. 12`);
+    }
+    expect(seen).toEqual([]);
   });
 });

@@ -4,18 +4,35 @@ import type {
   AssetAnswer,
   AssetPage,
   AssetQuery,
+  AuditAnchor,
+  AuditEntry,
+  AuditExportQuery,
+  AuditPage,
+  AuditQuery,
+  AuditVerification,
+  Change,
+  ChangeListItem,
+  ChangeOperation,
+  ChangePage,
+  ChangeQuery,
   Commit,
   CommitAnswer,
   CommitPage,
+  CreateChangeInput,
   DiffAnswer,
+  DryRunAnswer,
   Health,
   HistoryEntry,
   HistoryPage,
   KindsAnswer,
   PageQuery,
+  Provenance,
+  ProvenancePage,
+  ProvenanceQuery,
   Readiness,
   RelationsAnswer,
   RelationsQuery,
+  ReviewsAnswer,
 } from './types.js';
 
 /** Options of {@link EstateClient}. */
@@ -36,7 +53,16 @@ export interface AssetName {
   name: string;
 }
 
-type QueryValue = string | number | undefined;
+type QueryValue = string | number | boolean | undefined;
+
+/** How a request is sent and its answer read. */
+interface RequestOptions {
+  query?: Record<string, QueryValue>;
+  /** A JSON body (POST and PATCH always send one, `{}` by default). */
+  body?: unknown;
+  /** `text`: the answer's body as it is (exports); default JSON. */
+  as?: 'json' | 'text';
+}
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -129,6 +155,126 @@ export class EstateClient {
     return this.#get<KindsAnswer>('/api/v1/kinds', { at: options.at });
   }
 
+  // ---- change requests ---------------------------------------------------------------------
+
+  /**
+   * Opens a change request from operations (`POST /api/v1/changes`, editor): the server commits
+   * them on a new branch and runs the checks. With `dryRun`, only the checks of the would-be
+   * change come back and nothing is created.
+   */
+  async createChange(input: CreateChangeInput & { dryRun: true }): Promise<DryRunAnswer>;
+  async createChange(input: CreateChangeInput): Promise<Change>;
+  async createChange(input: CreateChangeInput): Promise<Change | DryRunAnswer> {
+    const { title, description, base, operations, dryRun } = input;
+    return this.#request<Change | DryRunAnswer>('POST', '/api/v1/changes', { body: { title, description, base, operations, dryRun } });
+  }
+
+  /** One page of change requests, newest first (`GET /api/v1/changes`). */
+  async listChanges(query: ChangeQuery = {}): Promise<ChangePage> {
+    const { state, author, mine, waiting, emergency, limit, cursor } = query;
+    return this.#get<ChangePage>('/api/v1/changes', { state, author, mine, waiting, emergency, limit, cursor });
+  }
+
+  /** Every change request matching `query`, newest first, page after page. */
+  async *iterateChanges(query: Omit<ChangeQuery, 'cursor'> = {}): AsyncGenerator<ChangeListItem, void, undefined> {
+    yield* this.#paginate((cursor) => this.listChanges({ ...query, cursor }));
+  }
+
+  /** One change request with its checks, diffs, approvals and blockers; `E_CHANGE_NOT_FOUND` (404) when there is none. */
+  async getChange(id: number): Promise<Change> {
+    return this.#get<Change>(changePath(id));
+  }
+
+  /** Changes a change request's title or description (its author or an admin); approvals stay. */
+  async editChange(id: number, input: { title?: string; description?: string }): Promise<Change> {
+    return this.#request<Change>('PATCH', changePath(id), { body: { title: input.title, description: input.description } });
+  }
+
+  /** Adds operations to an open change request: a new revision, so earlier approvals go stale. */
+  async addOperations(id: number, operations: ChangeOperation[]): Promise<Change> {
+    return this.#request<Change>('POST', `${changePath(id)}/operations`, { body: { operations } });
+  }
+
+  /** Approves the current revision (approver); never the caller's own change (`E_SELF_APPROVAL`). */
+  async approveChange(id: number, comment?: string): Promise<Change> {
+    return this.#request<Change>('POST', `${changePath(id)}/approve`, { body: { comment } });
+  }
+
+  /** Rejects the current revision: the merge is blocked until the rejecter approves a revision. */
+  async rejectChange(id: number, comment?: string): Promise<Change> {
+    return this.#request<Change>('POST', `${changePath(id)}/reject`, { body: { comment } });
+  }
+
+  /**
+   * Merges onto main. With `emergency` (a reason; admin only) freezes and missing approvals are
+   * skipped and a post-merge review opens. Refusals: `E_CONFLICT`, `E_CHECKS_FAILED`, `E_FROZEN`,
+   * `E_REJECTED`, `E_APPROVALS_REQUIRED`.
+   */
+  async mergeChange(id: number, options: { emergency?: string } = {}): Promise<Change> {
+    return this.#request<Change>('POST', `${changePath(id)}/merge`, { body: { emergency: options.emergency } });
+  }
+
+  /** Closes a change request without merging it (its author, an approver or an admin). */
+  async closeChange(id: number, reason?: string): Promise<Change> {
+    return this.#request<Change>('POST', `${changePath(id)}/close`, { body: { reason } });
+  }
+
+  /** Opens a change request that reverts a merged one. */
+  async revertChange(id: number): Promise<Change> {
+    return this.#request<Change>('POST', `${changePath(id)}/revert`);
+  }
+
+  /** Acknowledges an emergency change's post-merge review (an approver other than who made it). */
+  async acknowledgeReview(id: number, comment?: string): Promise<Change> {
+    return this.#request<Change>('POST', `${changePath(id)}/review`, { body: { comment } });
+  }
+
+  /** Post-merge reviews of emergency changes, due first (default: the pending ones). */
+  async listReviews(state?: 'pending' | 'overdue' | 'all'): Promise<ReviewsAnswer> {
+    return this.#get<ReviewsAnswer>('/api/v1/reviews', { state });
+  }
+
+  /** Which change request put a commit of main there, who approved it, emergency or not. */
+  async provenance(sha: string): Promise<Provenance> {
+    return this.#get<Provenance>(`/api/v1/provenance/${encodeURIComponent(sha)}`);
+  }
+
+  /** One page of main's commits, newest first, each with its provenance. */
+  async listProvenance(query: ProvenanceQuery = {}): Promise<ProvenancePage> {
+    return this.#get<ProvenancePage>('/api/v1/provenance', { limit: query.limit, cursor: query.cursor, status: query.status });
+  }
+
+  /** Every commit of main with its provenance, newest first, page after page. */
+  async *iterateProvenance(query: Omit<ProvenanceQuery, 'cursor'> = {}): AsyncGenerator<Provenance, void, undefined> {
+    yield* this.#paginate((cursor) => this.listProvenance({ ...query, cursor }));
+  }
+
+  // ---- audit trail -------------------------------------------------------------------------
+
+  /** One page of audit entries, oldest first (`GET /api/v1/audit`). */
+  async listAudit(query: AuditQuery = {}): Promise<AuditPage> {
+    const { since, until, actor, event, subject, limit, cursor } = query;
+    return this.#get<AuditPage>('/api/v1/audit', { since, until, actor, event, subject, limit, cursor });
+  }
+
+  /** Every audit entry matching `query`, oldest first, page after page. */
+  async *iterateAudit(query: Omit<AuditQuery, 'cursor'> = {}): AsyncGenerator<AuditEntry, void, undefined> {
+    yield* this.#paginate((cursor) => this.listAudit({ ...query, cursor }));
+  }
+
+  /**
+   * The server's own verdict on its audit trail (`GET /api/v1/audit/verify`). An auditor who does
+   * not trust the server fetches the entries with {@link iterateAudit} and checks them locally.
+   */
+  async verifyAudit(options: { anchor?: AuditAnchor } = {}): Promise<AuditVerification> {
+    return this.#get<AuditVerification>('/api/v1/audit/verify', { anchor: options.anchor && `${options.anchor.seq}:${options.anchor.hash}` });
+  }
+
+  /** The audit trail (or the part between `since` and `until`) as JSON Lines or CSV text. */
+  async exportAudit(query: AuditExportQuery): Promise<string> {
+    return this.#request<string>('GET', '/api/v1/audit/export', { query: { since: query.since, until: query.until, format: query.format }, as: 'text' });
+  }
+
   /** Whether the process is up (`GET /healthz`). */
   async health(): Promise<Health> {
     return this.#get<Health>('/healthz');
@@ -154,21 +300,33 @@ export class EstateClient {
     } while (cursor !== undefined);
   }
 
-  /** GETs a route and returns its JSON body; every failure becomes an {@link EstateApiError}. */
+  /** GETs a route and returns its JSON body. */
   async #get<T>(path: string, query: Record<string, QueryValue> = {}): Promise<T> {
+    return this.#request<T>('GET', path, { query });
+  }
+
+  /** Sends a request and returns its JSON body (or text); every failure becomes an {@link EstateApiError}. */
+  async #request<T>(method: 'GET' | 'POST' | 'PATCH', path: string, options: RequestOptions = {}): Promise<T> {
     const url = new URL(this.#base.pathname.replace(/\/$/, '') + path, this.#base);
-    for (const [name, value] of Object.entries(query)) {
+    for (const [name, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
     const where = url.href;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const asText = options.as === 'text';
+    const headers: Record<string, string> = { accept: asText ? '*/*' : 'application/json' };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
+    let body: string | undefined;
+    if (method !== 'GET') {
+      // JSON.stringify leaves out undefined members: unset options are not sent.
+      body = JSON.stringify(options.body ?? {});
+      headers['content-type'] = 'application/json';
+    }
     const signal = AbortSignal.timeout(this.#timeoutMs);
     let response: Response;
     let text: string;
     try {
       // Redirects are not followed: the token must reach only the server it was given for.
-      response = await this.#fetch(url, { method: 'GET', headers, signal, redirect: 'manual' });
+      response = await this.#fetch(url, { method, headers, signal, redirect: 'manual', ...(body !== undefined ? { body } : {}) });
       text = await response.text();
     } catch (error) {
       throw this.#unreachable(where, error);
@@ -177,17 +335,18 @@ export class EstateClient {
       const location = response.headers.get('location');
       throw new EstateApiError('E_BAD_RESPONSE', `${where} redirects${location ? ` to ${location}` : ''}; give the server's own URL`, response.status, location ? { location } : {});
     }
-    const body = parseJson(text);
+    if (response.ok && asText) return text as T;
+    const parsed = parseJson(text);
     if (!response.ok) {
-      const reported = errorBody(body);
+      const reported = errorBody(parsed);
       if (reported) throw new EstateApiError(reported.code, this.#redact(reported.message), response.status, reported.details);
       const code = codeForStatus(response.status);
       throw new EstateApiError(code, `${where} answered ${response.status} ${response.statusText}`.trim() + describeBody(response, text), response.status);
     }
-    if (body === undefined || typeof body !== 'object' || body === null) {
+    if (parsed === undefined || typeof parsed !== 'object' || parsed === null) {
       throw new EstateApiError('E_BAD_RESPONSE', `${where} answered ${response.status} with something that is not the API's JSON` + describeBody(response, text), response.status);
     }
-    return body as T;
+    return parsed as T;
   }
 
   #unreachable(where: string, error: unknown): EstateApiError {
@@ -242,6 +401,14 @@ function assetPath(id: string | AssetName): string {
     if (kind === '' || name === '') throw new EstateApiError('E_BAD_PARAM', 'an asset needs both a kind and a name', 0, { kind, name });
   }
   return `/api/v1/assets/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`;
+}
+
+/** `/api/v1/changes/<id>`; a change request's id is a positive integer. */
+function changePath(id: number): string {
+  if (!Number.isSafeInteger(id) || id < 1) {
+    throw new EstateApiError('E_BAD_PARAM', `'${String(id)}' is not a change request id; expected a positive integer, e.g. 12`, 0, { id });
+  }
+  return `/api/v1/changes/${id}`;
 }
 
 function parseJson(text: string): unknown {

@@ -279,3 +279,296 @@ export interface RelationsQuery {
   /** Assets to report at most, nearest first (default 1,000, at most 10,000). */
   limit?: number;
 }
+
+// ---- change requests (docs/api.md, "Change requests") ------------------------------------------
+
+/** One edit a change request makes. `patch` is a JSON merge patch (RFC 7396) of the asset document. */
+export type ChangeOperation =
+  | { op: 'put'; asset: Record<string, unknown> }
+  | { op: 'patch'; id: string; patch: Record<string, unknown> }
+  | { op: 'delete'; id: string }
+  | { op: 'putFile'; path: string; content: string }
+  | { op: 'deleteFile'; path: string };
+
+/** Body of `POST /api/v1/changes`. */
+export interface CreateChangeInput {
+  title: string;
+  description?: string;
+  /** A commit of main to start from (default: its head). */
+  base?: string;
+  operations: ChangeOperation[];
+  /** Only run the checks of the would-be change; nothing is created. */
+  dryRun?: boolean;
+}
+
+/** `open` (checks or approvals missing), `approved` (it may merge now), `merged` or `closed`. */
+export type ChangeState = 'open' | 'approved' | 'merged' | 'closed';
+
+/** How a change request came in. */
+export type ChangeSource = 'api' | 'push' | 'revert' | 'emergency-push';
+
+/** Risk of a change as the policies rate it. */
+export type RiskLevel = 'low' | 'medium' | 'high';
+
+/** One check of a change request and its outcome. */
+export interface CheckResult {
+  name: 'conflicts' | 'validation' | 'policy' | 'freeze';
+  status: 'passed' | 'failed' | 'warning';
+  message: string;
+}
+
+/** Who may give an approval: a minimum role and, when not empty, one of these groups. */
+export interface ApproverSpec {
+  role: string;
+  groups: string[];
+}
+
+/** One set of approvals a change needs. */
+export interface ApprovalRequirement {
+  /** `<policy>/<rule>`, `builtin/default` or `builtin/policy-change`. */
+  id: string;
+  risk: RiskLevel;
+  count: number;
+  approvers: ApproverSpec;
+  autoMerge: boolean;
+  reason: string;
+}
+
+/** What the approval rules decided for a change. */
+export interface PolicyDecision {
+  requirements: ApprovalRequirement[];
+  risk: RiskLevel;
+  autoMerge: boolean;
+  matchedRules: string[];
+}
+
+/** A freeze window in force for a change (the fields the server reports). */
+export interface ActiveFreeze {
+  window: { name: string; path: string; reason: string; [key: string]: unknown };
+  startedAt: string;
+  endsAt: string;
+}
+
+/** The semantic difference of two estates, by asset and field. */
+export interface EstateDiff {
+  summary: DiffSummary;
+  assets: AssetDiff[];
+}
+
+/** The checks of one revision of a change request against one commit of main. */
+export interface ChangeChecks {
+  status: 'passed' | 'failed';
+  ranAt: string;
+  /** The change's head and main's commit the checks ran against. */
+  head: string;
+  main: string;
+  results: CheckResult[];
+  /** Files both sides changed differently. */
+  conflicts: Array<{ path: string; reason: string }>;
+  /** Problems of the merged estate that main does not have (at most 200). */
+  diagnostics: Diagnostic[];
+  /** Problems main already has that the change leaves as they are. */
+  preexistingErrors: number;
+  /** What the change did since its base, and what merging it would change on main now. */
+  diff: { base: EstateDiff; main: EstateDiff };
+  /** Files the merge would change on main. */
+  paths: string[];
+  policy: PolicyDecision;
+  freezes: ActiveFreeze[];
+}
+
+/** An approval or a rejection of one revision. */
+export interface ApprovalRecord {
+  changeId: number;
+  user: string;
+  role: string;
+  groups: string[];
+  revision: number;
+  verdict: 'approve' | 'reject';
+  comment?: string;
+  at: string;
+}
+
+/** One approval requirement with who approved and how many approvals are missing. */
+export interface RequiredApproval {
+  id: string;
+  risk: string;
+  count: number;
+  approvers: ApproverSpec;
+  reason: string;
+  given: string[];
+  missing: number;
+}
+
+/** The post-merge review of an emergency change. */
+export interface ChangeReview {
+  changeId: number;
+  dueAt: string;
+  acknowledged?: { by: string; at: string; comment?: string };
+  overdue: boolean;
+}
+
+/** Fields of a change request shared by its full view and its list item. */
+export interface ChangeBase {
+  id: number;
+  title: string;
+  description: string;
+  /** `cr/<id>` unless a push chose another `cr/*` name. */
+  branch: string;
+  state: ChangeState;
+  source: ChangeSource;
+  /** The user who opened it; never an approver of it. */
+  author: string;
+  authorGroups: string[];
+  /** Other users who changed its content; they cannot approve it either. */
+  contributors: string[];
+  base: string;
+  head: string;
+  /** Increases with every content change; approvals of older revisions are stale. */
+  revision: number;
+  /** The merged change request this one reverts. */
+  reverts?: number;
+  emergency?: { reason: string; by: string };
+  merged?: { sha: string; by: string; at: string; commits: string[] };
+  closed?: { by: string; at: string; reason?: string };
+  createdAt: string;
+  updatedAt: string;
+  requiredApprovals: RequiredApproval[];
+  approvals: ApprovalRecord[];
+  staleApprovals: ApprovalRecord[];
+  rejections: ApprovalRecord[];
+  /** What blocks a merge now (empty: it may merge). */
+  blockers: Array<{ code: string; message: string }>;
+  review?: ChangeReview;
+}
+
+/** A change request as `GET /api/v1/changes/:id` (and every write) returns it. */
+export interface Change extends ChangeBase {
+  checks?: ChangeChecks;
+}
+
+/** A change request in a list: checks in short, without diffs or diagnostics. */
+export interface ChangeListItem extends ChangeBase {
+  checks?: Pick<ChangeChecks, 'status' | 'ranAt' | 'head' | 'main' | 'results'> & { risk: RiskLevel; summary: DiffSummary };
+}
+
+/** Answer of `POST /api/v1/changes` with `dryRun`: the checks of a change that was not created. */
+export interface DryRunAnswer {
+  dryRun: true;
+  checks?: ChangeChecks;
+}
+
+/** Filters of {@link EstateClient.listChanges}. */
+export interface ChangeQuery {
+  /** `active` = open or approved. */
+  state?: ChangeState | 'active';
+  author?: string;
+  /** Only the caller's own change requests. */
+  mine?: boolean;
+  /** Only active change requests the caller could approve and has not. */
+  waiting?: boolean;
+  emergency?: boolean;
+  limit?: number;
+  cursor?: string;
+}
+
+/** Answer of `GET /api/v1/changes`, newest first. */
+export interface ChangePage {
+  items: ChangeListItem[];
+  nextCursor?: string;
+}
+
+/** A pending or acknowledged post-merge review, with its change. */
+export interface ReviewItem extends ChangeReview {
+  change: { id: number; title: string; emergency?: { reason: string; by: string } };
+}
+
+/** Answer of `GET /api/v1/reviews`, due first. */
+export interface ReviewsAnswer {
+  items: ReviewItem[];
+  overdue: number;
+}
+
+/** How a commit reached main. `unreviewed`: no change request put it there. */
+export type ProvenanceStatus = 'change-request' | 'emergency' | 'unreviewed' | 'before-governance';
+
+/** A commit of main and the change request that put it there, if any. */
+export interface Provenance {
+  sha: string;
+  seq: number;
+  subject: string;
+  author: string;
+  committedAt: string;
+  status: ProvenanceStatus;
+  change?: { id: number; title: string; author: string; approvedBy: string[]; mergedBy?: string; mergedAt?: string; emergency?: { reason: string; by: string } };
+}
+
+/** Answer of `GET /api/v1/provenance`, newest first. */
+export interface ProvenancePage {
+  items: Provenance[];
+  nextCursor?: string;
+}
+
+/** Filters of {@link EstateClient.listProvenance}. */
+export interface ProvenanceQuery extends PageQuery {
+  /** Only commits with this status (of the page scanned). */
+  status?: ProvenanceStatus;
+}
+
+// ---- audit trail (docs/audit.md) ---------------------------------------------------------------
+
+/** One entry of the hash-chained audit trail. */
+export interface AuditEntry {
+  seq: number;
+  /** ISO 8601 UTC with milliseconds. */
+  at: string;
+  actor: string;
+  event: string;
+  /** What it is about, e.g. `change/12`; absent for some events. */
+  subject?: string;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+/** Filters of {@link EstateClient.listAudit}. */
+export interface AuditQuery {
+  /** Entries at or after this ISO 8601 time. */
+  since?: string;
+  /** Entries before this ISO 8601 time (exclusive). */
+  until?: string;
+  actor?: string;
+  event?: string;
+  subject?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/** Answer of `GET /api/v1/audit`, oldest first. */
+export interface AuditPage {
+  items: AuditEntry[];
+  nextCursor?: string;
+}
+
+/** An entry of the trail recorded earlier (`<seq>:<hash>`), to check the trail still holds it. */
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+}
+
+/** A verification's verdict: the server's (`GET /api/v1/audit/verify`) or one made locally. */
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  head?: AuditAnchor;
+  problems: Array<{ seq: number; code: 'E_AUDIT_TAMPERED' | 'E_AUDIT_GAP' | 'E_AUDIT_BROKEN_LINK'; message: string }>;
+  moreProblems?: number;
+}
+
+/** Options of {@link EstateClient.exportAudit}. */
+export interface AuditExportQuery {
+  since?: string;
+  until?: string;
+  /** `jsonl` (exact, verifiable) or `csv` (RFC 4180, for spreadsheets). */
+  format: 'jsonl' | 'csv';
+}
