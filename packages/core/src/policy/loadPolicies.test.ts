@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../diagnostics.js';
 import { isPolicyPath, loadPolicies } from './loadPolicies.js';
@@ -235,5 +237,29 @@ describe('loadPolicies', () => {
   it('reports a missing reason', () => {
     const text = lines('apiVersion: estate/v1', 'kind: FreezeWindow', 'metadata: {name: f}', 'spec: {schedule: "0 0 * * *", duration: 1d}');
     expect(problemsOf(text)).toEqual(["policies/p.yaml:4:1: error[E_POLICY]: spec is missing required field 'reason'"]);
+  });
+});
+
+describe('the default policy of estate init', () => {
+  const path = 'policies/default.yaml';
+  const text = readFileSync(fileURLToPath(new URL('../../../cli/templates/demo/policies/default.yaml', import.meta.url)), 'utf8');
+
+  it('loads without problems: one approval for every change, two for env=prod', () => {
+    const set = loadPolicies([{ path, text }]);
+    expect(set.diagnostics).toEqual([]);
+    expect(set.rules.map((r) => [r.name, r.risk, r.approvals, r.approvers.role, r.match])).toEqual([
+      ['every-change', 'medium', 1, 'approver', {}],
+      ['production', 'high', 2, 'approver', { selector: 'env=prod' }],
+    ]);
+    expect(set.freezes).toEqual([]);
+  });
+
+  it('has a commented freeze window that is valid once uncommented', () => {
+    const uncommented = text.replace(/^# (---|apiVersion|kind|metadata|spec| {2})/gm, '$1');
+    const set = loadPolicies([{ path, text: uncommented }]);
+    expect(set.diagnostics).toEqual([]);
+    expect(set.freezes).toEqual([
+      { name: 'weekend', path, reason: 'No production changes over the weekend', schedule: '0 17 * * FRI', durationMs: 64 * 3600_000, timeZone: 'Europe/Berlin', scope: { environments: ['prod'] } },
+    ]);
   });
 });
