@@ -75,7 +75,7 @@ const SENDER_ERROR_RETRY_MS = 5_000;
 const PRUNE_INTERVAL_MS = 3_600_000;
 /** Longest error text kept for an attempt. */
 const MAX_ERROR_LENGTH = 300;
-const MAX_PAGE = 1000;
+const MAX_PAGE = 10_000;
 /** DNS-1123 label, as for asset names. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** RFC 4648 §6 base32 alphabet, lower-cased, for readable ids. */
@@ -418,7 +418,7 @@ export class WebhookDispatcher {
   }
 
   /**
-   * The delivery log of webhook `webhookId`, newest first, at most `limit` (1 to 1,000) deliveries
+   * The delivery log of webhook `webhookId`, newest first, at most `limit` (1 to 10,000) deliveries
    * with their attempts. `afterId` continues a listing: the deliveries after that one in this
    * order, i.e. with smaller ids (pass the last id of the previous page). Throws NotFoundError
    * `E_WEBHOOK_NOT_FOUND` for an unknown webhook, InputError `E_BAD_PARAM` for a bad limit.
