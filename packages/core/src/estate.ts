@@ -52,6 +52,18 @@ export interface EstateConfig {
   environments: Environment[];
   settings: Record<string, unknown>;
   secrets: { recipients: string[] };
+  /** Webhooks for change-request events (`spec.webhooks`); each secret comes from the server's environment. */
+  webhooks: EstateWebhook[];
+}
+
+/** One webhook of `spec.webhooks` in estate.yaml. */
+export interface EstateWebhook {
+  name: string;
+  url: string;
+  /** Event types or `prefix.*` patterns; default every event. */
+  events?: string[];
+  /** The server environment variable holding the signing secret. */
+  secretEnv?: string;
 }
 
 /** Counts about one load, for humans and benchmarks. */

@@ -79,6 +79,7 @@ describe('loadEstate: a valid estate', () => {
       ],
       settings: { region: 'eu' },
       secrets: { recipients: [] },
+      webhooks: [],
     });
     expect([...estate.assets.keys()]).toEqual(['certificate/shop-example-com', 'host/web-01', 'host/web-02', 'network/dmz', 'service/shop', 'team/team-web']);
     expect(estate.kinds.get('Certificate')).toMatchObject({ name: 'Certificate', idPrefix: 'certificate', builtin: false, source: 'schemas/certificate.yaml', description: 'A TLS certificate.' });

@@ -325,5 +325,18 @@ function readEstateDocument(document: YamlDocument, kinds: KindRegistry, report:
     environments,
     settings: isObject(spec['settings']) ? spec['settings'] : {},
     secrets: { recipients: Array.isArray(secrets['recipients']) ? secrets['recipients'].map(String) : [] },
+    // Entries the schema refused are left out; their problems are reported above.
+    webhooks: (Array.isArray(spec['webhooks']) ? spec['webhooks'] : []).flatMap((hook) =>
+      isObject(hook) && typeof hook['name'] === 'string' && typeof hook['url'] === 'string'
+        ? [
+            {
+              name: hook['name'],
+              url: hook['url'],
+              ...(Array.isArray(hook['events']) ? { events: hook['events'].map(String) } : {}),
+              ...(typeof hook['secretEnv'] === 'string' ? { secretEnv: hook['secretEnv'] } : {}),
+            },
+          ]
+        : [],
+    ),
   };
 }

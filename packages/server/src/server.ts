@@ -4,8 +4,18 @@ import { join, resolve } from 'node:path';
 import { ConflictError, EstateError, InputError, MemoryParseCache } from '@estate/core';
 import { GitCliRepo, initRepo, runGit } from '@estate/git';
 import Database from 'better-sqlite3';
+import { AuditLog } from './audit/AuditLog.js';
+import { registerAuditRoutes } from './audit/auditRoutes.js';
+import { registerChangeRoutes } from './changes/changeRoutes.js';
+import { changePushHandler } from './changes/changePushHandler.js';
+import { ChangeService } from './changes/ChangeService.js';
+import { RevisionReader } from './changes/RevisionReader.js';
+import { SqliteChangeStore } from './changes/SqliteChangeStore.js';
+import { registerGitHttp } from './gitHttp/registerGitHttp.js';
 import { buildApp } from './http/app.js';
 import { Indexer } from './indexer/Indexer.js';
+import { registerWebhookRoutes } from './webhooks/webhookRoutes.js';
+import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
 import { openSqliteStore } from './store/sqliteStore.js';
 import type { Store } from './store/Store.js';
 
@@ -26,6 +36,10 @@ export interface ServeOptions {
   pollMs?: number;
   /** Human-readable events (indexing progress, warnings). */
   log?: (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) => void;
+  /** The URL users reach the server at, for links in messages (default: the listening address). */
+  publicUrl?: string;
+  /** Environment variables webhook secrets are read from (default: the process's). */
+  env?: Record<string, string | undefined>;
 }
 
 /** A server that is listening. */
@@ -36,12 +50,39 @@ export interface RunningServer {
   repoDir: string;
   store: Store;
   indexer: Indexer;
+  changes: ChangeService;
+  audit: AuditLog;
+  webhooks: WebhookDispatcher;
   /** Stops listening and indexing, and releases the data dir. */
   close(): Promise<void>;
 }
 
 /** The default port of `estate serve`. */
 export const DEFAULT_PORT = 7780;
+/** How long a merge waits for the indexer to show it before answering. */
+const INDEX_WAIT_MS = 5_000;
+/** How often open change requests are checked against a moved main. */
+const FOLLOW_MS = 500;
+
+/**
+ * Opens the data dir's store file for the state that is not a cache of Git (change requests,
+ * audit trail, webhooks): a second connection beside the read model's, in WAL mode with every commit
+ * synced, waiting up to 10 s for another writer (another process, such as `estate token create`).
+ */
+export function openWorkflowDb(dataDir: string): Database.Database {
+  const db = new Database(join(dataDir, 'estate.db'), { timeout: 10_000 });
+  db.pragma('journal_mode = WAL');
+  // FULL: an acknowledged approval, merge record or audit entry survives a power loss too.
+  db.pragma('synchronous = FULL');
+  return db;
+}
+
+/** Waits for `promise` at most `ms`; never rejects (the caller answers either way). */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 /**
  * Starts the Estate server: takes the data dir's lock, opens (or creates, or imports) the bare
@@ -62,27 +103,106 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const store = await openDataStore(dataDir);
     cleanup.push(() => store.close());
     const log = options.log ?? (() => undefined);
+    const cache = new MemoryParseCache();
     const indexer = new Indexer(repo, store, {
-      cache: new MemoryParseCache(),
+      cache,
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),
       log,
       onProgress: progressLogger(log),
     });
     cleanup.push(() => indexer.stop());
+
+    const workflowDb = openWorkflowDb(dataDir);
+    cleanup.push(async () => workflowDb.close());
+    const audit = new AuditLog(workflowDb);
+    const records = new SqliteChangeStore(workflowDb);
+    const webhooks = new WebhookDispatcher(workflowDb, { log, ...(options.env ? { env: options.env } : {}) });
+    cleanup.push(() => webhooks.stop());
+    let url = options.publicUrl ?? '';
+    const publicUrl = (): string => url;
+    const changes = new ChangeService({
+      repo,
+      changes: records,
+      audit,
+      webhooks,
+      reader: new RevisionReader(repo, cache),
+      waitForIndexed: () => withTimeout(indexer.sync(), INDEX_WAIT_MS),
+      publicUrl,
+      log,
+    });
+    await changes.recover();
+    const governedSince = changes.governedSince(await repo.tryResolveCommit('refs/heads/main'));
+    const governedFromSeq = async (): Promise<number> => {
+      if (governedSince === '') return 0;
+      const commit = await store.findCommit(governedSince);
+      // Until that commit is indexed, everything indexed is older than it.
+      return commit ? commit.seq + 1 : Number.MAX_SAFE_INTEGER;
+    };
+
     // Warnings and errors of the HTTP layer (a 500's cause) go to stderr as JSON lines.
-    const app = await buildApp({ store, status: () => indexer.status(), openRead: options.openRead ?? false, logger: { level: 'warn', stream: process.stderr } });
+    const app = await buildApp({
+      store,
+      status: () => indexer.status(),
+      openRead: options.openRead ?? false,
+      logger: { level: 'warn', stream: process.stderr },
+      onDenied: (token, request) => {
+        if (request.method === 'GET' || request.method === 'HEAD') return;
+        audit.append({ actor: token.name, event: 'access.denied', subject: `route/${request.method} ${request.url}`, details: { role: token.role, required: request.required, tokenId: token.id } });
+      },
+      extend: (instance, ctx) => {
+        registerChangeRoutes(instance, { changes, store, governedFromSeq });
+        registerAuditRoutes(instance, { audit });
+        registerWebhookRoutes(instance, { webhooks });
+        registerGitHttp(instance, {
+          repoDir: repo.gitDir,
+          hooksDir: join(dataDir, 'git-hooks'),
+          tokens: store,
+          openRead: options.openRead ?? false,
+          handler: changePushHandler({ repo, changes, records, publicUrl }),
+          publicUrl,
+        });
+        ctx.metrics.gauges.push(() => {
+          const pending = changes.reviews(true);
+          return [
+            { name: 'estate_emergency_reviews_pending', help: 'Emergency changes whose post-merge review nobody acknowledged yet.', value: pending.length },
+            { name: 'estate_emergency_reviews_overdue', help: 'Emergency changes whose post-merge review is past due (24 h).', value: pending.filter((r) => r.overdue).length },
+            { name: 'estate_change_requests_active', help: 'Change requests open or approved.', value: records.list({ state: 'active', limit: 100_000 }).length },
+          ];
+        });
+      },
+    });
     cleanup.push(() => app.close());
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? DEFAULT_PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
     const host = options.host ?? '127.0.0.1';
+    const listening = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    url ||= listening;
     indexer.start();
+    webhooks.start();
+    // Checks of open change requests follow main; estate.yaml's webhooks too.
+    let configuredFor: string | undefined;
+    const follow = async (): Promise<void> => {
+      await changes.recheckIfMainMoved();
+      const main = indexer.status().mainSha;
+      if (main !== undefined && main !== configuredFor) {
+        configuredFor = main;
+        const config = (await changes.estateAt(main).catch(() => undefined))?.config;
+        webhooks.setConfigured(config?.webhooks ?? []);
+      }
+    };
+    const timer = setInterval(() => void follow().catch((error: unknown) => log('warn', `following main for change requests failed: ${(error as Error).message}`)), FOLLOW_MS);
+    timer.unref();
+    cleanup.push(async () => clearInterval(timer));
     return {
-      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      url: listening,
       dataDir,
       repoDir: repo.gitDir,
       store,
       indexer,
+      changes,
+      audit,
+      webhooks,
       close: undo,
     };
   } catch (err) {

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { EstateError, NotAllowedError } from '@estate/core';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { authenticate, roleAtLeast, TokenCache } from '../auth/tokens.js';
-import type { Store } from '../store/Store.js';
+import type { Store, TokenRecord } from '../store/Store.js';
 import { registerAssetRoutes } from './assetRoutes.js';
 import { registerCommitRoutes } from './commitRoutes.js';
 import { toErrorResponse, type ErrorBody } from './errorResponse.js';
@@ -27,6 +27,10 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Largest request body in bytes (default 1 MiB); larger ones are refused with `413 E_TOO_LARGE`. */
   bodyLimit?: number;
+  /** Registers more routes (change requests, audit, git…) with the app's auth, errors and metrics. */
+  extend?: (app: FastifyInstance, ctx: RouteContext) => void;
+  /** Called when a token is refused a route for its role (`403`), e.g. to audit refused writes. */
+  onDenied?: (token: TokenRecord, request: { method: string; url: string; required: Access }) => void;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -55,6 +59,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const ctx: RouteContext = { store, status: options.status, kinds: new KindCatalog(store), metrics: new HttpMetrics(), routes };
 
   app.addHook('onRoute', (route) => {
+    if (route.config?.openapi === false) return;
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
       if (method === 'HEAD') continue; // Fastify's automatic HEAD twin of each GET
       routes.push({
@@ -75,7 +80,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // Refuse an announced oversized body before reading it or anything else (Fastify's own limit
     // covers chunked bodies of routes that read one).
     const length = request.headers['content-length'];
-    if (length !== undefined && Number(length) > bodyLimit) {
+    if (length !== undefined && Number(length) > bodyLimit && !request.routeOptions.config.rawBody) {
       throw new EstateError('E_TOO_LARGE', `the request body is larger than the limit of ${bodyLimit} bytes`, { limit: bodyLimit });
     }
     const access: Access = request.is404 ? 'public' : (request.routeOptions.config.access ?? 'admin');
@@ -84,6 +89,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     if (header === undefined && options.openRead && access === 'viewer') return;
     const token = await authenticate(tokens, header);
     if (!roleAtLeast(token.role, access)) {
+      options.onDenied?.(token, { method: request.method, url: request.routeOptions.url ?? request.url, required: access });
       throw new NotAllowedError('E_FORBIDDEN', `this needs the role '${access}'; token '${token.id}' has '${token.role}'`, { required: access, role: token.role });
     }
     request.token = token;
@@ -116,6 +122,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerCommitRoutes(app, ctx);
   registerOperationalRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
+  options.extend?.(app, ctx);
   return app;
 }
 

@@ -40,7 +40,10 @@ export class HttpMetrics {
     series.count++;
   }
 
-  /** The whole exposition: request histogram, index status, process memory. */
+  /** Gauges other parts of the server report (change requests, webhooks…), read at each scrape. */
+  readonly gauges: Array<() => Array<{ name: string; help: string; value: number }>> = [];
+
+  /** The whole exposition: request histogram, index status, the registered gauges, process memory. */
   render(status: IndexStatus): string {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string): void => {
@@ -67,6 +70,12 @@ export class HttpMetrics {
     lines.push(`estate_index_head_seq ${status.head?.seq ?? 0}`);
     metric('estate_index_ready', 'gauge', '1 when the indexer has caught up with main, else 0.');
     lines.push(`estate_index_ready ${status.state === 'ready' ? 1 : 0}`);
+    for (const source of this.gauges) {
+      for (const gauge of source()) {
+        metric(gauge.name, 'gauge', gauge.help);
+        lines.push(`${gauge.name} ${gauge.value}`);
+      }
+    }
     const memory = process.memoryUsage();
     metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.');
     lines.push(`process_resident_memory_bytes ${memory.rss}`);

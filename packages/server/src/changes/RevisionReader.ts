@@ -1,0 +1,57 @@
+import { isPolicyPath, loadPolicies, POLICY_PREFIX, type Estate, type ParseCache, type PolicySet } from '@estate/core';
+import { loadCommitEstate, type GitCliRepo } from '@estate/git';
+
+/** Estates kept in memory (main's and a few change requests'): loading one costs a full validation. */
+const KEPT = 8;
+
+/**
+ * Reads estates, policies and files at any commit of the estate repo for the change-request
+ * checks, keeping the last few estates and policy sets: checks of several CRs against the same
+ * main reuse main's. Parsed files are shared through the parse cache (keyed by blob id).
+ */
+export class RevisionReader {
+  readonly #repo: GitCliRepo;
+  readonly #cache: ParseCache;
+  readonly #estates = new Map<string, Promise<Estate>>();
+  readonly #policies = new Map<string, Promise<PolicySet>>();
+
+  constructor(repo: GitCliRepo, cache: ParseCache) {
+    this.#repo = repo;
+    this.#cache = cache;
+  }
+
+  /** The validated estate of a commit. */
+  estate(sha: string): Promise<Estate> {
+    return remember(this.#estates, sha, () => loadCommitEstate(this.#repo, sha, { cache: this.#cache }));
+  }
+
+  /** The policies (`policies/**.yaml`) of a commit, with their problems. */
+  policies(sha: string): Promise<PolicySet> {
+    return remember(this.#policies, sha, async () => {
+      const entries = (await this.#repo.listTree(sha, [POLICY_PREFIX])).filter((entry) => isPolicyPath(entry.path));
+      const blobs = await this.#repo.readBlobs(entries.map((entry) => entry.oid));
+      return loadPolicies(entries.map((entry, i) => ({ path: entry.path, text: blobs[i]!.toString('utf8') })));
+    });
+  }
+
+  /** A file's text at a commit; undefined when the commit has no such file. */
+  async readFile(sha: string, path: string): Promise<string | undefined> {
+    const entry = (await this.#repo.listTree(sha, [path])).find((e) => e.path === path);
+    return entry && (await this.#repo.readBlob(entry.oid)).toString('utf8');
+  }
+}
+
+/** A promise from `cache`, or a new one put there; the oldest goes when more than {@link KEPT} are kept; failures are not kept. */
+function remember<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  const kept = cache.get(key);
+  if (kept) {
+    cache.delete(key);
+    cache.set(key, kept);
+    return kept;
+  }
+  const loading = load();
+  cache.set(key, loading);
+  loading.catch(() => cache.delete(key));
+  if (cache.size > KEPT) cache.delete(cache.keys().next().value!);
+  return loading;
+}

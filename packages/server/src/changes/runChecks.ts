@@ -1,0 +1,167 @@
+import {
+  activeFreezes,
+  diffEstates,
+  evaluatePolicies,
+  isPolicyPath,
+  type Asset,
+  type ChangeFacts,
+  type ChangedItem,
+  type Diagnostic,
+  type Estate,
+  type EstateDiff,
+} from '@estate/core';
+import { commitTree, mergeTrees, type GitCliRepo } from '@estate/git';
+import type { RevisionReader } from './RevisionReader.js';
+import type { ChangeChecks, CheckResult } from './types.js';
+
+/** Diagnostics kept in a check result; the count says how many there were. */
+const MAX_DIAGNOSTICS = 200;
+
+/** What the checks of one revision need. */
+export interface CheckInput {
+  base: string;
+  head: string;
+  main: string;
+  author: { user: string; groups: string[] };
+  now: Date;
+}
+
+/** Checks, and what a merge needs from them. */
+export interface CheckOutcome {
+  checks: ChangeChecks;
+  /** The tree of main with the change merged; undefined on conflicts. */
+  mergedTree: string | undefined;
+  facts: ChangeFacts;
+}
+
+/**
+ * Runs a change request's checks against main: a three-way merge (conflicts), validation of the
+ * whole merged estate (problems main does not already have fail the check), the semantic diff
+ * against its base and against main, the approval policy of main (a change cannot loosen the
+ * policy that judges it: new policies apply once merged), and the freeze windows in force now.
+ */
+export async function runChecks(repo: GitCliRepo, reader: RevisionReader, input: CheckInput): Promise<CheckOutcome> {
+  const { base, head, main } = input;
+  const merge = await mergeTrees(repo, main, head);
+  const mergedCommit = merge.tree === undefined ? undefined : await commitTree(repo, { tree: merge.tree, parents: [main], message: 'estate: merge check\n' });
+  const [baseEstate, headEstate, mainEstate, mergedEstate, mainPolicies, mergedPolicies] = await Promise.all([
+    reader.estate(base),
+    reader.estate(head),
+    reader.estate(main),
+    mergedCommit === undefined ? undefined : reader.estate(mergedCommit),
+    reader.policies(main),
+    mergedCommit === undefined ? undefined : reader.policies(mergedCommit),
+  ]);
+  const diffBase = diffEstates(baseEstate.assets, headEstate.assets);
+  const diffMain = mergedEstate ? diffEstates(mainEstate.assets, mergedEstate.assets) : diffBase;
+  const changes = mergedCommit ? await repo.diffTrees(main, mergedCommit) : await repo.diffTrees(base, head);
+  const paths = changes.map((c) => c.path);
+  const facts: ChangeFacts = {
+    items: changedItems(diffMain, paths, mergedEstate ? mainEstate : baseEstate, mergedEstate ?? headEstate),
+    author: input.author,
+  };
+
+  const results: CheckResult[] = [];
+  results.push(
+    merge.conflicts.length > 0
+      ? { name: 'conflicts', status: 'failed', message: `${merge.conflicts.length} file(s) conflict with main: ${merge.conflicts.map((c) => c.path).join(', ')}` }
+      : { name: 'conflicts', status: 'passed', message: 'merges cleanly onto main' },
+  );
+
+  let diagnostics: Diagnostic[] = [];
+  let preexistingErrors = 0;
+  if (mergedEstate) {
+    const known = new Set([...mainEstate.diagnostics, ...mainPolicies.diagnostics].map(diagnosticKey));
+    const all = [...mergedEstate.diagnostics, ...(mergedPolicies?.diagnostics ?? [])];
+    diagnostics = all.filter((d) => !known.has(diagnosticKey(d)));
+    preexistingErrors = all.length - diagnostics.length;
+    results.push(
+      diagnostics.length > 0
+        ? { name: 'validation', status: 'failed', message: `the merged estate has ${diagnostics.length} new problem(s); first: ${formatShort(diagnostics[0]!)}` }
+        : {
+            name: 'validation',
+            status: 'passed',
+            message: `the merged estate is valid${preexistingErrors ? ` but for ${preexistingErrors} problem(s) main already has` : ''} (${mergedEstate.assets.size} assets)`,
+          },
+    );
+  } else {
+    results.push({ name: 'validation', status: 'failed', message: 'not run: resolve the conflicts first' });
+  }
+
+  const policy = evaluatePolicies(mainPolicies.rules, facts);
+  results.push({
+    name: 'policy',
+    status: 'passed',
+    message: `risk ${policy.risk}; needs ${policy.requirements.map((r) => `${r.count} approval(s) by ${describeApprovers(r.approvers)} (${r.id})`).join(' and ')}${policy.autoMerge ? '; merges automatically' : ''}`,
+  });
+
+  const freezes = activeFreezes(mainPolicies.freezes, input.now, facts);
+  results.push(
+    freezes.length > 0
+      ? { name: 'freeze', status: 'warning', message: `frozen by ${freezes.map((f) => `'${f.window.name}' until ${f.endsAt} (${f.window.reason})`).join(', ')}` }
+      : { name: 'freeze', status: 'passed', message: 'no freeze window holds this change now' },
+  );
+
+  return {
+    checks: {
+      status: results.some((r) => r.status === 'failed') ? 'failed' : 'passed',
+      ranAt: input.now.toISOString(),
+      head,
+      main,
+      results,
+      conflicts: merge.conflicts,
+      diagnostics: diagnostics.slice(0, MAX_DIAGNOSTICS),
+      preexistingErrors,
+      diff: { base: diffBase, main: diffMain },
+      paths,
+      policy,
+      freezes,
+    },
+    mergedTree: merge.tree,
+    facts,
+  };
+}
+
+/** Who a requirement accepts, in words. */
+export function describeApprovers(approvers: { role: string; groups: string[] }): string {
+  const role = approvers.role === 'admin' ? 'an admin' : 'an approver';
+  return approvers.groups.length > 0 ? `${role} in ${approvers.groups.join(' or ')}` : role;
+}
+
+/** The changed items policies and freezes judge: each changed asset, then each other changed file. */
+function changedItems(diff: EstateDiff, paths: string[], before: Estate, after: Estate): ChangedItem[] {
+  const items: ChangedItem[] = [];
+  const covered = new Set<string>();
+  const side = (asset: Asset | undefined): { labels: Record<string, string>; owner?: string } | undefined =>
+    asset && { labels: asset.metadata.labels ?? {}, ...(asset.metadata.owner !== undefined ? { owner: asset.metadata.owner } : {}) };
+  for (const change of diff.assets) {
+    const was = before.assets.get(change.id);
+    const is = after.assets.get(change.id);
+    const beforeSide = side(was);
+    const afterSide = side(is);
+    items.push({
+      path: change.path,
+      ...(change.fromPath !== undefined ? { oldPath: change.fromPath } : {}),
+      asset: {
+        id: change.id,
+        kind: change.kind,
+        ...(beforeSide ? { before: beforeSide } : {}),
+        ...(afterSide ? { after: afterSide } : {}),
+        fields: change.fields.map((f) => f.pointer),
+      },
+    });
+    covered.add(change.path);
+    if (change.fromPath !== undefined) covered.add(change.fromPath);
+  }
+  for (const path of paths) if (!covered.has(path) || isPolicyPath(path)) items.push({ path });
+  return items;
+}
+
+/** A diagnostic without its position: an unrelated edit above a problem moves it but does not make it new. */
+function diagnosticKey(d: Diagnostic): string {
+  return `${d.path}\0${d.code}\0${d.asset ?? ''}\0${d.message}`;
+}
+
+function formatShort(d: Diagnostic): string {
+  return `${d.path}:${d.line}:${d.col}: ${d.code}: ${d.message}`;
+}
