@@ -357,6 +357,27 @@ describe('git smart HTTP at /estate.git', () => {
     expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('E_FORBIDDEN');
   });
 
+  it('answers 500 E_INTERNAL when git http-backend fails before answering, with the cause in the log only', async () => {
+    const lines: string[] = [];
+    const broken = await buildApp({ store, status: () => STATUS, logger: { level: 'error', stream: { write: (line: string) => lines.push(line) } } });
+    registerGitHttp(broken, { repoDir: join(root, 'no-such-repo'), hooksDir: join(root, 'broken-hooks'), tokens: store, openRead: false, handler, publicUrl: () => 'http://estate.example' });
+    await broken.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const answer = await fetch(`http://127.0.0.1:${(broken.server.address() as AddressInfo).port}/estate.git/info/refs?service=git-upload-pack`, {
+        headers: { authorization: `Bearer ${tokens.viewer}` },
+      });
+      expect(answer.status).toBe(500);
+      const text = await answer.text();
+      expect(JSON.parse(text)).toEqual({ error: { code: 'E_INTERNAL', message: 'internal error: the server log has the details', details: {} } });
+      expect(text).not.toContain('no-such-repo');
+      expect(lines.join('')).toContain('git -c');
+      expect(lines.join('')).toContain('could not start');
+      expect(lines.join('')).not.toContain(tokens.viewer);
+    } finally {
+      await broken.close();
+    }
+  });
+
   describe('the hook fails closed', () => {
     const update = `${'0'.repeat(40)} ${'a'.repeat(40)} refs/heads/cr/x\n`;
     const runHook = (env: Record<string, string>): Promise<Run> =>
