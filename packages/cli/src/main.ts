@@ -2,7 +2,20 @@ import { Command, CommanderError, Option } from 'commander';
 import { hasErrorCode } from '@estate/core';
 import { CliContext } from './context.js';
 import { processIo, type CliIo } from './io.js';
+import { auditExportCommand, auditVerifyCommand } from './commands/audit.js';
+import {
+  changeApproveCommand,
+  changeCloseCommand,
+  changeCreateCommand,
+  changeListCommand,
+  changeMergeCommand,
+  changeRejectCommand,
+  changeReviewCommand,
+  changeRevertCommand,
+  changeShowCommand,
+} from './commands/change.js';
 import { diffCommand } from './commands/diff.js';
+import { editCommand } from './commands/edit.js';
 import { historyCommand } from './commands/history.js';
 import { initCommand } from './commands/init.js';
 import { newCommand } from './commands/new.js';
@@ -13,7 +26,23 @@ import { TOKEN_ROLES, tokenCreateCommand, tokenListCommand, tokenRevokeCommand }
 import { validateCommand } from './commands/validate.js';
 
 /** Error codes that mean "the thing asked about is not OK" (exit 1) rather than a usage problem (2). */
-const NOT_OK_CODES = new Set(['E_ASSET_NOT_FOUND', 'E_TOKEN_NOT_FOUND']);
+const NOT_OK_CODES = new Set([
+  'E_ASSET_NOT_FOUND',
+  'E_TOKEN_NOT_FOUND',
+  // Change requests: the server refused because the change (or the caller) is not OK for it.
+  'E_CHANGE_NOT_FOUND',
+  'E_CHANGE_STATE',
+  'E_REVIEW_NOT_FOUND',
+  'E_CONFLICT',
+  'E_APPROVALS_REQUIRED',
+  'E_FROZEN',
+  'E_REJECTED',
+  'E_CHECKS_FAILED',
+  'E_SELF_APPROVAL',
+  'E_FORBIDDEN',
+  // An audit export line that is not an entry: the file checked is not OK.
+  'E_AUDIT_FORMAT',
+]);
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -161,6 +190,99 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .argument('<token>', "the token's id (tok_…) or name")
     .addOption(dataOption())
     .action(run((idOrName: string, options: Parameters<typeof tokenRevokeCommand>[2]) => tokenRevokeCommand(ctx, idOrName, options)));
+
+  // Change requests and the audit trail: server commands (--server or ESTATE_SERVER, token in ESTATE_TOKEN).
+  const formatOption = (): Option => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
+  const change = program.command('change').description('change requests on an Estate server: open, review, approve, merge (docs/cli.md)');
+  change
+    .command('create')
+    .description('open a change request from asset files, an operations file and deletions')
+    .requiredOption('-m, --message <title>', 'the title')
+    .option('--description <text>', 'a longer description')
+    .option('--apply <file>', 'put every YAML document of this file as an asset; repeatable', collect)
+    .option('--ops <file>', 'a YAML or JSON file of operations: a list, or {operations: [...]}')
+    .option('--delete <id>', 'delete this asset, <kind>/<name>; repeatable', collect)
+    .option('--dry-run', 'only run the checks; create nothing (exit 1 when they fail)')
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((options: Parameters<typeof changeCreateCommand>[1]) => changeCreateCommand(ctx, options)));
+  change
+    .command('list')
+    .description('change requests, newest first (default: the open and approved ones)')
+    .addOption(new Option('--state <state>', 'only these').choices(['open', 'approved', 'merged', 'closed', 'active', 'all']))
+    .option('--author <user>', "only this user's")
+    .option('--mine', 'only your own (the token\'s user)')
+    .option('--waiting', 'only those waiting for your approval')
+    .option('--emergency', 'only emergency changes (default state: all)')
+    .option('--limit <n>', 'show at most n')
+    .addOption(serverOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(run((options: Parameters<typeof changeListCommand>[1]) => changeListCommand(ctx, options)));
+  change
+    .command('show')
+    .description('one change request: checks, diff by field, approvals, blockers, review')
+    .argument('<id>', 'the change request id')
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((id: string, options: Parameters<typeof changeShowCommand>[2]) => changeShowCommand(ctx, id, options)));
+  const action = (name: string, description: string, fn: (ctx: CliContext, id: string, options: Parameters<typeof changeApproveCommand>[2]) => Promise<number>, what = 'a comment'): void => {
+    change
+      .command(name)
+      .description(description)
+      .argument('<id>', 'the change request id')
+      .option('-m, --message <text>', what)
+      .addOption(serverOption())
+      .addOption(formatOption())
+      .action(run((id: string, options: Parameters<typeof fn>[2]) => fn(ctx, id, options)));
+  };
+  action('approve', 'approve the current revision (never your own change; exit 1 when refused)', changeApproveCommand);
+  action('reject', 'reject the current revision: blocks the merge until you approve a revision', changeRejectCommand);
+  change
+    .command('merge')
+    .description('merge onto main; exit 1 when refused (conflict, checks, freeze, approvals)')
+    .argument('<id>', 'the change request id')
+    .option('--emergency <reason>', 'admin only: skip freezes and missing approvals, and open a post-merge review')
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((id: string, options: Parameters<typeof changeMergeCommand>[2]) => changeMergeCommand(ctx, id, options)));
+  action('close', 'close without merging', changeCloseCommand, 'the reason');
+  change
+    .command('revert')
+    .description('open a change request that reverts a merged one')
+    .argument('<id>', 'the merged change request id')
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((id: string, options: Parameters<typeof changeRevertCommand>[2]) => changeRevertCommand(ctx, id, options)));
+  action('review', "acknowledge an emergency change's post-merge review", changeReviewCommand);
+
+  program
+    .command('edit')
+    .description('edit an asset in $VISUAL or $EDITOR (default vi) and propose the result as a change request')
+    .argument('<id>', 'the asset, <kind>/<name>')
+    .option('-m, --message <title>', 'the title (default: Edit <id>)')
+    .option('--description <text>', 'a longer description')
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((id: string, options: Parameters<typeof editCommand>[2]) => editCommand(ctx, id, options)));
+
+  const audit = program.command('audit').description("the server's hash-chained audit trail");
+  audit
+    .command('verify')
+    .description("check the chain here (not on the server's word): every entry from the server, or an export; exit 1 on any problem")
+    .option('--file <export.jsonl>', 'verify this JSON Lines export instead of the server')
+    .option('--anchor <seq:hash>', 'a head recorded earlier: the trail must still hold it (catches a cut or rewritten tail)')
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((options: Parameters<typeof auditVerifyCommand>[1]) => auditVerifyCommand(ctx, options)));
+  audit
+    .command('export')
+    .description('the audit trail as JSON Lines (verifiable) or CSV')
+    .option('--since <time>', 'entries at or after this ISO 8601 time')
+    .option('--until <time>', 'entries before this ISO 8601 time')
+    .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .addOption(serverOption())
+    .action(run((options: Parameters<typeof auditExportCommand>[1]) => auditExportCommand(ctx, options)));
 
   return program;
 }
