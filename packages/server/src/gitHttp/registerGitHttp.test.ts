@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,7 +140,7 @@ describe('git smart HTTP at /estate.git', () => {
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'estate-githttp-'));
     home = join(root, 'home');
-    execFileSync('mkdir', ['-p', home]);
+    mkdirSync(home);
     const seed = makeTestRepo();
     repoDir = join(root, 'estate.git');
     execFileSync('git', ['clone', '-q', '--bare', seed.dir, repoDir], { env: cleanEnv() });
