@@ -192,7 +192,7 @@ export async function changeRejectCommand(ctx: CliContext, id: string, options: 
 export async function changeMergeCommand(ctx: CliContext, id: string, options: RemoteOptions & { emergency?: string; format?: string }): Promise<number> {
   const change = await remoteClient(ctx, options, 'change merge').mergeChange(parseChangeId(id), options.emergency !== undefined ? { emergency: options.emergency } : {});
   const sha = change.merged?.sha.slice(0, 12) ?? '?';
-  const emergency = change.emergency ? ` as an emergency (${change.emergency.reason}); its review is due ${change.review?.dueAt ?? 'within 24 h'}` : '';
+  const emergency = change.emergency ? `, an emergency (${change.emergency.reason}); its post-merge review is due ${change.review?.dueAt ?? 'within 24 h'}` : '';
   return printAction(ctx, options, change, `merged change request ${change.id} onto main as ${sha}${emergency}`);
 }
 
