@@ -64,7 +64,7 @@ export interface WebhookAttempt {
   at: string;
   /** The receiver's HTTP status, when it answered. */
   status?: number;
-  /** Why there is no status: `timeout after 10000 ms`, `ECONNREFUSED`… */
+  /** Why there is no status: `timeout after 10000 ms`, `ECONNREFUSED (connect ECONNREFUSED 10.0.0.5:443)`… */
   error?: string;
   /** From the start of the request to the answer's headers (or the error). */
   durationMs: number;
