@@ -17,7 +17,7 @@ import { Indexer } from './indexer/Indexer.js';
 import { registerWebhookRoutes } from './webhooks/webhookRoutes.js';
 import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
 import { openSqliteStore } from './store/sqliteStore.js';
-import type { Store } from './store/Store.js';
+import type { Store, TokenRecord } from './store/Store.js';
 
 /** Options of {@link startServer}. */
 export interface ServeOptions {
@@ -139,16 +139,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return commit ? commit.seq + 1 : Number.MAX_SAFE_INTEGER;
     };
 
+    // Refused writes are audited (refused reads are not: they change nothing).
+    const auditDenied = (token: TokenRecord, request: { method: string; url: string; required: string }): void => {
+      if (request.method === 'GET' || request.method === 'HEAD') return;
+      audit.append({ actor: token.name, event: 'access.denied', subject: `route/${request.method} ${request.url}`, details: { role: token.role, required: request.required, tokenId: token.id } });
+    };
     // Warnings and errors of the HTTP layer (a 500's cause) go to stderr as JSON lines.
     const app = await buildApp({
       store,
       status: () => indexer.status(),
       openRead: options.openRead ?? false,
       logger: { level: 'warn', stream: process.stderr },
-      onDenied: (token, request) => {
-        if (request.method === 'GET' || request.method === 'HEAD') return;
-        audit.append({ actor: token.name, event: 'access.denied', subject: `route/${request.method} ${request.url}`, details: { role: token.role, required: request.required, tokenId: token.id } });
-      },
+      onDenied: (token, request) => auditDenied(token, request),
       extend: (instance, ctx) => {
         registerChangeRoutes(instance, { changes, store, governedFromSeq });
         registerAuditRoutes(instance, { audit });
@@ -160,6 +162,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           openRead: options.openRead ?? false,
           handler: changePushHandler({ repo, changes, records, publicUrl }),
           publicUrl,
+          onDenied: (token, request) => auditDenied(token, request),
         });
         ctx.metrics.gauges.push(() => {
           const pending = changes.reviews(true);

@@ -106,7 +106,7 @@ describe('evaluatePolicies', () => {
     expect(own.requirements.map((r) => r.id)).toEqual(['p/policy-owners']);
     // The rule covers team files only: a change to another policy file still needs an admin.
     const both = evaluatePolicies([delegated], change([{ path: 'policies/team-web.yaml' }, { path: 'policies/default.yaml' }]));
-    expect(both.requirements.map((r) => r.id)).toEqual(['p/policy-owners', 'builtin/policy-change']);
+    expect(both.requirements.map((r) => r.id)).toEqual(['p/policy-owners', 'builtin/default', 'builtin/policy-change']);
     // A file moved out of policies/ is a policy change too.
     const moved = evaluatePolicies([], change([{ path: 'old/default.yaml', oldPath: 'policies/default.yaml' }]));
     expect(moved.requirements.map((r) => r.id)).toEqual(['builtin/default', 'builtin/policy-change']);
@@ -116,6 +116,18 @@ describe('evaluatePolicies', () => {
     const rules = [rule('policies-by-sre', { match: { paths: ['policies/**'], authorGroups: ['sre'] } })];
     expect(evaluatePolicies(rules, change([{ path: 'policies/a.yaml' }], 'bob', ['sre'])).requirements.map((r) => r.id)).toEqual(['p/policies-by-sre']);
     expect(evaluatePolicies(rules, change([{ path: 'policies/a.yaml' }], 'bob', ['web'])).requirements.map((r) => r.id)).toEqual(['builtin/default', 'builtin/policy-change']);
+  });
+
+  it('never lets a lenient rule carry items that no rule matches', () => {
+    const bot = rule('bot-labels', { match: { authors: ['bot'], fields: ['/metadata/labels/*'] }, risk: 'low', approvals: 0, autoMerge: true });
+    const labels: ChangedItem = { path: 'assets/a.yaml', asset: { id: 'host/a', kind: 'Host', before: { labels: {} }, after: { labels: { x: '1' } }, fields: ['/metadata/labels/x'] } };
+    const address: ChangedItem = { path: 'assets/b.yaml', asset: { id: 'host/b', kind: 'Host', before: { labels: {} }, after: { labels: {} }, fields: ['/spec/ip'] } };
+    const alone = evaluatePolicies([bot], change([labels], 'bot'));
+    expect(alone).toMatchObject({ autoMerge: true, requirements: [expect.objectContaining({ id: 'p/bot-labels', count: 0 })] });
+    const mixed = evaluatePolicies([bot], change([labels, address], 'bot'));
+    expect(mixed.requirements.map((r) => r.id)).toEqual(['p/bot-labels', 'builtin/default']);
+    expect(mixed.requirements[1]!.reason).toContain('host/b');
+    expect(mixed.autoMerge).toBe(false);
   });
 
   it('matches an empty change with match {} only', () => {

@@ -36,7 +36,8 @@ function isStricter(a: ApprovalRule, b: ApprovalRule): boolean {
 /**
  * Decides the approvals a change needs. Of the user rules that match, the strictest gives the
  * requirement (higher risk, then more approvals, then role admin over approver; on a tie the first
- * in file and rule order); when none matches, `builtin/default` applies. A change to a file under
+ * in file and rule order); when none matches, or some changed item is matched by no rule,
+ * `builtin/default` applies (too). A change to a file under
  * `policies/` also needs `builtin/policy-change` (an admin), unless a matching rule's `paths`
  * criterion names that file. Pure: the same rules and change always give the same decision.
  */
@@ -59,8 +60,14 @@ export function evaluatePolicies(rules: ApprovalRule[], change: ChangeFacts): Po
         (others > 0 ? `, the strictest of ${matched.length} matching rules` : '') +
         `: risk ${winner.risk}, ${describeApprovals(winner.approvals, winner.approvers.role, winner.approvers.groups)}`,
     });
-  } else {
-    requirements.push(copyRequirement(DEFAULT_REQUIREMENT));
+  }
+  // A rule matches a change when one of its items matches, so a lenient rule (a bot's label edits)
+  // must not carry items no rule selects (the same bot's edit of an address): those need the default.
+  const unmatched = change.items.filter((item) => !matched.some((rule) => matchesChange(rule.match, { items: [item], author: change.author })));
+  if (!winner || unmatched.length > 0) {
+    const requirement = copyRequirement(DEFAULT_REQUIREMENT);
+    if (winner) requirement.reason = `no policy rule matched ${unmatched.length} changed item(s) (${unmatched[0]!.asset?.id ?? unmatched[0]!.path}…); every change needs one approval`;
+    requirements.push(requirement);
   }
 
   const policyPaths = change.items.flatMap(itemPaths).filter((path) => path.startsWith(POLICY_PREFIX));

@@ -3,6 +3,7 @@ import {
   diffEstates,
   evaluatePolicies,
   isPolicyPath,
+  POLICY_CHANGE_REQUIREMENT,
   type Asset,
   type ChangeFacts,
   type ChangedItem,
@@ -89,6 +90,19 @@ export async function runChecks(repo: GitCliRepo, reader: RevisionReader, input:
   }
 
   const policy = evaluatePolicies(mainPolicies.rules, facts);
+  if (mainPolicies.diagnostics.length > 0) {
+    // A broken policy document is left out, which could lower what changes need: until it is
+    // fixed, every change also needs an admin.
+    const first = mainPolicies.diagnostics[0]!;
+    policy.requirements.push({
+      ...POLICY_CHANGE_REQUIREMENT,
+      approvers: { role: 'admin', groups: [] },
+      id: 'builtin/policies-broken',
+      reason: `main's policies have ${mainPolicies.diagnostics.length} problem(s) (first: ${formatShort(first)}); until they are fixed every change needs an admin's approval`,
+    });
+    policy.risk = 'high';
+    policy.autoMerge = false;
+  }
   results.push({
     name: 'policy',
     status: 'passed',
