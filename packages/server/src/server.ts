@@ -154,7 +154,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       extend: (instance, ctx) => {
         registerChangeRoutes(instance, { changes, store, governedFromSeq });
         registerAuditRoutes(instance, { audit });
-        registerWebhookRoutes(instance, { webhooks });
+        registerWebhookRoutes(instance, { webhooks, audit });
         registerGitHttp(instance, {
           repoDir: repo.gitDir,
           hooksDir: join(dataDir, 'git-hooks'),

@@ -11,7 +11,7 @@ import { AUDIT_EVENT_TYPES, type AuditAnchor } from './types.js';
  * The cursor list of `GET /api/v1/audit`. The lead adds `'audit'` to {@link CursorList}; until
  * then the cast keeps the shared file untouched (the cursor format does not depend on the union).
  */
-const AUDIT_CURSOR = 'audit' as CursorList;
+const AUDIT_CURSOR: CursorList = 'audit';
 /** Bytes of export text gathered into one chunk of the streamed answer. */
 const EXPORT_CHUNK_BYTES = 64 * 1024;
 

@@ -8,7 +8,7 @@ import { WEBHOOK_EVENT_TYPES } from './types.js';
  * {@link CursorList}; until then the cast keeps the shared file untouched (the cursor format does
  * not depend on the union).
  */
-const DELIVERIES_CURSOR = 'webhookDeliveries' as CursorList;
+const DELIVERIES_CURSOR: CursorList = 'webhookDeliveries';
 
 /**
  * Where webhook creations and removals are recorded: the audit trail's `append` fits. Details hold
