@@ -7,10 +7,7 @@ import type { AuditLog } from './AuditLog.js';
 import { formatAuditEntries } from './formatAuditEntries.js';
 import { AUDIT_EVENT_TYPES, type AuditAnchor } from './types.js';
 
-/**
- * The cursor list of `GET /api/v1/audit`. The lead adds `'audit'` to {@link CursorList}; until
- * then the cast keeps the shared file untouched (the cursor format does not depend on the union).
- */
+/** The cursor list of `GET /api/v1/audit`. */
 const AUDIT_CURSOR: CursorList = 'audit';
 /** Bytes of export text gathered into one chunk of the streamed answer. */
 const EXPORT_CHUNK_BYTES = 64 * 1024;

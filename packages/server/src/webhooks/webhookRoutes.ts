@@ -3,11 +3,7 @@ import { decodeCursor, encodeCursor, type CursorList } from '../http/cursor.js';
 import type { WebhookDispatcher } from './WebhookDispatcher.js';
 import { WEBHOOK_EVENT_TYPES } from './types.js';
 
-/**
- * The cursor list of the delivery log. The lead may add `'webhookDeliveries'` to
- * {@link CursorList}; until then the cast keeps the shared file untouched (the cursor format does
- * not depend on the union).
- */
+/** The cursor list of the delivery log. */
 const DELIVERIES_CURSOR: CursorList = 'webhookDeliveries';
 
 /**
