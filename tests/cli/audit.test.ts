@@ -48,7 +48,8 @@ interface Entry {
   hash: string;
 }
 
-describe('estate audit verify and export against a server', () => {
+// Every step starts the CLI as a process (about half a second each): a test runs many of them.
+describe('estate audit verify and export against a server', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     assertBuilt();
     const repo = makeRepo({ 'estate.yaml': ESTATE_YAML, 'assets/hosts/web-01.yaml': hostYaml('web-01', '10.0.0.1', '  cpus: 4\n') });

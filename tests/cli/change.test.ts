@@ -67,7 +67,8 @@ function openChange(user: keyof typeof tokens, title: string, documents: string[
   return json<ChangeJson>(as(user, ['change', 'create', '-m', title, '--apply', file, '--format', 'json'])).id;
 }
 
-describe('estate change and estate edit against a server', () => {
+// Every step starts the CLI as a process (about half a second each): a test runs many of them.
+describe('estate change and estate edit against a server', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     assertBuilt();
     const repo = makeRepo({

@@ -274,7 +274,7 @@ export function formatChange(change: Change, s: Styles, full: boolean): string {
   let text = lines.join('\n') + '\n';
   text += change.checks ? formatChecks(change.checks, s, full) : `${full ? '' : '  '}${s.dim('checks'.padEnd(10))}pending\n`;
   text += formatApprovals(change, s, full);
-  if (change.state === 'open' || change.state === 'approved') text += formatBlockers(change, s);
+  if (change.state === 'open' || change.state === 'approved') text += formatBlockers(change, s, full ? '' : '  ');
   return text;
 }
 
@@ -329,8 +329,8 @@ function formatApprovals(change: Change, s: Styles, full: boolean): string {
   return text;
 }
 
-/** What blocks the merge, or that nothing does. */
-function formatBlockers(change: Pick<Change, 'blockers'>, s: Styles): string {
-  if (change.blockers.length === 0) return `  ${s.green('ready to merge')}\n`;
-  return `  ${s.dim('blockers')}\n` + change.blockers.map((b) => `    ${s.red(b.code)}: ${b.message}\n`).join('');
+/** What blocks the merge, or that nothing does; `indent` is that of the other fields. */
+function formatBlockers(change: Pick<Change, 'blockers'>, s: Styles, indent = '  '): string {
+  if (change.blockers.length === 0) return `${indent}${s.green('ready to merge')}\n`;
+  return `${indent}${s.dim('blockers')}\n` + change.blockers.map((b) => `${indent}  ${s.red(b.code)}: ${b.message}\n`).join('');
 }
