@@ -177,6 +177,18 @@ describe('estate validate', () => {
     expect(lines.at(-1)).toMatch(/^invalid: 10 errors in 5 files/);
   });
 
+  it('checks the policies too, in the work tree and at a commit', () => {
+    const dir = copyDemo();
+    writeFiles(dir, { 'policies/broken.yaml': 'apiVersion: estate/v1\nkind: ApprovalPolicy\nmetadata: {name: broken}\nspec:\n  rules:\n    - name: r\n      match: {}\n      risk: extreme\n      approvals: 1\n' });
+    const worktree = estate(['validate'], { cwd: dir });
+    expect(worktree.status).toBe(1);
+    expect(worktree.stdout).toMatch(/^policies\/broken\.yaml:8:13: error\[E_POLICY\]: /m);
+    commit(dir, 'a broken policy');
+    const atHead = estate(['validate', '--rev', 'HEAD', '--format', 'json'], { cwd: dir });
+    expect(atHead.status).toBe(1);
+    expect(parseJson<JsonReport>(atHead.stdout).errors.map((e) => [e.path, e.code])).toEqual([['policies/broken.yaml', 'E_POLICY']]);
+  });
+
   it('exits 2 for an unknown format', () => {
     const result = estate(['validate', '--format', 'xml'], { cwd: copyDemo() });
     expect(result.status).toBe(2);

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EstateError, hasErrorCode, MemoryParseCache, type Estate } from '@estate/core';
-import { GitCliRepo, loadCommitEstate, loadWorkTreeEstate } from '@estate/git';
+import { EstateError, hasErrorCode, MemoryParseCache, type Estate, type PolicySet } from '@estate/core';
+import { GitCliRepo, loadCommitEstate, loadCommitPolicies, loadWorkTreeEstate, loadWorkTreePolicies } from '@estate/git';
 import { createProgress, type CliIo } from './io.js';
 
 /** Which estate a read command looks at: a commit, or the work tree as it is on disk. */
@@ -79,6 +79,18 @@ export class CliContext {
     } finally {
       progress.done();
     }
+  }
+}
+
+/** The policies (`policies/**.yaml`) of what {@link CliContext.loadEstate} loaded: the same commit, or the work tree. */
+export async function loadPoliciesOf(ctx: CliContext, repo: string | undefined, loaded: LoadedEstate): Promise<PolicySet> {
+  const dir = ctx.repoDir(repo);
+  if (loaded.source === 'worktree') return loadWorkTreePolicies(dir);
+  const git = await GitCliRepo.open(dir);
+  try {
+    return await loadCommitPolicies(git, loaded.source);
+  } finally {
+    await git.close();
   }
 }
 

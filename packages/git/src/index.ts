@@ -11,3 +11,4 @@ export { mergeBase } from './mergeBase.js';
 export { mergeTrees, type MergeConflict, type MergeTreesResult } from './mergeTrees.js';
 export { deleteRef, updateRef } from './refs.js';
 export { revertTree } from './revertTree.js';
+export { loadCommitPolicies, loadWorkTreePolicies } from './policyReader.js';

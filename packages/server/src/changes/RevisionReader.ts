@@ -1,5 +1,5 @@
-import { isPolicyPath, loadPolicies, POLICY_PREFIX, type Estate, type ParseCache, type PolicySet } from '@estate/core';
-import { loadCommitEstate, type GitCliRepo } from '@estate/git';
+import type { Estate, ParseCache, PolicySet } from '@estate/core';
+import { loadCommitEstate, loadCommitPolicies, type GitCliRepo } from '@estate/git';
 
 /** Estates kept in memory (main's and a few change requests'): loading one costs a full validation. */
 const KEPT = 8;
@@ -27,11 +27,7 @@ export class RevisionReader {
 
   /** The policies (`policies/**.yaml`) of a commit, with their problems. */
   policies(sha: string): Promise<PolicySet> {
-    return remember(this.#policies, sha, async () => {
-      const entries = (await this.#repo.listTree(sha, [POLICY_PREFIX])).filter((entry) => isPolicyPath(entry.path));
-      const blobs = await this.#repo.readBlobs(entries.map((entry) => entry.oid));
-      return loadPolicies(entries.map((entry, i) => ({ path: entry.path, text: blobs[i]!.toString('utf8') })));
-    });
+    return remember(this.#policies, sha, () => loadCommitPolicies(this.#repo, sha));
   }
 
   /** A file's text at a commit; undefined when the commit has no such file. */
