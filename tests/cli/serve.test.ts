@@ -187,11 +187,11 @@ describe('estate serve, estate token and the read commands with --server', () =>
     const table = estate(['token', 'list', '--data', data], { cwd: repo });
     expect(table.status).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID +NAME +ROLE +CREATED +EXPIRES +LAST USED +REVOKED$/);
-    expect(lines.find((l) => / ci +viewer /.test(l))).toMatch(/^tok_[a-z2-7]{8} +ci +viewer +\d{4}-\d\d-\d\d \d\d:\d\dZ +- +\d{4}-\d\d-\d\d \d\d:\d\dZ +-$/);
+    expect(lines[0]).toMatch(/^ID +NAME +ROLE +GROUPS +CREATED +EXPIRES +LAST USED +REVOKED$/);
+    expect(lines.find((l) => / ci +viewer /.test(l))).toMatch(/^tok_[a-z2-7]{8} +ci +viewer +- +\d{4}-\d\d-\d\d \d\d:\d\dZ +- +\d{4}-\d\d-\d\d \d\d:\d\dZ +-$/);
     const json = estate(['token', 'list', '--data', data, '--format', 'json'], { cwd: repo });
     const tokens = parseJson<Array<Record<string, unknown>>>(json.stdout);
-    expect(Object.keys(tokens[0]!).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'role', 'scopes']);
+    expect(Object.keys(tokens[0]!).sort()).toEqual(['createdAt', 'expiresAt', 'groups', 'id', 'lastUsedAt', 'name', 'revokedAt', 'role', 'scopes']);
     for (const output of [table.stdout, json.stdout]) {
       expect(output).not.toContain(viewer);
       expect(output).not.toContain('est_');
@@ -231,6 +231,18 @@ describe('estate serve, estate token and the read commands with --server', () =>
     const unknown = estate(['token', 'revoke', '--data', data, 'nobody'], { cwd: repo });
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toBe("error[E_TOKEN_NOT_FOUND]: no token with the id or name 'nobody'\n");
+    // Both token commands wrote to the audit trail, with the local account as actor and no secret.
+    const admin = estate(['token', 'create', '--data', data, '--role', 'admin', '--name', 'auditor', '--group', 'sre', '--group', 'dba'], { cwd: repo }).stdout.trim();
+    const trail = await (await fetch(`${served!.url}/api/v1/audit?limit=1000`, { headers: { authorization: `Bearer ${admin}` } })).json();
+    const events = (trail as { items: Array<{ event: string; actor: string; details: Record<string, unknown> }> }).items.filter((e) => e.event.startsWith('token.'));
+    expect(events.map((e) => [e.event, e.details.name])).toEqual([
+      ['token.created', 'ci'],
+      ['token.created', 'ops'],
+      ['token.revoked', 'ci'],
+      ['token.created', 'auditor'],
+    ]);
+    expect(events[3]).toMatchObject({ actor: expect.stringMatching(/^local:/), details: { role: 'admin', groups: ['dba', 'sre'] } });
+    expect(JSON.stringify(events)).not.toContain('est_');
   });
 
   it('stops cleanly on SIGINT; reindex rebuilds the stopped data dir; --open-read serves reads without a token', async () => {

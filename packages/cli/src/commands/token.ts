@@ -1,9 +1,10 @@
 import { statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { EstateError } from '@estate/core';
 import type { Store } from '@estate/server';
 import type { CliContext } from '../context.js';
-import { loadServer, type TokenInfo } from '../serverPackage.js';
+import { loadServer, type ServerPackage, type TokenInfo } from '../serverPackage.js';
 import { parseFormat } from './formats.js';
 import { formatTable } from './read.js';
 import { DEFAULT_DATA_DIR } from './serve.js';
@@ -25,7 +26,11 @@ export async function tokenCreateCommand(ctx: CliContext, options: { data?: stri
   const now = new Date();
   const expiresAt = options.expires === undefined ? undefined : new Date(now.getTime() + server.parseDuration(options.expires));
   const name = options.name ?? `${role}-${now.toISOString().slice(0, 19)}Z`;
-  const { token, record } = await withStore(dataDir, server, (store) => server.issueToken(store, { name, role, groups: options.group ?? [], ...(expiresAt ? { expiresAt } : {}) }));
+  const { token, record } = await withStore(dataDir, server, async (store) => {
+    const issued = await server.issueToken(store, { name, role, groups: options.group ?? [], ...(expiresAt ? { expiresAt } : {}) });
+    audit(server, dataDir, 'token.created', issued.record);
+    return issued;
+  });
   ctx.io.stdout(`${token}\n`);
   const expiry = record.expiresAt ? `expires ${formatTime(record.expiresAt)}` : 'no expiry';
   const groups = record.groups.length > 0 ? `, groups ${record.groups.join(', ')}` : '';
@@ -60,12 +65,13 @@ export async function tokenListCommand(ctx: CliContext, options: { data?: string
     t.id,
     t.name,
     t.role,
+    t.groups.length > 0 ? t.groups.join(',') : '-',
     formatTime(t.createdAt),
     t.expiresAt ? formatTime(t.expiresAt) + (Date.parse(t.expiresAt) <= now ? ' (expired)' : '') : '-',
     t.lastUsedAt ? formatTime(t.lastUsedAt) : '-',
     t.revokedAt ? formatTime(t.revokedAt) : '-',
   ]);
-  ctx.io.stdout(formatTable(['ID', 'NAME', 'ROLE', 'CREATED', 'EXPIRES', 'LAST USED', 'REVOKED'], rows));
+  ctx.io.stdout(formatTable(['ID', 'NAME', 'ROLE', 'GROUPS', 'CREATED', 'EXPIRES', 'LAST USED', 'REVOKED'], rows));
   return 0;
 }
 
@@ -73,7 +79,11 @@ export async function tokenListCommand(ctx: CliContext, options: { data?: string
 export async function tokenRevokeCommand(ctx: CliContext, idOrName: string, options: { data?: string }): Promise<number> {
   const dataDir = existingDataDir(ctx, options.data);
   const server = await loadServer();
-  const record = await withStore(dataDir, server, (store) => server.revokeToken(store, idOrName));
+  const record = await withStore(dataDir, server, async (store) => {
+    const revoked = await server.revokeToken(store, idOrName);
+    audit(server, dataDir, 'token.revoked', revoked);
+    return revoked;
+  });
   ctx.io.stdout(`revoked ${record.id} '${record.name}' (${record.role}) at ${formatTime(record.revokedAt ?? new Date().toISOString())}\n`);
   return 0;
 }
@@ -97,6 +107,24 @@ async function withStore<T>(dataDir: string, server: { openDataStore(dir: string
     return await fn(store);
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Records a token event in the data dir's audit trail. The actor is the local account that ran the
+ * command (`local:<login>`): token commands work on the data dir directly, with no token of their own.
+ */
+function audit(server: ServerPackage, dataDir: string, event: 'token.created' | 'token.revoked', record: TokenInfo): void {
+  const db = server.openWorkflowDb(dataDir);
+  try {
+    new server.AuditLog(db).append({
+      actor: `local:${userInfo().username}`,
+      event,
+      subject: `token/${record.id}`,
+      details: { tokenId: record.id, name: record.name, role: record.role, groups: record.groups, ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}) },
+    });
+  } finally {
+    db.close();
   }
 }
 
