@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   ConflictError,
-  EstateError,
+  type EstateError,
   InputError,
   NotAllowedError,
   NotFoundError,
@@ -276,10 +276,15 @@ export class ChangeService {
     const record = await this.#withLock(id, async () => {
       const current = this.#requireActive(id);
       if (current.author === actor.user || current.contributors.includes(actor.user)) {
-        throw new NotAllowedError('E_SELF_APPROVAL', `${actor.user} ${current.author === actor.user ? 'opened' : 'changed'} change request ${id} and cannot ${verdict} it; ask another approver`, {
+        throw this.denied(
+          actor,
           id,
-          user: actor.user,
-        });
+          verdict,
+          new NotAllowedError('E_SELF_APPROVAL', `${actor.user} ${current.author === actor.user ? 'opened' : 'changed'} change request ${id} and cannot ${verdict} it; ask another approver`, {
+            id,
+            user: actor.user,
+          }),
+        );
       }
       const note = comment === undefined ? undefined : checkText(comment, 'comment', MAX_DESCRIPTION, false);
       const at = this.#now().toISOString();
@@ -303,7 +308,7 @@ export class ChangeService {
     if (!review) throw new NotFoundError('E_REVIEW_NOT_FOUND', `change request ${id} was not an emergency change and has no review`, { id });
     if (review.acknowledged) throw new ConflictError('E_CHANGE_STATE', `the review of change request ${id} was acknowledged by ${review.acknowledged.by} at ${review.acknowledged.at}`, { id });
     if (record.emergency?.by === actor.user || record.author === actor.user) {
-      throw new NotAllowedError('E_SELF_APPROVAL', `${actor.user} made emergency change ${id} and cannot review it; ask another approver`, { id, user: actor.user });
+      throw this.denied(actor, id, 'review', new NotAllowedError('E_SELF_APPROVAL', `${actor.user} made emergency change ${id} and cannot review it; ask another approver`, { id, user: actor.user }));
     }
     const note = comment === undefined ? undefined : checkText(comment, 'comment', MAX_DESCRIPTION, false);
     const at = this.#now();
@@ -328,7 +333,7 @@ export class ChangeService {
   async merge(actor: Actor, id: number, options: { emergency?: string } = {}): Promise<ChangeView> {
     const emergency = options.emergency === undefined ? undefined : checkText(options.emergency, 'emergency', MAX_REASON, true);
     if (emergency !== undefined && actor.role !== 'admin') {
-      throw new NotAllowedError('E_FORBIDDEN', `an emergency merge needs the role 'admin'; ${actor.user} has '${actor.role}'`, { required: 'admin', role: actor.role });
+      throw this.denied(actor, id, 'emergency-merge', new NotAllowedError('E_FORBIDDEN', `an emergency merge needs the role 'admin'; ${actor.user} has '${actor.role}'`, { required: 'admin', role: actor.role }));
     }
     const merged = await this.#serialMerge(() => this.#withLock(id, () => this.#mergeNow(actor, id, emergency)));
     await this.#o.waitForIndexed(merged.merged!.sha);
@@ -434,7 +439,7 @@ export class ChangeService {
   close(actor: Actor, id: number, reason: string | undefined): ChangeView {
     const record = this.#requireActive(id);
     if (record.author !== actor.user && actor.role !== 'admin' && actor.role !== 'approver') {
-      throw new NotAllowedError('E_FORBIDDEN', `only the author (${record.author}), an approver or an admin may close change request ${id}`, { id });
+      throw this.denied(actor, id, 'close', new NotAllowedError('E_FORBIDDEN', `only the author (${record.author}), an approver or an admin may close change request ${id}`, { id }));
     }
     const note = reason === undefined ? undefined : checkText(reason, 'reason', MAX_REASON, false);
     const at = this.#now().toISOString();
@@ -493,6 +498,16 @@ export class ChangeService {
     await updateRef(this.#o.repo, `refs/heads/${record.branch}`, newSha, null).catch(() => undefined);
     this.#audit({ actor: actor.user, event: 'change.opened', subject: subject(record.id), details: { title: record.title, branch: record.branch, source: 'emergency-push', head: newSha } });
     return this.#view(this.#finishMerge(record, newSha, commits, actor, reason));
+  }
+
+  /**
+   * Records a write on change request `id` that a rule of the workflow refuses `actor` (beyond the
+   * route's role: an emergency merge by a non-admin, approving one's own change, closing someone
+   * else's) as `access.denied`, and returns `error` for the caller to throw.
+   */
+  denied(actor: Actor, id: number, action: string, error: EstateError): EstateError {
+    this.#audit({ actor: actor.user, event: 'access.denied', subject: subject(id), details: { action, code: error.code, role: actor.role } });
+    return error;
   }
 
   /** Records a refused push in the audit trail. */
