@@ -139,9 +139,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return commit ? commit.seq + 1 : Number.MAX_SAFE_INTEGER;
     };
 
-    // Refused writes are audited (refused reads are not: they change nothing).
+    // Refused writes are audited (refused reads are not: they change nothing). Over git, a refused
+    // push already fails at its GET of the ref list (a fetch only needs viewer).
     const auditDenied = (token: TokenRecord, request: { method: string; url: string; required: string }): void => {
-      if (request.method === 'GET' || request.method === 'HEAD') return;
+      if ((request.method === 'GET' || request.method === 'HEAD') && !request.url.startsWith('/estate.git')) return;
       audit.append({ actor: token.name, event: 'access.denied', subject: `route/${request.method} ${request.url}`, details: { role: token.role, required: request.required, tokenId: token.id } });
     };
     // Warnings and errors of the HTTP layer (a 500's cause) go to stderr as JSON lines.
@@ -186,6 +187,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Checks of open change requests follow main; estate.yaml's webhooks too.
     let configuredFor: string | undefined;
     const follow = async (): Promise<void> => {
+      changes.announceOverdueReviews();
       await changes.recheckIfMainMoved();
       const main = indexer.status().mainSha;
       if (main !== undefined && main !== configuredFor) {

@@ -94,6 +94,8 @@ export class ChangeService {
   readonly #locks = new Map<number, Promise<unknown>>();
   #lastCheckedMain: string | undefined;
   #recheckRunning = false;
+  /** Reviews whose lateness webhooks have heard about in this process. */
+  readonly #announcedOverdue = new Set<number>();
 
   constructor(options: ChangeServiceOptions) {
     this.#o = options;
@@ -129,10 +131,19 @@ export class ChangeService {
     });
   }
 
-  /** Emergency reviews not acknowledged in time (for metrics). */
-  overdueReviews(): number {
-    return this.reviews(true).filter((r) => r.overdue).length;
+  /**
+   * Announces each review that became overdue to webhooks (`review.overdue`), once per process:
+   * after a restart a still-overdue review is announced again.
+   */
+  announceOverdueReviews(): void {
+    for (const review of this.reviews(true)) {
+      if (!review.overdue || this.#announcedOverdue.has(review.changeId)) continue;
+      this.#announcedOverdue.add(review.changeId);
+      const change = this.#o.changes.get(review.changeId);
+      if (change) this.#notify('review.overdue', change, { dueAt: review.dueAt });
+    }
   }
+
 
   /**
    * How a commit of main got there: through which change request, approved by whom, in an
@@ -645,6 +656,17 @@ export class ChangeService {
     if (latest.head !== record.head || (latest.state !== 'open' && latest.state !== 'approved')) return outcome;
     const next = this.#withState({ ...latest, checks: outcome.checks });
     this.#o.changes.save(next);
+    // The trail and receivers hear about checks when their outcome changes, not on every move of main.
+    if (latest.checks?.status !== outcome.checks.status || latest.checks.head !== record.head) {
+      const { checks } = outcome;
+      this.#audit({
+        actor: 'system',
+        event: 'change.checked',
+        subject: subject(record.id),
+        details: { revision: latest.revision, head: record.head, main, ok: checks.status === 'passed', problems: checks.diagnostics.length, conflicts: checks.conflicts.length },
+      });
+      this.#notify('change.checked', next, { checks: checks.status, results: checks.results });
+    }
     return outcome;
   }
 

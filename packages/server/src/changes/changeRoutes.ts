@@ -138,7 +138,7 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRouteDeps
       const actor = actorOf(request);
       const current = changes.get(request.params.id);
       if (current.author !== actor.user && actor.role !== 'admin') {
-        throw new NotAllowedError('E_FORBIDDEN', `only the author (${current.author}) or an admin may edit change request ${current.id}`, { id: current.id });
+        throw changes.denied(actor, current.id, 'edit', new NotAllowedError('E_FORBIDDEN', `only the author (${current.author}) or an admin may edit change request ${current.id}`, { id: current.id }));
       }
       return changes.edit(actor, request.params.id, request.body);
     },
