@@ -52,6 +52,11 @@ Try:
   curl -H "Authorization: Bearer ${token}" '${server.url}/api/v1/assets?kind=Host&selector=env=prod&limit=5'
   curl -H "Authorization: Bearer ${token}" '${server.url}/api/v1/assets/${dbHost?.id ?? 'host/db-01'}/relations?direction=in&depth=3'
   ESTATE_TOKEN=${token} npx estate list --server ${server.url} --kind Service
+
+Change requests (another user approves; make one with: npx estate token create --data ${dataDir} --name bob --role approver):
+  ESTATE_TOKEN=${token} ESTATE_SERVER=${server.url} npx estate edit ${dbHost?.id ?? 'host/db-01'}   # edit in $EDITOR, proposed as a CR
+  ESTATE_TOKEN=${token} ESTATE_SERVER=${server.url} npx estate change list
+  git clone http://demo:${token}@${server.url.replace(/^http:\/\//, '')}/estate.git   # then: git push origin HEAD:refs/for/main
 Data: ${dataDir} (delete it to start over). Stop with Ctrl-C.`);
 
 let stopping = false;
