@@ -23,6 +23,13 @@ async function snapshot(repo: GitCliRepo, commit: string): Promise<Record<string
 const MAIN = 'refs/heads/main';
 
 describe('commitFiles', () => {
+  it('leaves the commit dangling when no ref is given', async () => {
+    const repo = await newRepo({ bare: true });
+    const sha = await commitFiles(repo, { files: { 'a.yaml': 'a: 1\n' }, message: 'loose' });
+    expect(await snapshot(repo, sha)).toEqual({ 'a.yaml': 'a: 1\n' });
+    expect(git(repo.gitDir, 'for-each-ref')).toBe('');
+  });
+
   it('creates a root commit in a bare repository', async () => {
     const repo = await newRepo({ bare: true });
     const sha = await commitFiles(repo, {

@@ -15,8 +15,8 @@ export interface GitIdentity {
 
 /** Options of {@link commitFiles}. */
 export interface CommitFilesOptions {
-  /** Full name of the ref to update, e.g. `refs/heads/main`. */
-  ref: string;
+  /** Full name of the ref to update, e.g. `refs/heads/main`; undefined leaves the commit dangling (no ref moves). */
+  ref?: string;
   /** Revision the new commit builds on; undefined makes a root commit with only `files`. */
   parent?: string;
   /** Path (repo-relative, `/`-separated) → new content, or null to delete the file. */
@@ -40,7 +40,7 @@ const FULL_OID = /^[0-9a-f]{40}$/;
 
 /**
  * Creates a commit from `parent` plus `files` without touching any work tree or the repository's
- * index, then moves `ref` to it (as a server must; a checked-out branch's work tree is not
+ * index, then moves `ref` to it (when given) (as a server must; a checked-out branch's work tree is not
  * updated). Writes blobs with `git hash-object -w`, builds the tree in a temporary index
  * (GIT_INDEX_FILE, `git read-tree`, `git update-index --index-info`, `git write-tree`), commits
  * with `git commit-tree` and updates the ref with `git update-ref <ref> <new> [<old>]`, which
@@ -52,7 +52,7 @@ const FULL_OID = /^[0-9a-f]{40}$/;
  */
 export async function commitFiles(repo: GitCliRepo, options: CommitFilesOptions): Promise<string> {
   const { ref, expectedOld } = options;
-  if (!ref.startsWith('refs/')) {
+  if (ref !== undefined && !ref.startsWith('refs/')) {
     throw new GitError('E_GIT', `ref '${ref}' is not a full ref name starting with 'refs/'`, { ref });
   }
   if (typeof expectedOld === 'string' && !FULL_OID.test(expectedOld)) {
@@ -86,6 +86,7 @@ export async function commitFiles(repo: GitCliRepo, options: CommitFilesOptions)
     const tree = await git(['write-tree']);
     const message = options.message.endsWith('\n') ? options.message : `${options.message}\n`;
     const commit = await git(['commit-tree', tree, ...(parent === undefined ? [] : ['-p', parent])], message);
+    if (ref === undefined) return commit;
     try {
       await git(['update-ref', ref, commit, ...(expectedOld === undefined ? [] : [expectedOld ?? ''])]);
     } catch (err) {

@@ -188,7 +188,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     let configuredFor: string | undefined;
     const follow = async (): Promise<void> => {
       changes.announceOverdueReviews();
-      await changes.recheckIfMainMoved();
+      await changes.recheckIfMainMoved(() => indexer.status().mainSha);
       const main = indexer.status().mainSha;
       if (main !== undefined && main !== configuredFor) {
         configuredFor = main;

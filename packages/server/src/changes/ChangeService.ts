@@ -5,12 +5,13 @@ import {
   InputError,
   NotAllowedError,
   NotFoundError,
+  activeFreezes,
   tallyApprovals,
   ValidationError,
   type ActiveFreeze,
   type Estate,
 } from '@estate/core';
-import { commitFiles, commitTree, deleteRef, revertTree, runGit, updateRef, type GitCliRepo, type GitIdentity } from '@estate/git';
+import { commitFiles, commitTree, revertTree, runGit, updateRef, type GitCliRepo, type GitIdentity } from '@estate/git';
 import type { AuditLog } from '../audit/AuditLog.js';
 import type { AuditEvent } from '../audit/types.js';
 import type { Role } from '../store/Store.js';
@@ -19,7 +20,7 @@ import { applyOperations, type ChangeOperation } from './applyOperations.js';
 import type { RevisionReader } from './RevisionReader.js';
 import { describeApprovers, runChecks, type CheckOutcome } from './runChecks.js';
 import type { SqliteChangeStore } from './SqliteChangeStore.js';
-import type { ApprovalRecord, ApprovalStatus, ChangeQuery, ChangeRecord, ChangeSource, ReviewRecord } from './types.js';
+import type { ApprovalRecord, ApprovalStatus, ChangeChecks, ChangeQuery, ChangeRecord, ChangeSource, ReviewRecord } from './types.js';
 
 /** Who acts: the user behind a token. */
 export interface Actor {
@@ -32,7 +33,9 @@ export interface Actor {
 export const SYSTEM_ACTOR: Actor = { user: 'system', role: 'admin', groups: [] };
 
 /** A change request as the API shows it: the record, its approvals and what stands between it and main. */
-export interface ChangeView extends Omit<ChangeRecord, 'mergingSha'> {
+export interface ChangeView extends Omit<ChangeRecord, 'mergingSha' | 'checks'> {
+  /** The checks, without the items they judged (the diff shows those). */
+  checks?: Omit<ChangeChecks, 'items'>;
   /** Each approval requirement with who approved and how many are missing. */
   requiredApprovals: Array<{ id: string; risk: string; count: number; approvers: { role: string; groups: string[] }; reason: string; given: string[]; missing: number }>;
   approvals: ApprovalRecord[];
@@ -76,6 +79,8 @@ export const REVIEW_DUE_MS = 24 * 3600_000;
 const MAX_TITLE = 200;
 const MAX_DESCRIPTION = 20_000;
 const MAX_REASON = 1000;
+/** How long main must stay put before open change requests are checked against it again. */
+const RECHECK_QUIET_MS = 1_000;
 /** Merge attempts when main keeps moving under a merge (each re-runs the checks). */
 const MERGE_ATTEMPTS = 5;
 
@@ -93,6 +98,9 @@ export class ChangeService {
   /** Per-CR queue: updates, checks and merges of one CR never interleave. */
   readonly #locks = new Map<number, Promise<unknown>>();
   #lastCheckedMain: string | undefined;
+  /** Where main moved last, and when: rechecks wait for it to stay put. */
+  #movedTo: string | undefined;
+  #movedAt = 0;
   #recheckRunning = false;
   /** Reviews whose lateness webhooks have heard about in this process. */
   readonly #announcedOverdue = new Set<number>();
@@ -189,18 +197,14 @@ export class ChangeService {
       { estate: await this.#o.reader.estate(base), readFile: (path) => this.#o.reader.readFile(base, path) },
       input.operations,
     );
-    const tmpRef = `refs/estate/tmp/${randomBytes(8).toString('hex')}`;
-    const head = await commitFiles(this.#o.repo, { ref: tmpRef, parent: base, files, message: commitMessage(title, description), author: identity(actor.user), expectedOld: null });
-    try {
-      if (input.dryRun) {
-        const outcome = await runChecks(this.#o.repo, this.#o.reader, { base, head, main, author: actor, now: this.#now() });
-        return { dryRun: true, checks: outcome.checks };
-      }
-      const record = await this.#open(actor, { title, description, base, head, source: 'api' }, { operations: input.operations.length });
-      return this.#view(record);
-    } finally {
-      await deleteRef(this.#o.repo, tmpRef, head).catch(() => undefined);
+    // A dangling commit until #open points the CR's branch at it.
+    const head = await commitFiles(this.#o.repo, { parent: base, files, message: commitMessage(title, description), author: identity(actor.user) });
+    if (input.dryRun) {
+      const outcome = await runChecks(this.#o.repo, this.#o.reader, { base, head, main, author: actor, now: this.#now() });
+      return { dryRun: true, checks: outcome.checks };
     }
+    const record = await this.#open(actor, { title, description, base, head, source: 'api' }, { operations: input.operations.length });
+    return this.#view(record);
   }
 
   /** Adds a commit with more operations to an open change request's branch; approvals go stale. */
@@ -355,13 +359,23 @@ export class ChangeService {
     let record = this.#requireActive(id);
     for (let attempt = 1; attempt <= MERGE_ATTEMPTS; attempt++) {
       const main = await this.#main();
-      const outcome = await this.#check(record, main);
-      record = this.#require(id);
-      this.#refuseUnmergeable(record, outcome, emergency);
+      let checks = record.checks;
+      let freezes: ActiveFreeze[];
+      if (checks && checks.head === record.head && checks.main === main && checks.mergedTree !== undefined) {
+        // Checked against this very main already: only the freezes depend on the moment.
+        const [mainTree] = await this.#o.reader.treesOf([main]);
+        const policies = await this.#o.reader.policies(mainTree!);
+        freezes = activeFreezes(policies.freezes, this.#now(), { items: checks.items, author: { user: record.author, groups: record.authorGroups } });
+      } else {
+        checks = (await this.#check(record, main)).checks;
+        freezes = checks.freezes;
+        record = this.#require(id);
+      }
+      this.#refuseUnmergeable(record, checks, freezes, emergency);
       const approvers = this.#currentVerdicts(record).filter((a) => a.verdict === 'approve').map((a) => a.user);
       const message = mergeMessage(record, approvers, emergency);
       const commit = await commitTree(this.#o.repo, {
-        tree: outcome.mergedTree!,
+        tree: checks.mergedTree!,
         parents: [main],
         message,
         author: identity(record.author),
@@ -384,9 +398,8 @@ export class ChangeService {
   }
 
   /** Throws the first reason the change request may not merge now. */
-  #refuseUnmergeable(record: ChangeRecord, outcome: CheckOutcome, emergency: string | undefined): void {
-    const { checks } = outcome;
-    if (checks.conflicts.length > 0 || outcome.mergedTree === undefined) {
+  #refuseUnmergeable(record: ChangeRecord, checks: ChangeChecks, freezes: ActiveFreeze[], emergency: string | undefined): void {
+    if (checks.conflicts.length > 0 || checks.mergedTree === undefined) {
       throw new ConflictError('E_CONFLICT', `change request ${record.id} conflicts with main in ${checks.conflicts.map((c) => c.path).join(', ')}; update its branch onto main`, {
         id: record.id,
         files: checks.conflicts,
@@ -399,8 +412,7 @@ export class ChangeService {
       });
     }
     if (emergency !== undefined) return;
-    // The checks just ran at this moment, so their freezes are the ones in force now.
-    if (checks.freezes.length > 0) throw frozenError(record.id, checks.freezes);
+    if (freezes.length > 0) throw frozenError(record.id, freezes);
     const status = this.#approvalStatus(record);
     if (status.rejections.length > 0) {
       throw new ConflictError('E_REJECTED', `change request ${record.id} was rejected by ${status.rejections.map((r) => r.user).join(', ')}; they must approve a revision before it can merge`, {
@@ -529,17 +541,28 @@ export class ChangeService {
   // ---- keeping checks current ----------------------------------------------------------------
 
   /**
-   * Re-runs the checks of every open change request when main has moved since the last run
-   * (called on a timer and after merges); one run at a time.
+   * Re-runs the checks of every open change request once main has moved and then stayed put for
+   * {@link RECHECK_QUIET_MS} (called on a timer with main's current sha). While merges land one
+   * after another, rechecking every open CR after each would only compete with them: a merge
+   * checks its CR against main anyway. A run stops early when main moves again; one run at a time.
    */
-  async recheckIfMainMoved(): Promise<void> {
-    if (this.#recheckRunning) return;
+  async recheckIfMainMoved(currentMain: () => string | undefined): Promise<void> {
+    const main = currentMain();
+    if (this.#recheckRunning || main === undefined || main === this.#lastCheckedMain) return;
+    if (main !== this.#movedTo) {
+      this.#movedTo = main;
+      this.#movedAt = Date.now();
+      return;
+    }
+    if (Date.now() - this.#movedAt < RECHECK_QUIET_MS) return;
     this.#recheckRunning = true;
     try {
-      const main = await this.#o.repo.tryResolveCommit(MAIN);
-      if (main === undefined || main === this.#lastCheckedMain) return;
       this.#lastCheckedMain = main;
       for (const record of this.#o.changes.list({ state: 'active', limit: 10_000 })) {
+        if (currentMain() !== main) {
+          this.#lastCheckedMain = undefined;
+          return;
+        }
         if (record.checks?.main === main && record.checks.head === record.head) continue;
         await this.#withLock(record.id, async () => {
           const current = this.#o.changes.get(record.id);
@@ -722,8 +745,11 @@ export class ChangeService {
       }
     }
     const review = this.#o.changes.review(record.id);
+    const { mergingSha, checks, ...rest } = record;
+    void mergingSha;
     const view: ChangeView = {
-      ...record,
+      ...rest,
+      ...(checks ? { checks: omitItems(checks) } : {}),
       requiredApprovals: status.tallies.map((t) => ({
         id: t.requirement.id,
         risk: t.requirement.risk,
@@ -739,7 +765,6 @@ export class ChangeService {
       blockers,
       ...(review ? { review: { ...review, overdue: review.acknowledged === undefined && Date.parse(review.dueAt) < this.#now().getTime() } } : {}),
     };
-    delete (view as Partial<ChangeRecord>).mergingSha;
     return view;
   }
 
@@ -841,6 +866,13 @@ function frozenError(id: number, frozen: ActiveFreeze[]): EstateError {
     id,
     windows: frozen.map((f) => ({ name: f.window.name, reason: f.window.reason, startedAt: f.startedAt, endsAt: f.endsAt, path: f.window.path })),
   });
+}
+
+/** The checks without the items they judged, which repeat the diff: they are for the merge, not for readers. */
+function omitItems(checks: ChangeChecks): Omit<ChangeChecks, 'items'> {
+  const { items, ...rest } = checks;
+  void items;
+  return rest;
 }
 
 function subject(id: number): string {

@@ -1,8 +1,10 @@
 import type { Estate, ParseCache, PolicySet } from '@estate/core';
-import { loadCommitEstate, loadCommitPolicies, type GitCliRepo } from '@estate/git';
+import { loadCommitEstate, loadCommitPolicies, runGit, type GitCliRepo } from '@estate/git';
 
 /** Estates kept in memory (main's and a few change requests'): loading one costs a full validation. */
 const KEPT = 8;
+/** Commit → tree ids kept (40 bytes each). */
+const TREES_KEPT = 10_000;
 
 /**
  * Reads estates, policies and files at any commit of the estate repo for the change-request
@@ -14,18 +16,35 @@ export class RevisionReader {
   readonly #cache: ParseCache;
   readonly #estates = new Map<string, Promise<Estate>>();
   readonly #policies = new Map<string, Promise<PolicySet>>();
+  readonly #trees = new Map<string, string>();
 
   constructor(repo: GitCliRepo, cache: ParseCache) {
     this.#repo = repo;
     this.#cache = cache;
   }
 
-  /** The validated estate of a commit. */
+  /**
+   * The tree ids of commits (full shas), with one git process for those not asked before. Estates
+   * and policies are best read by tree: a change request based on main's head has the same tree
+   * as its merge onto main, and is then validated once.
+   */
+  async treesOf(commits: readonly string[]): Promise<string[]> {
+    const missing = [...new Set(commits.filter((sha) => !this.#trees.has(sha)))];
+    if (missing.length > 0) {
+      const out = await runGit(['rev-parse', ...missing.map((sha) => `${sha}^{tree}`)], { cwd: this.#repo.gitDir });
+      const trees = out.toString('utf8').trim().split('\n');
+      if (this.#trees.size + missing.length > TREES_KEPT) this.#trees.clear();
+      missing.forEach((sha, i) => this.#trees.set(sha, trees[i]!));
+    }
+    return commits.map((sha) => this.#trees.get(sha)!);
+  }
+
+  /** The validated estate of a commit or tree. */
   estate(sha: string): Promise<Estate> {
     return remember(this.#estates, sha, () => loadCommitEstate(this.#repo, sha, { cache: this.#cache }));
   }
 
-  /** The policies (`policies/**.yaml`) of a commit, with their problems. */
+  /** The policies (`policies/**.yaml`) of a commit or tree, with their problems. */
   policies(sha: string): Promise<PolicySet> {
     return remember(this.#policies, sha, () => loadCommitPolicies(this.#repo, sha));
   }

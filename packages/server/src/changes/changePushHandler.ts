@@ -6,7 +6,7 @@ import type { SqliteChangeStore } from './SqliteChangeStore.js';
 
 const MAIN = 'refs/heads/main';
 const FOR_MAIN = 'refs/for/main';
-const CR_BRANCH = /^refs\/heads\/(cr\/[A-Za-z0-9._\/-]{1,100})$/;
+const CR_BRANCH = /^refs\/heads\/(cr\/[A-Za-z0-9._/-]{1,100})$/;
 const EMERGENCY_OPTION = /^emergency=(.*)$/s;
 
 /**

@@ -11,7 +11,7 @@ import {
   type Estate,
   type EstateDiff,
 } from '@estate/core';
-import { commitTree, mergeTrees, type GitCliRepo } from '@estate/git';
+import { mergeTrees, type GitCliRepo } from '@estate/git';
 import type { RevisionReader } from './RevisionReader.js';
 import type { ChangeChecks, CheckResult } from './types.js';
 
@@ -43,19 +43,20 @@ export interface CheckOutcome {
  */
 export async function runChecks(repo: GitCliRepo, reader: RevisionReader, input: CheckInput): Promise<CheckOutcome> {
   const { base, head, main } = input;
-  const merge = await mergeTrees(repo, main, head);
-  const mergedCommit = merge.tree === undefined ? undefined : await commitTree(repo, { tree: merge.tree, parents: [main], message: 'estate: merge check\n' });
+  // Everything is read by tree: the merged tree of a CR based on main's head is its own tree.
+  const [merge, [baseTree, headTree, mainTree]] = await Promise.all([mergeTrees(repo, main, head), reader.treesOf([base, head, main])]);
+  const mergedTree = merge.tree;
   const [baseEstate, headEstate, mainEstate, mergedEstate, mainPolicies, mergedPolicies] = await Promise.all([
-    reader.estate(base),
-    reader.estate(head),
-    reader.estate(main),
-    mergedCommit === undefined ? undefined : reader.estate(mergedCommit),
-    reader.policies(main),
-    mergedCommit === undefined ? undefined : reader.policies(mergedCommit),
+    reader.estate(baseTree!),
+    reader.estate(headTree!),
+    reader.estate(mainTree!),
+    mergedTree === undefined ? undefined : reader.estate(mergedTree),
+    reader.policies(mainTree!),
+    mergedTree === undefined ? undefined : reader.policies(mergedTree),
   ]);
   const diffBase = diffEstates(baseEstate.assets, headEstate.assets);
   const diffMain = mergedEstate ? diffEstates(mainEstate.assets, mergedEstate.assets) : diffBase;
-  const changes = mergedCommit ? await repo.diffTrees(main, mergedCommit) : await repo.diffTrees(base, head);
+  const changes = mergedTree ? await repo.diffTrees(mainTree, mergedTree) : await repo.diffTrees(baseTree, headTree!);
   const paths = changes.map((c) => c.path);
   const facts: ChangeFacts = {
     items: changedItems(diffMain, paths, mergedEstate ? mainEstate : baseEstate, mergedEstate ?? headEstate),
@@ -130,8 +131,10 @@ export async function runChecks(repo: GitCliRepo, reader: RevisionReader, input:
       paths,
       policy,
       freezes,
+      ...(mergedTree !== undefined ? { mergedTree } : {}),
+      items: facts.items,
     },
-    mergedTree: merge.tree,
+    mergedTree,
     facts,
   };
 }

@@ -1,4 +1,4 @@
-import type { ActiveFreeze, Diagnostic, EstateDiff, PolicyDecision, RequirementTally } from '@estate/core';
+import type { ActiveFreeze, ChangedItem, Diagnostic, EstateDiff, PolicyDecision, RequirementTally } from '@estate/core';
 import type { Role } from '../store/Store.js';
 
 /**
@@ -39,6 +39,10 @@ export interface ChangeChecks {
   policy: PolicyDecision;
   /** Freeze windows in force when the checks ran that the change touches. */
   freezes: ActiveFreeze[];
+  /** The tree of main with the change merged (none on conflicts): what a merge commits. */
+  mergedTree?: string;
+  /** What policies and freezes judged, kept for the merge to judge freezes again at its moment. */
+  items: ChangedItem[];
 }
 
 /** A change request as stored. */
