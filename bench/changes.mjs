@@ -9,7 +9,7 @@
  * Prints a table and writes bench/results/changes.json. Run with `npm run bench:changes` (builds
  * first), or alone:
  *
- *   node bench/changes.mjs [--crs 200] [--clients 32] [--hot 4] [--profile-crs 64] [--fresh]
+ *   node bench/changes.mjs [--crs 200] [--clients 32] [--hot 8] [--profile-crs 64] [--fresh]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ const { values: flags } = parseArgs({
   options: {
     crs: { type: 'string', default: '200' },
     clients: { type: 'string', default: '32' },
-    hot: { type: 'string', default: '4' },
+    hot: { type: 'string', default: '8' },
     'profile-crs': { type: 'string', default: '64' },
     fresh: { type: 'boolean', default: false },
   },
@@ -44,7 +44,7 @@ const HOT_FIELDS = [
 ];
 /** The demo estate of `npm start` (scripts/start.mjs). */
 const ESTATE = { assets: 330, commits: 300, seed: 7 };
-/** Issue 4: the indexer shows a merge in ≤ 1 s. */
+/** Issue 4: the indexer shows a merge in ≤ 1 s (measured from main moving, not from the call, which queues). */
 const TARGETS = { visibleP99Ms: 1000 };
 /** How often a client asks whether its merge is visible yet. */
 const POLL_MS = 2;
@@ -168,6 +168,8 @@ async function mergeAll(url, tokens, crs, clients) {
     recordedMs: percentiles(merged.map((r) => r.mergedAtMs)),
     visibleMs: percentiles(merged.map((r) => r.visibleMs)),
     visibleAfterAnswerMs: percentiles(merged.map((r) => r.visibleMs - r.callMs)),
+    /** From the server recording the merge (main has moved: `merged.at`) to the API showing it. */
+    visibleAfterMainMovedMs: percentiles(merged.map((r) => r.visibleMs - r.mergedAtMs)),
     firstPollVisible: merged.filter((r) => r.polls === 1).length,
   };
 }
@@ -265,6 +267,7 @@ async function waitReady(url, sha) {
 }
 
 async function main() {
+  const loadAtStart = loadavg();
   const { dir } = await ensureEstate(ESTATE);
   const data = join(WORK_DIR, 'changes-data');
   rmSync(data, { recursive: true, force: true });
@@ -310,7 +313,13 @@ async function main() {
     gitTrace = summarizeGitTrace(traceFile);
 
     // 3. Overlapping: every change request edits one of three fields of one of a few hosts; the
-    // first merge of each (host, field) wins, the later ones conflict with it.
+    // first merge of each (host, field) wins, the later ones conflict with it. A patch writes the
+    // whole document in the server's own YAML style (block maps and lists, fewer quotes), so each
+    // hot host is rewritten once first: otherwise the first merge on a host restyles its file and
+    // every other change request on it conflicts, whatever field it edits.
+    const restyle = await prepare(server.url, tokens, [...hot].map((id) => ({ assetId: id, field: label.name, value: 'o-base', patch: label.patch('o-base'), read: label.read })), 'overlapping, restyling');
+    const restyled = await mergeAll(server.url, tokens, restyle.crs, 1);
+    if (restyled.merged !== hot.size) throw new Error(`restyling the hot hosts merged ${restyled.merged} of ${hot.size}: ${restyled.otherCodes.join(', ')}`);
     const hotEdits = Array.from({ length: CRS }, (_, i) => {
       const field = HOT_FIELDS[Math.floor(i / HOT_HOSTS) % HOT_FIELDS.length];
       const value = field.name === 'spec.cpus' ? 100 + i : `o-${i}`;
@@ -326,10 +335,10 @@ async function main() {
 
   const p = results.profiled;
   const perMerge = (ms) => round(ms / p.merged, 1);
-  console.log(`\n| run | CRs | clients | merged | E_CONFLICT | merged/s | call p50 / p99 / max ms | call→visible p50 / p99 / max ms | visible ≤ ${TARGETS.visibleP99Ms} ms (p99) |`);
-  console.log('|---|---:|---:|---:|---:|---:|---|---|---|');
+  console.log(`\n| run | CRs | clients | merged | E_CONFLICT | merged/s | call p50 / p99 / max ms | call→visible p50 / p99 / max ms | main moved→visible p50 / p99 / max ms | ≤ ${TARGETS.visibleP99Ms} ms (p99) |`);
+  console.log('|---|---:|---:|---:|---:|---:|---|---|---|---|');
   for (const [name, r] of [['disjoint assets', results.disjoint], ['overlapping: ' + `${HOT_HOSTS} hosts × ${HOT_FIELDS.length} fields`, results.overlapping], ['disjoint, profiled', results.profiled]]) {
-    console.log(`| ${name} | ${r.crs} | ${r.clients} | ${r.merged} | ${r.conflicts} | ${r.mergedPerSecond} | ${r.callMs.p50} / ${r.callMs.p99} / ${r.callMs.max} | ${r.visibleMs.p50} / ${r.visibleMs.p99} / ${r.visibleMs.max} | ${r.visibleMs.p99 <= TARGETS.visibleP99Ms ? 'yes' : 'no'} |`);
+    console.log(`| ${name} | ${r.crs} | ${r.clients} | ${r.merged} | ${r.conflicts} | ${r.mergedPerSecond} | ${r.callMs.p50} / ${r.callMs.p99} / ${r.callMs.max} | ${r.visibleMs.p50} / ${r.visibleMs.p99} / ${r.visibleMs.max} | ${r.visibleAfterMainMovedMs.p50} / ${r.visibleAfterMainMovedMs.p99} / ${r.visibleAfterMainMovedMs.max} | ${r.visibleAfterMainMovedMs.p99 <= TARGETS.visibleP99Ms ? 'yes' : 'no'} |`);
   }
   console.log(`\nopening a change request (checks included, 4 at a time): p50 ${results.disjoint.open.p50} ms, p99 ${results.disjoint.open.p99} ms`);
   console.log(`visible after the merge answered: p50 ${results.disjoint.visibleAfterAnswerMs.p50} ms, max ${results.disjoint.visibleAfterAnswerMs.max} ms (${results.disjoint.firstPollVisible}/${results.disjoint.merged} at the first read)`);
@@ -343,7 +352,7 @@ async function main() {
 
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, 'changes.json');
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30), node: process.version, loadAverageAtEnd: loadavg() };
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg() };
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
   writeFileSync(
     file,
