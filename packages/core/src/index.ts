@@ -10,7 +10,7 @@ export * from './relations.js';
 export * from './diffEstates.js';
 export { parseYamlFile, type ParsedYamlFile, type YamlDocument } from './yaml/parseYamlFile.js';
 export { locateInDocument } from './yaml/locateInDocument.js';
-export { replaceYamlDocument, toYamlDocument } from './yaml/editYamlDocuments.js';
+export { patchYamlDocument, replaceYamlDocument, toYamlDocument } from './yaml/editYamlDocuments.js';
 export { positionAt, type TextPosition } from './yaml/textPosition.js';
 export { buildKindRegistry, KIND_NAME, type KindDefinition, type KindRegistry, type SchemaDocument } from './kinds/kindRegistry.js';
 export { findSchemaFields, valuesAt, type FieldPattern, type ReferenceField, type UniqueField } from './kinds/referenceFields.js';

@@ -196,9 +196,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         webhooks.setConfigured(config?.webhooks ?? []);
       }
     };
-    const timer = setInterval(() => void follow().catch((error: unknown) => log('warn', `following main for change requests failed: ${(error as Error).message}`)), FOLLOW_MS);
+    let following: Promise<void> | undefined;
+    const timer = setInterval(() => {
+      following ??= follow()
+        .catch((error: unknown) => log('warn', `following main for change requests failed: ${(error as Error).message}`))
+        .finally(() => (following = undefined));
+    }, FOLLOW_MS);
     timer.unref();
-    cleanup.push(async () => clearInterval(timer));
+    // First of the cleanup steps: nothing may touch the store once it closes.
+    cleanup.push(async () => {
+      clearInterval(timer);
+      await following;
+      await changes.idle();
+    });
     return {
       url: listening,
       dataDir,

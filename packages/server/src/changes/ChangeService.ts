@@ -102,6 +102,8 @@ export class ChangeService {
   #movedTo: string | undefined;
   #movedAt = 0;
   #recheckRunning = false;
+  /** Merges queued or running, for {@link ChangeService.idle}. */
+  #busyMerges = 0;
   /** Reviews whose lateness webhooks have heard about in this process. */
   readonly #announcedOverdue = new Set<number>();
 
@@ -603,6 +605,14 @@ export class ChangeService {
     }
   }
 
+  /** Resolves once no merge, check or update of any change request is running (for a clean stop). */
+  async idle(): Promise<void> {
+    while (this.#locks.size > 0 || this.#busyMerges > 0) {
+      await Promise.all([this.#mergeQueue, ...this.#locks.values()]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   // ---- internals -----------------------------------------------------------------------------
 
   /** Stores a new change request, creates its branch, audits it and runs its checks. */
@@ -823,7 +833,8 @@ export class ChangeService {
   }
 
   #serialMerge<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#mergeQueue.then(fn, fn);
+    this.#busyMerges++;
+    const next = this.#mergeQueue.then(fn, fn).finally(() => this.#busyMerges--);
     this.#mergeQueue = next.catch(() => undefined);
     return next;
   }

@@ -1,4 +1,4 @@
-import { applyMergePatch, InputError, isObject, NotFoundError, parseYamlFile, replaceYamlDocument, toYamlDocument, type Estate } from '@estate/core';
+import { applyMergePatch, InputError, isObject, NotFoundError, parseYamlFile, patchYamlDocument, replaceYamlDocument, toYamlDocument, type Estate } from '@estate/core';
 
 /** One edit a change request makes (docs/changes.md). */
 export type ChangeOperation =
@@ -22,8 +22,9 @@ export interface OperationBase {
 /**
  * Applies operations in order to the files of `base`, and returns the files they change (path →
  * new text, or null for a deleted file). Assets are edited in place: a `put` or `patch` of an
- * asset that lives in a file with other documents rewrites only its own document; a new asset
- * goes to `assets/<kinds>/<name>.yaml`. Throws InputError `E_BAD_PARAM` for a malformed operation
+ * asset changes only the lines of the fields that change (comments, styles and the file's other
+ * documents stay), so edits of different fields of one file merge; a new asset goes to
+ * `assets/<kinds>/<name>.yaml`. Throws InputError `E_BAD_PARAM` for a malformed operation
  * or path, NotFoundError `E_ASSET_NOT_FOUND` / `E_FILE_NOT_FOUND` for what is not there.
  */
 export async function applyOperations(base: OperationBase, operations: readonly ChangeOperation[]): Promise<Record<string, string | null>> {
@@ -55,7 +56,9 @@ export async function applyOperations(base: OperationBase, operations: readonly 
     const location = locate(id);
     if (location) {
       const text = await read(location.path);
-      const edited = text === undefined ? undefined : replaceYamlDocument(text, location.index, document);
+      const current = text === undefined || document === undefined ? undefined : parseYamlFile(location.path, new TextEncoder().encode(text)).documents[location.index]?.value;
+      // An edit keeps the file's comments and styles, and touches only the lines of changed fields.
+      const edited = text === undefined ? undefined : document === undefined ? replaceYamlDocument(text, location.index, undefined) : patchYamlDocument(text, location.index, current, document);
       if (edited === undefined) throw new NotFoundError('E_ASSET_NOT_FOUND', `${where}: asset '${id}' does not exist`, { id });
       files.set(location.path, edited === '' ? null : edited);
       if (document === undefined) {

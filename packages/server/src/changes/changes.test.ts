@@ -32,7 +32,8 @@ describe('change requests over HTTP', () => {
     expect(change.checks.diff.main.assets).toEqual([expect.objectContaining({ id: 'host/web-01', status: 'changed', fields: [expect.objectContaining({ pointer: '/spec/ip', old: '10.0.0.1', new: '10.0.0.11' })] })]);
     expect(change.requiredApprovals).toEqual([expect.objectContaining({ id: 'default/every-change', count: 1, missing: 1, given: [] })]);
     expect(f.bareGit('rev-parse', `refs/heads/cr/${change.id}`)).toBe(change.head);
-    expect(f.bareGit('show', `${change.head}:assets/hosts/web-01.yaml`)).toContain('ip: 10.0.0.11');
+    // Only the changed field's line differs: the flow-style labels and the rest stay as written.
+    expect(f.bareGit('diff', '--unified=0', change.base, change.head).split('\n').filter((l) => /^[-+] /.test(l))).toEqual(['-  ip: 10.0.0.1', '+  ip: 10.0.0.11']);
     expect(f.bareGit('log', '-1', '--format=%an <%ae>', change.head)).toBe('alice <alice@estate.invalid>');
 
     expectError(await f.call('POST', `/api/v1/changes/${change.id}/approve`, f.tokens.alice), 403, 'E_FORBIDDEN');
@@ -106,6 +107,20 @@ describe('change requests over HTTP', () => {
     expectError(second, 409, 'E_CONFLICT');
     expect(second.body.error.details.files).toEqual([expect.objectContaining({ path: 'assets/hosts/web-01.yaml' })]);
     expect(await hostIp('web-01')).toBe('10.0.9.1');
+  });
+
+  it('merges two CRs that change different fields of the same file', async () => {
+    const one = await open(f.tokens.alice, [patchHost('db-01', { hostname: 'db-01.internal.example.com' })]);
+    const two = await open(f.tokens.alice, [patchHost('db-01', { os: 'alpine-3' })]);
+    for (const change of [one, two]) {
+      await f.call('POST', `/api/v1/changes/${change.id}/approve`, f.tokens.bob);
+      await f.call('POST', `/api/v1/changes/${change.id}/approve`, f.tokens.carol);
+    }
+    expect((await f.call('POST', `/api/v1/changes/${one.id}/merge`, f.tokens.alice, {})).status).toBe(200);
+    const second = await f.call('POST', `/api/v1/changes/${two.id}/merge`, f.tokens.alice, {});
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    const spec = (await f.call('GET', '/api/v1/assets/host/db-01', f.tokens.viewer)).body.asset.document.spec;
+    expect(spec).toMatchObject({ hostname: 'db-01.internal.example.com', os: 'alpine-3' });
   });
 
   it('refuses operations on what does not exist, bad paths and bad bodies, creating nothing', async () => {
