@@ -11,7 +11,7 @@ import {
   type ActiveFreeze,
   type Estate,
 } from '@estate/core';
-import { commitFiles, commitTree, revertTree, runGit, updateRef, type GitCliRepo, type GitIdentity } from '@estate/git';
+import { commitFiles, commitTree, deleteRef, revertTree, runGit, updateRef, type GitCliRepo, type GitIdentity } from '@estate/git';
 import type { AuditLog } from '../audit/AuditLog.js';
 import type { AuditEvent } from '../audit/types.js';
 import type { Role } from '../store/Store.js';
@@ -580,7 +580,7 @@ export class ChangeService {
   /**
    * Settles what a crash may have left: a merge whose commit reached main but was not recorded
    * is recorded; one that did not is forgotten; a change request whose branch was not created yet
-   * gets it.
+   * gets it; a `refs/for/*` push left unprocessed is removed.
    */
   async recover(): Promise<void> {
     const main = await this.#o.repo.tryResolveCommit(MAIN);
@@ -589,7 +589,7 @@ export class ChangeService {
       const landed = main !== undefined && (await this.#o.repo.tryResolveCommit(sha)) !== undefined && (await this.#o.repo.isAncestor(sha, main));
       if (landed) {
         this.#o.log?.('warn', `change request ${record.id}: recording its merge ${sha.slice(0, 12)}, which reached main before the server stopped`);
-        this.#finishMerge(record, sha, [sha], { user: 'system', role: 'admin', groups: [] }, undefined);
+        this.#finishMerge(record, sha, [sha], SYSTEM_ACTOR, undefined);
       } else {
         const clean = { ...record };
         delete clean.mergingSha;
@@ -602,6 +602,14 @@ export class ChangeService {
           this.#o.log?.('warn', `change request ${record.id}: could not restore branch ${record.branch}: ${(error as Error).message}`),
         );
       }
+    }
+    // A push to refs/for/main whose change request was not opened (the server died in between)
+    // would block the next one: the pusher pushes again.
+    const stale = (await runGit(['for-each-ref', '--format=%(refname) %(objectname)', 'refs/for/'], { cwd: this.#o.repo.gitDir })).toString('utf8').trim();
+    for (const line of stale ? stale.split('\n') : []) {
+      const [ref = '', sha = ''] = line.split(' ');
+      this.#o.log?.('warn', `removing ${ref} (${sha.slice(0, 12)}), a push whose change request was never opened; its pusher must push again`);
+      await deleteRef(this.#o.repo, ref, sha).catch(() => undefined);
     }
   }
 

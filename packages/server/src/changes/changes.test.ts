@@ -189,6 +189,12 @@ describe('change requests over HTTP', () => {
     await f.call('POST', `/api/v1/changes/${change.id}/close`, f.tokens.alice, {});
   });
 
+  it('removes at start a refs/for push whose change request was never opened', async () => {
+    f.bareGit('update-ref', 'refs/for/main', f.bareGit('rev-parse', 'main'));
+    await f.server.changes.recover();
+    expect(f.bareGit('for-each-ref', 'refs/for/')).toBe('');
+  });
+
   it('audits every step in a verifiable chain', async () => {
     const audit = (await f.call('GET', '/api/v1/audit?limit=1000', f.tokens.viewer)).body.items as JsonBody[];
     const events = new Set(audit.map((e) => e.event));
