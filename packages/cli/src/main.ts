@@ -158,6 +158,7 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .option('--host <host>', 'the address to listen on', '127.0.0.1')
     .option('--port <port>', 'the port to listen on; 0 picks a free one', '7780')
     .option('--open-read', 'serve reads without a token (demos; a token that is sent must still be valid)')
+    .option('--public-url <url>', 'the URL users reach the server at (behind a proxy), for links in push messages and webhooks')
     .action(run((options: Parameters<typeof serveCommand>[1]) => serveCommand(ctx, options)));
 
   program

@@ -11,6 +11,7 @@ export interface ServeOptions {
   host?: string;
   port?: string;
   openRead?: boolean;
+  publicUrl?: string;
 }
 
 /** Where the server keeps its repository and read model unless `--data` says otherwise. */
@@ -38,6 +39,7 @@ export async function serveCommand(ctx: CliContext, options: ServeOptions): Prom
     host,
     port,
     openRead: options.openRead === true,
+    ...(options.publicUrl !== undefined ? { publicUrl: checkPublicUrl(options.publicUrl) } : {}),
     log: (level, message, data) => ctx.io.stderr(`[${level}] ${message}${data && Object.keys(data).length ? ` ${JSON.stringify(data)}` : ''}\n`),
   });
   // Listen for the signals before telling anyone where to connect (a supervisor may stop it at once).
@@ -65,4 +67,18 @@ function parsePort(value: string | undefined): number {
 /** A git URL (`https://…`, `ssh://…`, `git@host:path`) rather than a local path. */
 function isUrl(value: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^[^/\s]+@[^/\s]+:/.test(value);
+}
+
+/** `--public-url`: an absolute http(s) URL, kept without a trailing slash (links append paths to it). */
+function checkPublicUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = new URL('invalid:');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new EstateError('E_USAGE', `--public-url must be an http or https URL (got '${url}')`, { url });
+  }
+  return url.replace(/\/+$/, '');
 }
