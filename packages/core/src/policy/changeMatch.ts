@@ -50,6 +50,8 @@ export function hasItemCriteria(match: ChangeMatch): boolean {
 export function matchesChange(match: ChangeMatch, change: ChangeFacts): boolean {
   if (match.authors && !match.authors.includes(change.author.user)) return false;
   if (match.authorGroups && !change.author.groups.some((g) => match.authorGroups!.includes(g))) return false;
+  if (match.exceptAuthors?.includes(change.author.user)) return false;
+  if (match.exceptAuthorGroups && change.author.groups.some((g) => match.exceptAuthorGroups!.includes(g))) return false;
   if (!hasItemCriteria(match)) return true;
   return change.items.some((item) => matchesItem(match, item));
 }

@@ -128,6 +128,11 @@ describe('evaluatePolicies', () => {
     expect(mixed.requirements.map((r) => r.id)).toEqual(['p/bot-labels', 'builtin/default']);
     expect(mixed.requirements[1]!.reason).toContain('host/b');
     expect(mixed.autoMerge).toBe(false);
+    // The same, within one asset: a label and an address changed together.
+    const both: ChangedItem = { path: 'assets/a.yaml', asset: { id: 'host/a', kind: 'Host', before: { labels: {} }, after: { labels: { x: '1' } }, fields: ['/metadata/labels/x', '/spec/ip'] } };
+    const oneAsset = evaluatePolicies([bot], change([both], 'bot'));
+    expect(oneAsset.requirements.map((r) => r.id)).toEqual(['p/bot-labels', 'builtin/default']);
+    expect(oneAsset.autoMerge).toBe(false);
   });
 
   it('matches an empty change with match {} only', () => {

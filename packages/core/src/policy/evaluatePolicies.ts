@@ -1,7 +1,7 @@
 import { matchesPathGlob } from './globs.js';
 import { itemPaths, matchesChange } from './changeMatch.js';
 import { POLICY_PREFIX } from './loadPolicies.js';
-import type { ApprovalRequirement, ApprovalRule, Approver, ChangeFacts, PolicyDecision, RequirementTally, RiskLevel, UserRole } from './types.js';
+import type { ApprovalRequirement, ApprovalRule, Approver, ChangedItem, ChangeFacts, PolicyDecision, RequirementTally, RiskLevel, UserRole } from './types.js';
 
 const RISK_RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2 };
 const ROLE_RANK: Record<UserRole, number> = { viewer: 0, editor: 1, approver: 2, admin: 3 };
@@ -62,8 +62,12 @@ export function evaluatePolicies(rules: ApprovalRule[], change: ChangeFacts): Po
     });
   }
   // A rule matches a change when one of its items matches, so a lenient rule (a bot's label edits)
-  // must not carry items no rule selects (the same bot's edit of an address): those need the default.
-  const unmatched = change.items.filter((item) => !matched.some((rule) => matchesChange(rule.match, { items: [item], author: change.author })));
+  // must not carry edits no rule selects (the same bot's edit of an address, in the same asset or
+  // another): each changed field of each asset, and each other item, must be selected by a rule,
+  // else the default requirement applies too.
+  const unmatched = change.items
+    .flatMap(byField)
+    .filter((item) => !matched.some((rule) => matchesChange(rule.match, { items: [item], author: change.author })));
   if (!winner || unmatched.length > 0) {
     const requirement = copyRequirement(DEFAULT_REQUIREMENT);
     if (winner) requirement.reason = `no policy rule matched ${unmatched.length} changed item(s) (${unmatched[0]!.asset?.id ?? unmatched[0]!.path}…); every change needs one approval`;
@@ -81,6 +85,13 @@ export function evaluatePolicies(rules: ApprovalRule[], change: ChangeFacts): Po
     autoMerge: requirements.every((r) => r.autoMerge && r.count === 0),
     matchedRules: matched.map(ruleId),
   };
+}
+
+/** A changed asset split into one item per changed field (an added or deleted one stays whole). */
+function byField(item: ChangedItem): ChangedItem[] {
+  const asset = item.asset;
+  if (!asset?.before || !asset.after || asset.fields.length <= 1) return [item];
+  return asset.fields.map((field) => ({ ...item, asset: { ...asset, fields: [field] } }));
 }
 
 function ruleId(rule: ApprovalRule): string {

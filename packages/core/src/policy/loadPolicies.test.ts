@@ -158,7 +158,7 @@ describe('loadPolicies', () => {
     const set = loadPolicies([{ path: 'policies/p.yaml', text }]);
     expect(set.rules).toEqual([]);
     expect(set.diagnostics.map(formatDiagnostic)).toEqual([
-      "policies/p.yaml:7:78: error[E_POLICY]: unknown field 'spec.rules[0].match.teams'; known fields: kinds, selector, owners, paths, fields, authors, authorGroups",
+      "policies/p.yaml:7:78: error[E_POLICY]: unknown field 'spec.rules[0].match.teams'; known fields: kinds, selector, owners, paths, fields, authors, authorGroups, exceptAuthors, exceptAuthorGroups",
       'policies/p.yaml:8:13: error[E_POLICY]: spec.rules[0].risk must be one of "low", "medium", "high" (got "extreme")',
       'policies/p.yaml:9:18: error[E_POLICY]: spec.rules[0].approvals must be <= 20 (got 21)',
       "policies/p.yaml:14:7: error[E_POLICY]: spec.rules[2] is missing required field 'match'",

@@ -49,6 +49,8 @@ const MATCH_SCHEMA: JsonSchema = {
     fields: globList,
     authors: stringList,
     authorGroups: stringList,
+    exceptAuthors: stringList,
+    exceptAuthorGroups: stringList,
   },
 };
 
@@ -250,7 +252,7 @@ function readApprovalPolicy(policy: string, path: string, spec: Record<string, u
 
 function readMatch(raw: Record<string, unknown>, at: Array<string | number>, report: Reporter): ChangeMatch {
   const match: ChangeMatch = {};
-  for (const key of ['kinds', 'owners', 'authors', 'authorGroups'] as const) {
+  for (const key of ['kinds', 'owners', 'authors', 'authorGroups', 'exceptAuthors', 'exceptAuthorGroups'] as const) {
     if (raw[key] !== undefined) match[key] = [...(raw[key] as string[])];
   }
   if (typeof raw['selector'] === 'string') match.selector = checkSelector(raw['selector'], [...at, 'selector'], report);

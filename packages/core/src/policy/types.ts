@@ -32,6 +32,10 @@ export interface ChangeMatch {
   authors?: string[];
   /** Groups of the change's author. */
   authorGroups?: string[];
+  /** User names the rule never applies to (e.g. the catch-all rule leaves bots to their own rule). */
+  exceptAuthors?: string[];
+  /** Groups whose members the rule never applies to. */
+  exceptAuthorGroups?: string[];
 }
 
 /** One rule of an `ApprovalPolicy` document, as loaded. */

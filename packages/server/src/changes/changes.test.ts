@@ -123,6 +123,16 @@ describe('change requests over HTTP', () => {
     expect(spec).toMatchObject({ hostname: 'db-01.internal.example.com', os: 'alpine-3' });
   });
 
+  it("merges a bot's low-risk change by itself, but not when it carries another edit", async () => {
+    const labels = await open(f.tokens.bot, [{ op: 'patch', id: 'host/web-01', patch: { metadata: { labels: { patched: 'yes' } } } }]);
+    expect(labels).toMatchObject({ state: 'merged', merged: { by: 'system' }, requiredApprovals: [expect.objectContaining({ id: 'bots/bot-labels', count: 0 })] });
+    expect(f.bareGit('log', '-1', '--format=%B', 'main')).toContain(`Change-Request: ${labels.id}`);
+    const mixed = await open(f.tokens.bot, [{ op: 'patch', id: 'host/web-01', patch: { metadata: { labels: { patched: 'again' } }, spec: { os: 'plan9' } } }]);
+    expect(mixed.state).toBe('open');
+    expect(mixed.requiredApprovals.map((r: JsonBody) => r.id)).toEqual(['bots/bot-labels', 'builtin/default']);
+    await f.call('POST', `/api/v1/changes/${mixed.id}/close`, f.tokens.bot, {});
+  });
+
   it('refuses operations on what does not exist, bad paths and bad bodies, creating nothing', async () => {
     const before = (await f.call('GET', '/api/v1/changes?limit=1', f.tokens.viewer)).body.items[0]?.id;
     expectError(await f.call('POST', '/api/v1/changes', f.tokens.alice, { title: 't', operations: [{ op: 'patch', id: 'host/nope', patch: {} }] }), 404, 'E_ASSET_NOT_FOUND');

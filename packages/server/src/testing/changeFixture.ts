@@ -19,7 +19,7 @@ metadata: {name: default}
 spec:
   rules:
     - name: every-change
-      match: {}
+      match: {exceptAuthorGroups: [bots]}
       risk: medium
       approvals: 1
     - name: production
@@ -28,12 +28,25 @@ spec:
       approvals: 2
 `;
 
+/** Bots may relabel assets without a human: low risk, no approval, merged once the checks pass. */
+export const BOT_POLICY = `apiVersion: estate/v1
+kind: ApprovalPolicy
+metadata: {name: bots}
+spec:
+  rules:
+    - name: bot-labels
+      match: {authorGroups: [bots], fields: ["/metadata/labels/*"]}
+      risk: low
+      approvals: 0
+      autoMerge: true
+`;
+
 /** A running server with its source repo and tokens by user. */
 export interface ChangeFixture {
   server: RunningServer;
   url: string;
   source: TestRepo;
-  tokens: Record<'alice' | 'bob' | 'carol' | 'root' | 'viewer' | 'dana', string>;
+  tokens: Record<'alice' | 'bob' | 'carol' | 'root' | 'viewer' | 'dana' | 'bot', string>;
   call(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; body: JsonBody }>;
   /** `git` in the server's bare repository. */
   bareGit(...args: string[]): string;
@@ -42,9 +55,9 @@ export interface ChangeFixture {
 
 /**
  * Starts a server (in this process, on a free port) importing a repo with two hosts (web-01 in
- * staging, db-01 in prod), a team and the default policy, plus `extraFiles`. Users: alice
- * (editor), bob and carol (approvers, bob in group sre), dana (approver in dba), root (admin),
- * viewer.
+ * staging, db-01 in prod), a team, the default policy and a bots policy, plus `extraFiles`.
+ * Users: alice (editor), bob and carol (approvers, bob in group sre), dana (approver in dba), root
+ * (admin), vic (viewer), relabel-bot (editor in group bots).
  */
 export async function startChangeFixture(extraFiles: Record<string, string | null> = {}): Promise<ChangeFixture> {
   const source = makeTestRepo('estate-changes-');
@@ -53,6 +66,7 @@ export async function startChangeFixture(extraFiles: Record<string, string | nul
     'assets/hosts/web-01.yaml': hostYaml('web-01', { env: 'staging', ip: '10.0.0.1' }),
     'assets/hosts/db-01.yaml': hostYaml('db-01', { env: 'prod', ip: '10.0.0.2' }),
     'policies/default.yaml': DEFAULT_POLICY,
+    'policies/bots.yaml': BOT_POLICY,
     ...extraFiles,
   });
   const data = mkdtempSync(join(tmpdir(), 'estate-changes-data-'));
@@ -66,6 +80,7 @@ export async function startChangeFixture(extraFiles: Record<string, string | nul
     dana: await issue('dana', 'approver', ['dba']),
     root: await issue('root', 'admin'),
     viewer: await issue('vic', 'viewer'),
+    bot: await issue('relabel-bot', 'editor', ['bots']),
   };
   const call = async (method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; body: JsonBody }> => {
     const response = await fetch(`${server.url}${path}`, {
