@@ -10,18 +10,6 @@ import { HOOK_ENV, HOOK_PHASES, HOOK_ROUTE, HOOK_SECRET_HEADER, writePushHooks, 
 import { runCgi } from './runCgi.js';
 import type { GitHttpOptions, PushContext, RefUpdate } from './types.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /**
-     * The route reads its request body itself, as a stream, with its own limit (git packs of any
-     * size): the app-wide Content-Length check against the body limit must skip it.
-     */
-    rawBody?: boolean;
-    /** `false` leaves the route out of the OpenAPI document (git's protocol routes are not the API). */
-    openapi?: boolean;
-  }
-}
-
 /** The two git services of the smart HTTP protocol (gitprotocol-http(5)). */
 type GitService = 'git-upload-pack' | 'git-receive-pack';
 

@@ -11,6 +11,13 @@ declare module 'fastify' {
     conditional?: boolean;
     /** Media type of successful answers, for the OpenAPI document (default JSON). */
     contentType?: string;
+    /**
+     * The route reads its request body itself, as a stream, with its own limit (git packs of any
+     * size): the app-wide Content-Length check against the body limit skips it.
+     */
+    rawBody?: boolean;
+    /** `false` leaves the route out of the OpenAPI document (git's protocol routes are not the API). */
+    openapi?: boolean;
   }
   interface FastifySchema {
     /** For the OpenAPI document (Fastify ignores them). */
