@@ -110,6 +110,22 @@ describe('resolveCommit', () => {
   it('finds nothing on an unborn branch', async () => {
     const { repo } = await workRepo();
     expect(await repo.tryResolveCommit('HEAD')).toBeUndefined();
+    expect(await repo.tryReadRef('refs/heads/main')).toBeUndefined();
+  });
+
+  it('reads loose and packed refs from their files, as git resolves them', async () => {
+    const { root, repo } = await workRepo();
+    const first = await commit(root, 'first', { a: '1' });
+    git(root, 'branch', 'cr/1');
+    expect(await repo.tryReadRef('refs/heads/main')).toBe(first);
+    git(root, 'pack-refs', '--all');
+    const second = await commit(root, 'second', { a: '2' });
+    expect(await repo.tryReadRef('refs/heads/main')).toBe(second); // loose again, over the packed one
+    expect(await repo.tryReadRef('refs/heads/cr/1')).toBe(first); // packed only
+    expect(await repo.tryReadRef('refs/heads/nope')).toBeUndefined();
+    git(root, 'symbolic-ref', 'refs/heads/alias', 'refs/heads/main');
+    expect(await repo.tryReadRef('refs/heads/alias')).toBe(second); // symbolic: through git
+    expect(await repo.tryReadRef('refs/heads/../../config')).toBeUndefined();
   });
 });
 

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { CatFileProcess, type CatFileObject } from './CatFileProcess.js';
 import { GitError } from './GitError.js';
 import { runGit, streamGit } from './runGit.js';
@@ -56,6 +57,8 @@ export interface PathLogEntry {
   changes: TreeChange[];
 }
 
+/** A full object id (SHA-1 or SHA-256). */
+const FULL_OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** The id of the empty tree in SHA-1 repositories (`git hash-object -t tree /dev/null`). */
 const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 /** Mode of a submodule entry, which points at a commit of another repository, not a blob. */
@@ -120,6 +123,30 @@ export class GitCliRepo {
     const sha = await this.tryResolveCommit(rev);
     if (sha === undefined) throw this.#revNotFound(rev);
     return sha;
+  }
+
+  /**
+   * The sha a full ref name (`refs/heads/main`) points at, read from the ref files without starting
+   * git: the loose ref, else its line in `packed-refs` (gitrepository-layout(5)); undefined when
+   * neither has it. A symbolic or unusual ref is left to {@link GitCliRepo.tryResolveCommit}. For
+   * the hot paths of a server (git's ref updates are atomic renames, so a read sees the old or the
+   * new value); a repository whose refs live elsewhere (a linked work tree) should use git.
+   */
+  async tryReadRef(ref: string): Promise<string | undefined> {
+    if (!/^refs\/[A-Za-z0-9._/-]+$/.test(ref) || ref.includes('..')) return this.tryResolveCommit(ref);
+    try {
+      const text = (await readFile(join(this.gitDir, ref), 'utf8')).trim();
+      return FULL_OID.test(text) ? text : this.tryResolveCommit(ref);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return this.tryResolveCommit(ref);
+    }
+    const packed = await readFile(join(this.gitDir, 'packed-refs'), 'utf8').catch(() => '');
+    for (const line of packed.split('\n')) {
+      const space = line.indexOf(' ');
+      if (space > 0 && line.slice(space + 1).trimEnd() === ref && FULL_OID.test(line.slice(0, space))) return line.slice(0, space);
+    }
+    return undefined;
   }
 
   /** Like {@link GitCliRepo.resolveCommit}, but resolves to undefined for an unknown or unborn revision. */

@@ -160,6 +160,10 @@ describe('commitFiles', () => {
       code: 'E_REV_NOT_FOUND',
       data: { rev: 'nope' },
     });
+    await expect(commitFiles(repo, { ref: MAIN, parent: '1'.repeat(40), files: {}, message: 'x' })).rejects.toMatchObject({
+      code: 'E_REV_NOT_FOUND',
+      data: { rev: '1'.repeat(40) },
+    });
     for (const path of ['../escape', 'a/./b', '.GIT/config', '/abs', 'a//b', 'a/', '', 'a\0b']) {
       await expect(commitFiles(repo, { ref: MAIN, files: { 'ok.yaml': 'x', [path]: null }, message: 'x' }), path).rejects.toMatchObject({
         code: 'E_INVALID_PATH',

@@ -59,7 +59,8 @@ export async function commitFiles(repo: GitCliRepo, options: CommitFilesOptions)
     throw new GitError('E_GIT', `expectedOld '${expectedOld}' is not a full commit sha`, { ref, expectedOld });
   }
   for (const path of Object.keys(options.files)) checkPath(path);
-  const parent = options.parent === undefined ? undefined : await repo.resolveCommit(options.parent);
+  // A full sha needs no git process to resolve; read-tree below fails on one that names no commit.
+  const parent = options.parent === undefined || FULL_OID.test(options.parent) ? options.parent : await repo.resolveCommit(options.parent);
   const author = options.author ?? DEFAULT_IDENTITY;
   const committer = options.committer ?? DEFAULT_IDENTITY;
   const tmp = await mkdtemp(join(tmpdir(), 'estate-commit-'));
@@ -76,7 +77,12 @@ export async function commitFiles(repo: GitCliRepo, options: CommitFilesOptions)
     const git = async (args: string[], input?: string): Promise<string> =>
       (await runGit(args, { cwd: repo.workTree ?? repo.gitDir, env, input })).toString('utf8').trimEnd();
 
-    if (parent !== undefined) await git(['read-tree', parent]);
+    if (parent !== undefined) {
+      await git(['read-tree', `${parent}^{commit}`]).catch(async (error: unknown) => {
+        await repo.resolveCommit(parent); // E_REV_NOT_FOUND for an unknown commit
+        throw error;
+      });
+    }
     const oids = await writeBlobs(git, tmp, options.files);
     const indexInfo = Object.entries(options.files).map(([path, content]) =>
       content === null ? `0 ${ZERO_OID}\t${path}\0` : `100644 ${oids.shift() ?? ''}\t${path}\0`,

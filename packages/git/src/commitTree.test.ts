@@ -72,6 +72,7 @@ describe('commitTree', () => {
       code: 'E_REV_NOT_FOUND',
       message: `revision 'nope' not found in '${repo.dir}'`,
     });
+    await expect(commitTree(repo, { tree, parents: ['1'.repeat(40)], message: 'x' })).rejects.toMatchObject({ code: 'E_REV_NOT_FOUND', data: { rev: '1'.repeat(40) } });
     const missing = '1234567890123456789012345678901234567890';
     await expect(commitTree(repo, { tree: missing, parents: [], message: 'x' })).rejects.toMatchObject({
       code: 'E_OBJECT_NOT_FOUND',

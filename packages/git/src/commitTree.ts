@@ -17,6 +17,8 @@ export interface CommitTreeOptions {
   committer?: GitIdentity;
 }
 
+/** A full object id (SHA-1 or SHA-256). */
+const FULL_OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** The same default as commitFiles, so every commit Estate writes looks alike. */
 const DEFAULT_IDENTITY: GitIdentity = { name: 'Estate', email: 'estate@localhost' };
 
@@ -31,7 +33,9 @@ const DEFAULT_IDENTITY: GitIdentity = { name: 'Estate', email: 'estate@localhost
 export async function commitTree(repo: GitCliRepo, options: CommitTreeOptions): Promise<string> {
   const { tree } = options;
   if (tree === '' || tree.startsWith('-')) throw treeNotFound(repo, tree, 'not found');
-  const parents = await Promise.all(options.parents.map((parent) => repo.resolveCommit(parent)));
+  // A full sha needs no git process to resolve; if it names no commit, commit-tree fails and the
+  // check below says so.
+  const parents = await Promise.all(options.parents.map((parent) => (FULL_OID.test(parent) ? parent : repo.resolveCommit(parent))));
   const author = options.author ?? DEFAULT_IDENTITY;
   const committer = options.committer ?? DEFAULT_IDENTITY;
   const env = {
@@ -48,6 +52,7 @@ export async function commitTree(repo: GitCliRepo, options: CommitTreeOptions): 
     const args = ['commit-tree', '--no-gpg-sign', tree, ...parents.flatMap((parent) => ['-p', parent])];
     return (await runGit(args, { cwd, env, input: message })).toString('utf8').trim();
   } catch (err) {
+    for (const parent of parents) await repo.resolveCommit(parent);
     const type = await runGit(['cat-file', '-t', tree], { cwd }).then(
       (out) => out.toString('utf8').trim(),
       () => undefined,

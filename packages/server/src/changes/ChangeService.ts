@@ -583,7 +583,7 @@ export class ChangeService {
    * gets it; a `refs/for/*` push left unprocessed is removed.
    */
   async recover(): Promise<void> {
-    const main = await this.#o.repo.tryResolveCommit(MAIN);
+    const main = await this.#o.repo.tryReadRef(MAIN);
     for (const record of this.#o.changes.withMergeIntent()) {
       const sha = record.mergingSha!;
       const landed = main !== undefined && (await this.#o.repo.tryResolveCommit(sha)) !== undefined && (await this.#o.repo.isAncestor(sha, main));
@@ -801,7 +801,7 @@ export class ChangeService {
   }
 
   async #main(): Promise<string> {
-    const main = await this.#o.repo.tryResolveCommit(MAIN);
+    const main = await this.#o.repo.tryReadRef(MAIN);
     if (main === undefined) throw new ConflictError('E_NO_MAIN', 'the estate repo has no branch main yet: push a first commit to main (an admin emergency push) or import a repo', {});
     return main;
   }
