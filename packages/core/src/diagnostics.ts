@@ -15,7 +15,8 @@ export type DiagnosticCode =
   | 'E_DANGLING_REF'
   | 'E_REF_KIND'
   | 'E_UNIQUE'
-  | 'E_POLICY';
+  | 'E_POLICY'
+  | 'E_SECRET_FORMAT';
 
 /** One problem at one place of one file. Lines and columns are 1-based. */
 export interface Diagnostic {
