@@ -16,6 +16,8 @@ export type DiagnosticCode =
   | 'E_REF_KIND'
   | 'E_UNIQUE'
   | 'E_POLICY'
+  | 'E_CONFIG_LAYOUT'
+  | 'E_CONFIG_SCHEMA'
   | 'E_SECRET_FORMAT';
 
 /** One problem at one place of one file. Lines and columns are 1-based. */
