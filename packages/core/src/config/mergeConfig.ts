@@ -41,7 +41,7 @@ function collectSources(values: Record<string, unknown>, layers: ConfigLayer[]):
   const sources: Record<string, string> = {};
   const path: string[] = [];
   const visit = (value: unknown): void => {
-    if (isObject(value) && Object.keys(value).length > 0) {
+    if (isObject(value) && (Object.keys(value).length > 0 || path.length === 0)) {
       for (const key of Object.keys(value).sort()) {
         path.push(key);
         visit(value[key]);
