@@ -27,3 +27,9 @@ export { evaluatePolicies, tallyApprovals, DEFAULT_REQUIREMENT, POLICY_CHANGE_RE
 export { activeFreezes } from './policy/activeFreezes.js';
 export { parseCron, previousCronTime, nextCronTime, isValidTimeZone, type CronSchedule } from './policy/cron.js';
 export { matchesPathGlob, matchesPointerGlob } from './policy/globs.js';
+export * from './config/types.js';
+export { classifyConfigPath, isConfigPath, CONFIG_PREFIX } from './config/configLayout.js';
+export { mergeConfig } from './config/mergeConfig.js';
+export { loadConfigFiles } from './config/loadConfigFiles.js';
+export { resolveConfig, validateConfigs } from './config/resolveConfig.js';
+export { renderConfig, toEnvName, quoteEnvValue, escapeProperty, CONFIG_FORMATS } from './config/renderConfig.js';
