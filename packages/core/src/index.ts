@@ -33,3 +33,17 @@ export { mergeConfig } from './config/mergeConfig.js';
 export { loadConfigFiles } from './config/loadConfigFiles.js';
 export { resolveConfig, validateConfigs } from './config/resolveConfig.js';
 export { renderConfig, toEnvName, quoteEnvValue, escapeProperty, CONFIG_FORMATS } from './config/renderConfig.js';
+export { parseSecretsFile, SECRETS_KIND, SECRET_KEY, AGE_RECIPIENT, type SecretsFileSummary } from './secrets/secretsFile.js';
+export {
+  generateSecretIdentity,
+  encryptSecrets,
+  decryptSecrets,
+  setSecret,
+  rotateSecrets,
+  diffSecrets,
+  MAX_SECRET_VALUE_BYTES,
+  type SecretIdentity,
+  type EncryptSecretsInput,
+  type SetSecretInput,
+  type SecretsDiff,
+} from './secrets/secrets.js';
