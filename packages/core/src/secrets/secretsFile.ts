@@ -1,4 +1,4 @@
-import type { Diagnostic } from '../diagnostics.js';
+import { compareDiagnostics, type Diagnostic } from '../diagnostics.js';
 import type { PathSegments } from '../jsonPointer.js';
 import { DNS_LABEL } from '../assetChecks.js';
 import { locateInDocument } from '../yaml/locateInDocument.js';
@@ -34,7 +34,7 @@ export interface SecretsFileSummary {
   recipients: string[];
   /** Secret keys, sorted. */
   keys: string[];
-  /** Problems found (`E_SECRET_FORMAT`, or the YAML loader's codes); empty when the file is well formed. */
+  /** Problems found (`E_SECRET_FORMAT`, or the YAML loader's codes), sorted by position; empty when the file is well formed. */
   diagnostics: Diagnostic[];
 }
 
@@ -165,6 +165,7 @@ export function readSecretsFile(path: string, text: string): SecretsFileContent 
   const mac = typeof spec.mac === 'string' ? MAC_VALUE.exec(spec.mac)?.[1] : undefined;
   if (mac === undefined || !isBase64(mac) || mac.length !== 44) problem(['spec', 'mac'], 'spec.mac must be the file MAC HMAC[sha256,<base64 of 32 bytes>]');
   else result.mac = mac;
+  result.diagnostics.sort(compareDiagnostics);
   return result;
 }
 
