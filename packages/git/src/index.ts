@@ -12,3 +12,4 @@ export { mergeTrees, type MergeConflict, type MergeTreesResult } from './mergeTr
 export { deleteRef, updateRef } from './refs.js';
 export { revertTree } from './revertTree.js';
 export { loadCommitPolicies, loadWorkTreePolicies } from './policyReader.js';
+export { loadCommitConfig, loadWorkTreeConfig } from './configReader.js';
