@@ -189,6 +189,22 @@ describe('estate validate', () => {
     expect(parseJson<JsonReport>(atHead.stdout).errors.map((e) => [e.path, e.code])).toEqual([['policies/broken.yaml', 'E_POLICY']]);
   });
 
+  it('checks application config: layout, and each app\'s schema in every environment', () => {
+    const dir = copyDemo();
+    writeFiles(dir, {
+      'config/checkout/schema.yaml': 'type: object\nproperties:\n  http:\n    type: object\n    properties:\n      port: {type: integer, maximum: 65535}\n',
+      'config/checkout/prod.yaml': 'http:\n  port: 99999\n',
+      'config/checkout/qa.yaml': 'http: {}\n',
+    });
+    const result = estate(['validate', '--format', 'json'], { cwd: dir });
+    expect(result.status).toBe(1);
+    const errors = parseJson<JsonReport>(result.stdout).errors.map((e) => [e.path, e.line, e.code]);
+    expect(errors).toEqual([
+      ['config/checkout/prod.yaml', 2, 'E_CONFIG_SCHEMA'],
+      ['config/checkout/qa.yaml', 1, 'E_CONFIG_LAYOUT'],
+    ]);
+  });
+
   it('exits 2 for an unknown format', () => {
     const result = estate(['validate', '--format', 'xml'], { cwd: copyDemo() });
     expect(result.status).toBe(2);

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EstateError, hasErrorCode, MemoryParseCache, type Estate, type PolicySet } from '@estate/core';
-import { GitCliRepo, loadCommitEstate, loadCommitPolicies, loadWorkTreeEstate, loadWorkTreePolicies } from '@estate/git';
+import { EstateError, hasErrorCode, MemoryParseCache, parseSecretsFile, validateConfigs, type Diagnostic, type Estate, type PolicySet } from '@estate/core';
+import { GitCliRepo, loadCommitConfig, loadCommitEstate, loadCommitPolicies, loadWorkTreeConfig, loadWorkTreeEstate, loadWorkTreePolicies } from '@estate/git';
 import { createProgress, type CliIo } from './io.js';
 
 /** Which estate a read command looks at: a commit, or the work tree as it is on disk. */
@@ -92,6 +92,28 @@ export async function loadPoliciesOf(ctx: CliContext, repo: string | undefined, 
   } finally {
     await git.close();
   }
+}
+
+/**
+ * The problems of the application config (`config/`) of what {@link CliContext.loadEstate}
+ * loaded: layout, each app's schema in every environment, and the form of secrets files (their
+ * values stay encrypted: nothing is decrypted here).
+ */
+export async function configDiagnosticsOf(ctx: CliContext, repo: string | undefined, loaded: LoadedEstate): Promise<Diagnostic[]> {
+  const dir = ctx.repoDir(repo);
+  const environments = loaded.estate.config?.environments.map((e) => e.name) ?? [];
+  let set;
+  if (loaded.source === 'worktree') set = await loadWorkTreeConfig(dir, environments);
+  else {
+    const git = await GitCliRepo.open(dir);
+    try {
+      set = await loadCommitConfig(git, loaded.source, environments);
+    } finally {
+      await git.close();
+    }
+  }
+  const secrets = [...set.apps.values()].flatMap((app) => [...app.secrets.values()].flatMap((file) => parseSecretsFile(file.path, file.text).diagnostics));
+  return [...validateConfigs(set), ...secrets];
 }
 
 /**

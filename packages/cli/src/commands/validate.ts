@@ -1,6 +1,6 @@
 import type { Diagnostic, EstateClient } from '@estate/client';
 import { compareDiagnostics } from '@estate/core';
-import { loadPoliciesOf, type CliContext } from '../context.js';
+import { configDiagnosticsOf, loadPoliciesOf, type CliContext } from '../context.js';
 import { createStyles } from '../io.js';
 import { resolveServerCommit, serverAt, serverClient, type SourceOptions } from '../remote.js';
 import { parseFormat } from './formats.js';
@@ -21,8 +21,9 @@ export async function validateCommand(ctx: CliContext, options: ValidateOptions)
   const loaded = await ctx.loadEstate(options.repo, options.rev, 'validating');
   const { estate, source } = loaded;
   const policies = await loadPoliciesOf(ctx, options.repo, loaded);
+  const config = await configDiagnosticsOf(ctx, options.repo, loaded);
   const durationMs = Math.round(performance.now() - started);
-  const errors = [...estate.diagnostics, ...policies.diagnostics].sort(compareDiagnostics);
+  const errors = [...estate.diagnostics, ...policies.diagnostics, ...config].sort(compareDiagnostics);
   const stats = { ...estate.stats, errors: errors.length, source, durationMs };
   return printValidation(ctx, format, errors, summary(errors.length === 0, errors, stats), stats);
 }
