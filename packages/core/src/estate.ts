@@ -44,6 +44,13 @@ export interface Environment {
   name: string;
   description?: string;
   protected: boolean;
+  /** age recipients of this environment's config secrets; when absent, `secrets.recipients` of the estate. */
+  recipients?: string[];
+}
+
+/** The age recipients config secrets of `env` are encrypted to: the environment's own, else the estate's. */
+export function secretRecipientsFor(config: EstateConfig, env: string): string[] {
+  return config.environments.find((e) => e.name === env)?.recipients ?? config.secrets.recipients;
 }
 
 /** The content of the root `estate.yaml` (`kind: Estate`). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from './diagnostics.js';
 import { parseAssetRef } from './assetChecks.js';
+import { secretRecipientsFor } from './estate.js';
 import { classifyEstatePath, loadEstate } from './loadEstate.js';
 import { MemoryParseCache } from './memoryParseCache.js';
 import { assetYaml, diag, ESTATE_YAML, lines, loadMemoryEstate, memoryRepo } from './testing/memoryEstate.js';
@@ -566,6 +567,18 @@ describe('loadEstate: E_ESTATE_FILE and estate.yaml', () => {
     const estate = await loadMemoryEstate({ 'estate.yaml': ESTATE_YAML + `  secrets: {recipients: [${key}]}\n` });
     expect(estate.diagnostics).toEqual([]);
     expect(estate.config?.secrets).toEqual({ recipients: [key] });
+  });
+
+  it('reads recipients per environment, which take the place of the estate-wide ones', async () => {
+    const shared = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+    const prod = 'age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg';
+    const yaml = ESTATE_YAML.replace('[dev, prod]', `[dev, {name: prod, recipients: [${prod}]}]`) + `  secrets: {recipients: [${shared}]}\n`;
+    const estate = await loadMemoryEstate({ 'estate.yaml': yaml });
+    expect(estate.diagnostics).toEqual([]);
+    expect(secretRecipientsFor(estate.config!, 'prod')).toEqual([prod]);
+    expect(secretRecipientsFor(estate.config!, 'dev')).toEqual([shared]);
+    const bad = await loadMemoryEstate({ 'estate.yaml': ESTATE_YAML.replace('[dev, prod]', '[dev, {name: prod, recipients: [not-a-key]}]') });
+    expect(bad.diagnostics.map((d) => d.code)).toEqual(['E_SCHEMA']);
   });
 });
 

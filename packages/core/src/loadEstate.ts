@@ -310,7 +310,12 @@ function readEstateDocument(document: YamlDocument, kinds: KindRegistry, report:
       typeof env === 'string'
         ? { name: env, protected: false }
         : isObject(env) && typeof env['name'] === 'string'
-          ? { name: env['name'], protected: env['protected'] === true, ...(typeof env['description'] === 'string' ? { description: env['description'] } : {}) }
+          ? {
+              name: env['name'],
+              protected: env['protected'] === true,
+              ...(typeof env['description'] === 'string' ? { description: env['description'] } : {}),
+              ...(Array.isArray(env['recipients']) ? { recipients: env['recipients'].map(String) } : {}),
+            }
           : undefined;
     if (!e) return;
     if (environments.some((x) => x.name === e.name)) {
