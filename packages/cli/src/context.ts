@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EstateError, hasErrorCode, MemoryParseCache, parseSecretsFile, validateConfigs, type Diagnostic, type Estate, type PolicySet } from '@estate/core';
+import { configProblems, EstateError, hasErrorCode, MemoryParseCache, type Diagnostic, type Estate, type PolicySet } from '@estate/core';
 import { GitCliRepo, loadCommitConfig, loadCommitEstate, loadCommitPolicies, loadWorkTreeConfig, loadWorkTreeEstate, loadWorkTreePolicies } from '@estate/git';
 import { createProgress, type CliIo } from './io.js';
 
@@ -112,8 +112,7 @@ export async function configDiagnosticsOf(ctx: CliContext, repo: string | undefi
       await git.close();
     }
   }
-  const secrets = [...set.apps.values()].flatMap((app) => [...app.secrets.values()].flatMap((file) => parseSecretsFile(file.path, file.text).diagnostics));
-  return [...validateConfigs(set), ...secrets];
+  return configProblems(set);
 }
 
 /**

@@ -32,6 +32,7 @@ export { classifyConfigPath, isConfigPath, CONFIG_PREFIX } from './config/config
 export { mergeConfig } from './config/mergeConfig.js';
 export { loadConfigFiles } from './config/loadConfigFiles.js';
 export { resolveConfig, validateConfigs } from './config/resolveConfig.js';
+export { configProblems } from './config/configProblems.js';
 export { renderConfig, toEnvName, quoteEnvValue, escapeProperty, CONFIG_FORMATS } from './config/renderConfig.js';
 export { parseSecretsFile, SECRETS_KIND, SECRET_KEY, AGE_RECIPIENT, type SecretsFileSummary } from './secrets/secretsFile.js';
 export {

@@ -1,5 +1,5 @@
-import type { Estate, ParseCache, PolicySet } from '@estate/core';
-import { loadCommitEstate, loadCommitPolicies, runGit, type GitCliRepo } from '@estate/git';
+import { configProblems, type Diagnostic, type Estate, type ParseCache, type PolicySet } from '@estate/core';
+import { loadCommitConfig, loadCommitEstate, loadCommitPolicies, runGit, type GitCliRepo } from '@estate/git';
 
 /** Estates kept in memory (main's and a few change requests'): loading one costs a full validation. */
 const KEPT = 8;
@@ -16,6 +16,7 @@ export class RevisionReader {
   readonly #cache: ParseCache;
   readonly #estates = new Map<string, Promise<Estate>>();
   readonly #policies = new Map<string, Promise<PolicySet>>();
+  readonly #configs = new Map<string, Promise<Diagnostic[]>>();
   readonly #trees = new Map<string, string>();
 
   constructor(repo: GitCliRepo, cache: ParseCache) {
@@ -47,6 +48,11 @@ export class RevisionReader {
   /** The policies (`policies/**.yaml`) of a commit or tree, with their problems. */
   policies(sha: string): Promise<PolicySet> {
     return remember(this.#policies, sha, () => loadCommitPolicies(this.#repo, sha));
+  }
+
+  /** The problems of the application config (`config/`) of a commit or tree, for these environments. */
+  configProblems(sha: string, environments: readonly string[]): Promise<Diagnostic[]> {
+    return remember(this.#configs, `${sha} ${environments.join(',')}`, async () => configProblems(await loadCommitConfig(this.#repo, sha, [...environments])));
   }
 
   /** A file's text at a commit; undefined when the commit has no such file. */

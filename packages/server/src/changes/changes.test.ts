@@ -156,6 +156,21 @@ describe('change requests over HTTP', () => {
     expect(dry.body.checks.diagnostics[0]).toMatchObject({ code: 'E_SCHEMA', path: 'assets/hosts/web-01.yaml' });
   });
 
+  it("checks application config too: an app's schema in every environment, and the layout", async () => {
+    const change = await open(f.tokens.alice, [
+      { op: 'putFile', path: 'config/web/schema.yaml', content: 'type: object\nproperties:\n  port: {type: integer}\n' },
+      { op: 'putFile', path: 'config/web/base.yaml', content: 'port: 8080\n' },
+      { op: 'putFile', path: 'config/web/prod.yaml', content: 'port: eighty\n' },
+      { op: 'putFile', path: 'config/web/qa.yaml', content: 'port: 1\n' },
+    ]);
+    expect(change.checks.status).toBe('failed');
+    expect(change.checks.diagnostics.map((d: JsonBody) => [d.path, d.code])).toEqual([
+      ['config/web/prod.yaml', 'E_CONFIG_SCHEMA'],
+      ['config/web/qa.yaml', 'E_CONFIG_LAYOUT'],
+    ]);
+    await f.call('POST', `/api/v1/changes/${change.id}/close`, f.tokens.alice, {});
+  });
+
   it('puts a new asset into its own file and deletes one from a file', async () => {
     const change = await open(f.tokens.alice, [
       { op: 'put', asset: { apiVersion: 'estate/v1', kind: 'Host', metadata: { name: 'web-02', labels: { env: 'staging' }, owner: 'team/platform' }, spec: { hostname: 'web-02.example.com', ip: '10.0.0.3', os: 'debian-12' } } },

@@ -73,8 +73,13 @@ export async function runChecks(repo: GitCliRepo, reader: RevisionReader, input:
   let diagnostics: Diagnostic[] = [];
   let preexistingErrors = 0;
   if (mergedEstate) {
-    const known = new Set([...mainEstate.diagnostics, ...mainPolicies.diagnostics].map(diagnosticKey));
-    const all = [...mergedEstate.diagnostics, ...(mergedPolicies?.diagnostics ?? [])];
+    const environments = (estate: typeof mainEstate): string[] => estate.config?.environments.map((e) => e.name) ?? [];
+    const [mainConfig, mergedConfig] = await Promise.all([
+      reader.configProblems(mainTree!, environments(mainEstate)),
+      reader.configProblems(mergedTree!, environments(mergedEstate)),
+    ]);
+    const known = new Set([...mainEstate.diagnostics, ...mainPolicies.diagnostics, ...mainConfig].map(diagnosticKey));
+    const all = [...mergedEstate.diagnostics, ...(mergedPolicies?.diagnostics ?? []), ...mergedConfig];
     diagnostics = all.filter((d) => !known.has(diagnosticKey(d)));
     preexistingErrors = all.length - diagnostics.length;
     results.push(
