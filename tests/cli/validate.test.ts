@@ -189,12 +189,13 @@ describe('estate validate', () => {
     expect(parseJson<JsonReport>(atHead.stdout).errors.map((e) => [e.path, e.code])).toEqual([['policies/broken.yaml', 'E_POLICY']]);
   });
 
-  it('checks application config: layout, and each app\'s schema in every environment', () => {
+  it('checks application config: layout, each app\'s schema in every environment, an Application for each app', () => {
     const dir = copyDemo();
     writeFiles(dir, {
       'config/checkout/schema.yaml': 'type: object\nproperties:\n  http:\n    type: object\n    properties:\n      port: {type: integer, maximum: 65535}\n',
       'config/checkout/prod.yaml': 'http:\n  port: 99999\n',
       'config/checkout/qa.yaml': 'http: {}\n',
+      'config/orphan/base.yaml': 'a: 1\n',
     });
     const result = estate(['validate', '--format', 'json'], { cwd: dir });
     expect(result.status).toBe(1);
@@ -202,7 +203,9 @@ describe('estate validate', () => {
     expect(errors).toEqual([
       ['config/checkout/prod.yaml', 2, 'E_CONFIG_SCHEMA'],
       ['config/checkout/qa.yaml', 1, 'E_CONFIG_LAYOUT'],
+      ['config/orphan/base.yaml', 1, 'E_CONFIG_LAYOUT'],
     ]);
+    expect(result.stdout).toContain("declare it and its owner with an Application asset named 'orphan'");
   });
 
   it('exits 2 for an unknown format', () => {

@@ -112,7 +112,12 @@ export async function configDiagnosticsOf(ctx: CliContext, repo: string | undefi
       await git.close();
     }
   }
-  return configProblems(set);
+  return configProblems(set, applicationNames(loaded.estate));
+}
+
+/** The names of an estate's `Application` assets: the apps `config/` may hold. */
+function applicationNames(estate: Estate): Set<string> {
+  return new Set([...estate.assets.values()].filter((asset) => asset.kind === 'Application').map((asset) => asset.name));
 }
 
 /**

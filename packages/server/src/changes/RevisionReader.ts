@@ -50,9 +50,13 @@ export class RevisionReader {
     return remember(this.#policies, sha, () => loadCommitPolicies(this.#repo, sha));
   }
 
-  /** The problems of the application config (`config/`) of a commit or tree, for these environments. */
-  configProblems(sha: string, environments: readonly string[]): Promise<Diagnostic[]> {
-    return remember(this.#configs, `${sha} ${environments.join(',')}`, async () => configProblems(await loadCommitConfig(this.#repo, sha, [...environments])));
+  /** The problems of the application config (`config/`) of a commit or tree, whose estate is `estate`. */
+  configProblems(sha: string, estate: Estate): Promise<Diagnostic[]> {
+    return remember(this.#configs, sha, async () => {
+      const environments = estate.config?.environments.map((e) => e.name) ?? [];
+      const applications = new Set([...estate.assets.values()].filter((asset) => asset.kind === 'Application').map((asset) => asset.name));
+      return configProblems(await loadCommitConfig(this.#repo, sha, environments), applications);
+    });
   }
 
   /** A file's text at a commit; undefined when the commit has no such file. */

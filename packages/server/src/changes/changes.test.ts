@@ -165,6 +165,7 @@ describe('change requests over HTTP', () => {
     ]);
     expect(change.checks.status).toBe('failed');
     expect(change.checks.diagnostics.map((d: JsonBody) => [d.path, d.code])).toEqual([
+      ['config/web/base.yaml', 'E_CONFIG_LAYOUT'], // no Application asset declares web
       ['config/web/prod.yaml', 'E_CONFIG_SCHEMA'],
       ['config/web/qa.yaml', 'E_CONFIG_LAYOUT'],
     ]);

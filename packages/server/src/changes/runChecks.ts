@@ -73,11 +73,7 @@ export async function runChecks(repo: GitCliRepo, reader: RevisionReader, input:
   let diagnostics: Diagnostic[] = [];
   let preexistingErrors = 0;
   if (mergedEstate) {
-    const environments = (estate: typeof mainEstate): string[] => estate.config?.environments.map((e) => e.name) ?? [];
-    const [mainConfig, mergedConfig] = await Promise.all([
-      reader.configProblems(mainTree!, environments(mainEstate)),
-      reader.configProblems(mergedTree!, environments(mergedEstate)),
-    ]);
+    const [mainConfig, mergedConfig] = await Promise.all([reader.configProblems(mainTree!, mainEstate), reader.configProblems(mergedTree!, mergedEstate)]);
     const known = new Set([...mainEstate.diagnostics, ...mainPolicies.diagnostics, ...mainConfig].map(diagnosticKey));
     const all = [...mergedEstate.diagnostics, ...(mergedPolicies?.diagnostics ?? []), ...mergedConfig];
     diagnostics = all.filter((d) => !known.has(diagnosticKey(d)));
