@@ -21,6 +21,7 @@ import { initCommand } from './commands/init.js';
 import { newCommand } from './commands/new.js';
 import { getCommand, listCommand, relationsCommand } from './commands/read.js';
 import { reindexCommand } from './commands/reindex.js';
+import { secretGetCommand, secretKeygenCommand, secretRotateCommand, secretSetCommand } from './commands/secret.js';
 import { serveCommand } from './commands/serve.js';
 import { TOKEN_ROLES, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.js';
 import { validateCommand } from './commands/validate.js';
@@ -29,6 +30,7 @@ import { validateCommand } from './commands/validate.js';
 const NOT_OK_CODES = new Set([
   'E_ASSET_NOT_FOUND',
   'E_TOKEN_NOT_FOUND',
+  'E_SECRET_NOT_FOUND',
   // Change requests: the server refused because the change (or the caller) is not OK for it.
   'E_CHANGE_NOT_FOUND',
   'E_CHANGE_STATE',
@@ -284,6 +286,50 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .addOption(serverOption())
     .action(run((options: Parameters<typeof auditExportCommand>[1]) => auditExportCommand(ctx, options)));
+
+  // Secrets of the work tree's config/. Values come from stdin or a prompt only, never from argv.
+  const identityOption = (): Option => new Option('--identity <file>', 'a file of age identities (default: $ESTATE_AGE_IDENTITY_FILE, else the key in $ESTATE_AGE_IDENTITY)');
+  const secret = program.command('secret').description('encrypted config secrets in config/<app>/<env>.secrets.yaml (docs/secrets.md)');
+  secret
+    .command('set')
+    .description('encrypt a value from stdin (or a hidden prompt) under KEY; never give the value as an argument')
+    .argument('<app>', 'the application')
+    .argument('<env>', 'the environment')
+    .argument('<KEY>', 'the secret key, e.g. DB_PASSWORD')
+    .allowExcessArguments()
+    .addOption(repoOption())
+    .addOption(identityOption())
+    .action(
+      run((app: string, env: string, key: string, options: Parameters<typeof secretSetCommand>[5], command: Command) =>
+        secretSetCommand(ctx, app, env, key, command.args.slice(3), options),
+      ),
+    );
+  secret
+    .command('get')
+    .description("print KEY's value; without KEY the key names; with --all KEY=value lines")
+    .argument('<app>', 'the application')
+    .argument('<env>', 'the environment')
+    .argument('[KEY]', 'the secret key')
+    .option('--all', 'print every key and value as KEY=value')
+    .addOption(repoOption())
+    .addOption(identityOption())
+    .action(run((app: string, env: string, key: string | undefined, options: Parameters<typeof secretGetCommand>[4]) => secretGetCommand(ctx, app, env, key, options)));
+  secret
+    .command('rotate')
+    .description("re-encrypt secrets files to their environment's current recipients in estate.yaml")
+    .argument('[app]', 'the application (with <env>: that one file)')
+    .argument('[env]', 'the environment')
+    .option('--env <env>', 'every secrets file of this environment')
+    .option('--all', 'every secrets file')
+    .option('--force', 'with --env or --all: also files already encrypted to the right recipients')
+    .addOption(repoOption())
+    .addOption(identityOption())
+    .action(run((app: string | undefined, env: string | undefined, options: Parameters<typeof secretRotateCommand>[3]) => secretRotateCommand(ctx, app, env, options)));
+  secret
+    .command('keygen')
+    .description('write a new age identity to --out (mode 0600) and print its public recipient')
+    .requiredOption('--out <file>', 'the identity file to create (never overwritten)')
+    .action(run((options: Parameters<typeof secretKeygenCommand>[1]) => secretKeygenCommand(ctx, options)));
 
   return program;
 }
