@@ -1,3 +1,5 @@
+// The cache is a file: the test reads and damages it on disk.
+// eslint-disable-next-line no-restricted-imports
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
