@@ -14,6 +14,7 @@ import {
   changeRevertCommand,
   changeShowCommand,
 } from './commands/change.js';
+import { configGetCommand, configWatchCommand } from './commands/config.js';
 import { diffCommand } from './commands/diff.js';
 import { editCommand } from './commands/edit.js';
 import { historyCommand } from './commands/history.js';
@@ -21,6 +22,7 @@ import { initCommand } from './commands/init.js';
 import { newCommand } from './commands/new.js';
 import { getCommand, listCommand, relationsCommand } from './commands/read.js';
 import { reindexCommand } from './commands/reindex.js';
+import { runCommand } from './commands/run.js';
 import { secretGetCommand, secretKeygenCommand, secretRotateCommand, secretSetCommand } from './commands/secret.js';
 import { serveCommand } from './commands/serve.js';
 import { TOKEN_ROLES, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.js';
@@ -330,6 +332,43 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .description('write a new age identity to --out (mode 0600) and print its public recipient')
     .requiredOption('--out <file>', 'the identity file to create (never overwritten)')
     .action(run((options: Parameters<typeof secretKeygenCommand>[1]) => secretKeygenCommand(ctx, options)));
+
+  // Application config served by an Estate server (docs/config.md "Client SDK and CLI").
+  const clusterOption = (): Option => new Option('--cluster <cluster>', "the cluster whose overlay applies (config/<app>/<env>/<cluster>.yaml)");
+  const config = program.command('config').description("applications' merged config, as an Estate server serves it");
+  config
+    .command('get')
+    .description('print the merged config of an app in an environment, rendered by the server')
+    .argument('<app>', 'the application')
+    .argument('<env>', 'the environment')
+    .addOption(new Option('--format <format>', 'output format').choices(['json', 'yaml', 'env', 'properties']).default('yaml'))
+    .addOption(clusterOption())
+    // Not --version: the program's own --version would answer first.
+    .option('--at <sha>', 'an older version (the sha of the main commit that made it) instead of the current one')
+    .addOption(serverOption())
+    .action(run((app: string, env: string, options: Parameters<typeof configGetCommand>[3]) => configGetCommand(ctx, app, env, options)));
+  config
+    .command('watch')
+    .description('print a line per new version of the config as the server pushes it, until interrupted')
+    .argument('<app>', 'the application')
+    .argument('<env>', 'the environment')
+    .option('--json', 'print each version as JSON, values included')
+    .addOption(clusterOption())
+    .option('--instance <id>', "this watcher's instance id (gray releases, the server's instances list)")
+    .addOption(serverOption())
+    .action(run((app: string, env: string, options: Parameters<typeof configWatchCommand>[3]) => configWatchCommand(ctx, app, env, options)));
+
+  program
+    .command('run')
+    .description("start a program with an app's config as environment variables: estate run --app A --env E -- cmd args…")
+    .requiredOption('--app <app>', 'the application')
+    .requiredOption('--env <env>', 'the environment')
+    .addOption(clusterOption())
+    .option('--instance <id>', "this instance's id (gray releases, the server's instances list)")
+    .option('--cache-dir <dir>', 'keep the last-known-good config here, and run from it when the server is unavailable')
+    .argument('<command...>', 'the program and its arguments, after --')
+    .addOption(serverOption())
+    .action(run((command: string[], options: Parameters<typeof runCommand>[2]) => runCommand(ctx, command, options)));
 
   return program;
 }
