@@ -38,7 +38,7 @@ export async function secretSetCommand(ctx: CliContext, app: string, env: string
     // The argument is not echoed: it may be the secret itself.
     throw new EstateError(
       'E_USAGE',
-      'estate secret set takes <app> <env> <KEY> and no value: a value on the command line would stay in shell history and show in `ps`. ' +
+      'estate secret set takes <app> <env> <KEY> and never the value: on the command line it would stay in shell history and show in `ps`. ' +
         'Pipe it on stdin, or run the command on a terminal to be prompted. If you typed a real secret, consider it exposed and change it.',
     );
   }
