@@ -242,8 +242,10 @@ function decodeValue(bytes: Buffer, key: string): string {
 
 /** Reads one line from the terminal in raw mode, echoing nothing; Ctrl-C and Ctrl-D abort. */
 function promptHidden(ctx: CliContext, prompt: string): Promise<string> {
-  ctx.io.stderr(prompt);
   const stdin = process.stdin;
+  // Echo goes off before the prompt shows, so nothing typed early reaches the screen.
+  stdin.setRawMode(true);
+  ctx.io.stderr(prompt);
   return new Promise((resolvePrompt, reject) => {
     let typed = '';
     const finish = (error?: EstateError): void => {
@@ -262,7 +264,6 @@ function promptHidden(ctx: CliContext, prompt: string): Promise<string> {
         else typed += char;
       }
     };
-    stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);
   });
