@@ -37,6 +37,7 @@ export { renderConfig, toEnvName, quoteEnvValue, escapeProperty, CONFIG_FORMATS 
 export { parseSecretsFile, SECRETS_KIND, SECRET_KEY, AGE_RECIPIENT, type SecretsFileSummary } from './secrets/secretsFile.js';
 export {
   generateSecretIdentity,
+  recipientOfIdentity,
   encryptSecrets,
   decryptSecrets,
   setSecret,

@@ -7,6 +7,11 @@ import Database from 'better-sqlite3';
 import { AuditLog } from './audit/AuditLog.js';
 import { registerAuditRoutes } from './audit/auditRoutes.js';
 import { registerChangeRoutes } from './changes/changeRoutes.js';
+import { ConfigIndex } from './config/ConfigIndex.js';
+import { registerConfigRoutes } from './config/configRoutes.js';
+import { ConfigService } from './config/ConfigService.js';
+import { ConfigVersionStore } from './config/ConfigVersionStore.js';
+import { loadServerIdentities } from './config/serverIdentity.js';
 import { changePushHandler } from './changes/changePushHandler.js';
 import { ChangeService } from './changes/ChangeService.js';
 import { RevisionReader } from './changes/RevisionReader.js';
@@ -53,6 +58,10 @@ export interface RunningServer {
   changes: ChangeService;
   audit: AuditLog;
   webhooks: WebhookDispatcher;
+  config: ConfigService;
+  configIndex: ConfigIndex;
+  /** The server's age recipient: estate.yaml lists it so the server can decrypt config secrets. */
+  secretsRecipient: string;
   /** Stops listening and indexing, and releases the data dir. */
   close(): Promise<void>;
 }
@@ -104,20 +113,39 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     cleanup.push(() => store.close());
     const log = options.log ?? (() => undefined);
     const cache = new MemoryParseCache();
+    const identities = await loadServerIdentities(dataDir);
+    log('info', `config secrets: the server's age recipient is ${identities.recipient}`);
+    const workflowDb = openWorkflowDb(dataDir);
+    cleanup.push(async () => workflowDb.close());
+    const audit = new AuditLog(workflowDb);
+    const records = new SqliteChangeStore(workflowDb);
+    const webhooks = new WebhookDispatcher(workflowDb, { log, ...(options.env ? { env: options.env } : {}) });
+    const configVersions = new ConfigVersionStore(workflowDb);
+    const config = new ConfigService({ versions: configVersions, identities: () => identities.identities, recipient: () => identities.recipient, audit, log });
+    const configIndex = new ConfigIndex({
+      repo,
+      store,
+      versions: configVersions,
+      identities: () => identities.identities,
+      onVersions: (versions) => {
+        config.onVersions(versions).catch((error: unknown) => log('error', `pushing config versions failed: ${(error as Error).message}`));
+      },
+      log,
+    });
+    cleanup.push(async () => config.close());
+    cleanup.push(() => webhooks.stop());
+    const followConfig = (): void => {
+      configIndex.sync().catch((error: unknown) => log('error', `reading config from main failed; retrying on the next commit: ${(error as Error).message}`));
+    };
     const indexer = new Indexer(repo, store, {
       cache,
+      onIndexed: followConfig,
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),
       log,
       onProgress: progressLogger(log),
     });
     cleanup.push(() => indexer.stop());
 
-    const workflowDb = openWorkflowDb(dataDir);
-    cleanup.push(async () => workflowDb.close());
-    const audit = new AuditLog(workflowDb);
-    const records = new SqliteChangeStore(workflowDb);
-    const webhooks = new WebhookDispatcher(workflowDb, { log, ...(options.env ? { env: options.env } : {}) });
-    cleanup.push(() => webhooks.stop());
     let url = options.publicUrl ?? '';
     const publicUrl = (): string => url;
     const changes = new ChangeService({
@@ -155,6 +183,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       extend: (instance, ctx) => {
         registerChangeRoutes(instance, { changes, store, governedFromSeq });
         registerAuditRoutes(instance, { audit });
+        registerConfigRoutes(instance, { service: config, versions: configVersions, index: configIndex, store, recipient: () => identities.recipient });
+        instance.addHook('preClose', async () => config.close());
         registerWebhookRoutes(instance, { webhooks, audit });
         registerGitHttp(instance, {
           repoDir: repo.gitDir,
@@ -183,6 +213,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const listening = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     url ||= listening;
     indexer.start();
+    followConfig();
     webhooks.start();
     // Checks of open change requests follow main; estate.yaml's webhooks too.
     let configuredFor: string | undefined;
@@ -208,6 +239,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       clearInterval(timer);
       await following;
       await changes.idle();
+      await indexer.stop();
+      await configIndex.idle();
     });
     return {
       url: listening,
@@ -218,6 +251,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       changes,
       audit,
       webhooks,
+      config,
+      configIndex,
+      secretsRecipient: identities.recipient,
       close: undo,
     };
   } catch (err) {

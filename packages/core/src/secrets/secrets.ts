@@ -65,6 +65,15 @@ export async function generateSecretIdentity(): Promise<SecretIdentity> {
   return { identity, recipient: await identityToRecipient(identity) };
 }
 
+/** The public recipient (`age1...`) of an age X25519 identity; InputError E_SECRET_IDENTITY for anything else. */
+export async function recipientOfIdentity(identity: string): Promise<string> {
+  try {
+    return await identityToRecipient(identity.trim());
+  } catch {
+    throw new InputError('E_SECRET_IDENTITY', 'not an age X25519 identity (expected AGE-SECRET-KEY-1...)', {});
+  }
+}
+
 /**
  * Writes a secrets file: each value encrypted on its own to every recipient, with a fresh random
  * MAC key (also encrypted to the recipients) that binds each value to its key and authenticates

@@ -21,6 +21,10 @@ export const AUDIT_EVENT_TYPES = [
   'push.refused',
   'webhook.created',
   'webhook.deleted',
+  'config.secrets.read',
+  'config.release.started',
+  'config.release.promoted',
+  'config.release.aborted',
 ] as const;
 
 /** One kind of audited event, e.g. `change.merged`. */

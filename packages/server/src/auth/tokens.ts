@@ -27,7 +27,10 @@ export interface TokenRequest {
   groups?: string[];
   /** When the token stops working; none = until revoked. */
   expiresAt?: Date;
-  /** Restrictions for later use (apps, kinds, paths); empty = no restriction. */
+  /**
+   * Restrictions and grants: `apps` limits the token to those apps' config (it may call nothing
+   * else); `secrets` lets it read the secrets of `app/env` pairs (`*` for any app or env).
+   */
   scopes?: Record<string, string[]>;
 }
 
@@ -53,6 +56,7 @@ export async function issueToken(store: Store, request: TokenRequest, now: Date 
   if (badGroup !== undefined) {
     throw new InputError('E_BAD_PARAM', `invalid group name '${badGroup}': use lower-case letters, digits, '-', '_' and '.' (at most 63)`, { parameter: 'groups', value: badGroup });
   }
+  checkScopes(request.scopes ?? {});
   if (request.expiresAt !== undefined) {
     const time = request.expiresAt.getTime();
     if (Number.isNaN(time) || time <= now.getTime()) {
@@ -189,6 +193,24 @@ export function parseDuration(text: string): number {
 export function roleAtLeast(role: Role, needed: Role): boolean {
   const have = ROLES.indexOf(role);
   return have >= 0 && have >= ROLES.indexOf(needed);
+}
+
+/** The scopes a token may have, and the form of their entries. */
+const SCOPE_ENTRY: Record<string, RegExp> = {
+  apps: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+  secrets: /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|\*)\/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|\*)$/,
+};
+
+function checkScopes(scopes: Record<string, string[]>): void {
+  for (const [scope, entries] of Object.entries(scopes)) {
+    const form = SCOPE_ENTRY[scope];
+    if (!form) throw new InputError('E_BAD_PARAM', `unknown token scope '${scope}': expected ${Object.keys(SCOPE_ENTRY).join(' or ')}`, { parameter: 'scopes', scope });
+    const bad = entries.find((entry) => typeof entry !== 'string' || !form.test(entry));
+    if (bad !== undefined) {
+      const expected = scope === 'apps' ? 'an app name (a DNS-1123 label)' : 'app/env, where either may be *';
+      throw new InputError('E_BAD_PARAM', `invalid ${scope} scope '${String(bad)}': expected ${expected}`, { parameter: 'scopes', scope, value: String(bad) });
+    }
+  }
 }
 
 /** `tok_` + 8 base32 characters (40 random bits): short enough to type, shown in token lists. */

@@ -181,6 +181,9 @@ export function registerGitHttp(app: FastifyInstance, options: GitHttpOptions): 
       }
       throw error;
     }
+    if ((token.scopes['apps']?.length ?? 0) > 0) {
+      throw new NotAllowedError('E_FORBIDDEN', `token '${token.id}' is scoped to the config of ${token.scopes['apps']!.join(', ')}: it cannot fetch the estate repo`, { apps: token.scopes['apps'] });
+    }
     if (!roleAtLeast(token.role, needed)) {
       options.onDenied?.(token, { method: request.method, url: request.routeOptions.url ?? request.url, required: needed });
       const what = needed === 'editor' ? 'pushing' : 'fetching';

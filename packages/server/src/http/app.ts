@@ -92,6 +92,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       options.onDenied?.(token, { method: request.method, url: request.routeOptions.url ?? request.url, required: access });
       throw new NotAllowedError('E_FORBIDDEN', `this needs the role '${access}'; token '${token.id}' has '${token.role}'`, { required: access, role: token.role });
     }
+    if ((token.scopes['apps']?.length ?? 0) > 0 && request.routeOptions.config.appScoped !== true) {
+      throw new NotAllowedError('E_FORBIDDEN', `token '${token.id}' is scoped to the config of ${token.scopes['apps']!.join(', ')}: it may call /api/v1/config only`, { apps: token.scopes['apps'] });
+    }
     request.token = token;
     const now = Date.now();
     if (now - (touched.get(token.id) ?? 0) >= TOUCH_INTERVAL_MS) {

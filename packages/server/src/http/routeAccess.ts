@@ -18,6 +18,8 @@ declare module 'fastify' {
     rawBody?: boolean;
     /** `false` leaves the route out of the OpenAPI document (git's protocol routes are not the API). */
     openapi?: boolean;
+    /** Tokens scoped to apps (`scopes.apps`) may call the route, for their apps' config only; they are refused every other route. */
+    appScoped?: boolean;
   }
   interface FastifySchema {
     /** For the OpenAPI document (Fastify ignores them). */

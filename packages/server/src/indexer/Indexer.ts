@@ -26,6 +26,8 @@ export interface IndexerOptions {
   cache?: ParseCache;
   /** Progress of a long run (commits done, commits to do). */
   onProgress?: (done: number, total: number) => void;
+  /** Called after each transaction that added commits to the store (the config center follows it). */
+  onIndexed?: () => void;
   /** Events worth a log line. */
   log?: (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) => void;
 }
@@ -220,6 +222,7 @@ export class Indexer {
       this.#state.commitsIndexed += batches.length;
       done += batches.length;
       this.#options.onProgress?.(done, total);
+      this.#options.onIndexed?.();
     };
     try {
       for await (const entry of this.#repo.iterateFirstParentChain(target, head?.sha)) {
