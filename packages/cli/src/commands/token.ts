@@ -16,7 +16,7 @@ export const TOKEN_ROLES = ['viewer', 'editor', 'approver', 'admin'] as const;
  * `estate token create`: issues a token and prints it alone on stdout (so `$(estate token create
  * …)` captures it), once: the data dir keeps only its hash. What was created goes to stderr.
  */
-export async function tokenCreateCommand(ctx: CliContext, options: { data?: string; role: string; name?: string; group?: string[]; expires?: string }): Promise<number> {
+export async function tokenCreateCommand(ctx: CliContext, options: { data?: string; role: string; name?: string; group?: string[]; app?: string[]; secrets?: string[]; expires?: string }): Promise<number> {
   if (!(TOKEN_ROLES as readonly string[]).includes(options.role)) {
     throw new EstateError('E_USAGE', `unknown role '${options.role}'; use one of: ${TOKEN_ROLES.join(', ')}`, { role: options.role });
   }
@@ -27,14 +27,18 @@ export async function tokenCreateCommand(ctx: CliContext, options: { data?: stri
   const expiresAt = options.expires === undefined ? undefined : new Date(now.getTime() + server.parseDuration(options.expires));
   const name = options.name ?? `${role}-${now.toISOString().slice(0, 19)}Z`;
   const { token, record } = await withStore(dataDir, server, async (store) => {
-    const issued = await server.issueToken(store, { name, role, groups: options.group ?? [], ...(expiresAt ? { expiresAt } : {}) });
+    const scopes = { ...(options.app ? { apps: options.app } : {}), ...(options.secrets ? { secrets: options.secrets } : {}) };
+    const issued = await server.issueToken(store, { name, role, groups: options.group ?? [], scopes, ...(expiresAt ? { expiresAt } : {}) });
     audit(server, dataDir, 'token.created', issued.record);
     return issued;
   });
   ctx.io.stdout(`${token}\n`);
   const expiry = record.expiresAt ? `expires ${formatTime(record.expiresAt)}` : 'no expiry';
   const groups = record.groups.length > 0 ? `, groups ${record.groups.join(', ')}` : '';
-  ctx.io.stderr(`created ${record.id} '${record.name}' (${record.role}${groups}, ${expiry}). The token is shown only this once: store it now.\n`);
+  const scoped = Object.entries(record.scopes)
+    .map(([scope, entries]) => `, ${scope} ${entries.join(', ')}`)
+    .join('');
+  ctx.io.stderr(`created ${record.id} '${record.name}' (${record.role}${groups}${scoped}, ${expiry}). The token is shown only this once: store it now.\n`);
   return 0;
 }
 
