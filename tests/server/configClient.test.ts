@@ -78,7 +78,8 @@ async function startFixture(): Promise<Fixture> {
     },
   };
   fixtures.push(fixture);
-  await waitFor('the first index', async () => ((await getJson(`${server.url}/readyz`)).status === 200 ? true : undefined));
+  // Config versions are computed once the commits are indexed: wait for billing's.
+  await waitFor('the first config version', async () => ((await getJson(`${server.url}/api/v1/config/billing/prod`, fixture.token)).status === 200 ? true : undefined));
   return fixture;
 }
 
