@@ -28,6 +28,9 @@ beforeAll(async () => {
   served = await serveEstate(['--data', data, '--import', work, '--port', '0'], { cwd: work });
   const token = estate(['token', 'create', '--data', data, '--role', 'viewer', '--name', 'billing'], { cwd: work }).stdout.trim();
   env = { ESTATE_SERVER: served.url, ESTATE_TOKEN: token };
+  // Config versions are computed once the commits are indexed: wait for billing's.
+  const ready = async (): Promise<boolean> => (await fetch(`${served.url}/api/v1/config/billing/prod`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined))?.status === 200;
+  for (let i = 0; i < 400 && !(await ready()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
 }, 60_000);
 
 afterAll(async () => {
