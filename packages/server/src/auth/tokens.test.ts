@@ -24,13 +24,19 @@ describe('tokens', () => {
       expect(JSON.stringify(await store.listTokens())).not.toContain(token.slice(4));
     });
 
+    it('refuses unknown scopes and malformed scope entries', async () => {
+      for (const scopes of [{ kinds: ['host'] }, { apps: ['Billing'] }, { secrets: ['billing'] }, { secrets: ['billing/prod/eu'] }]) {
+        await expect(issueToken(store, { name: 'x', role: 'viewer', scopes })).rejects.toMatchObject({ code: 'E_BAD_PARAM' });
+      }
+    });
+
     it('makes a different token and id each time, and keeps expiry and scopes', async () => {
       const expiresAt = new Date(Date.now() + 3_600_000);
-      const a = await issueToken(store, { name: 'a', role: 'viewer', expiresAt, scopes: { kinds: ['host'] } });
+      const a = await issueToken(store, { name: 'a', role: 'viewer', expiresAt, scopes: { apps: ['billing'], secrets: ['billing/prod', '*/dev'] } });
       const b = await issueToken(store, { name: 'a', role: 'viewer' });
       expect(a.token).not.toBe(b.token);
       expect(a.record.id).not.toBe(b.record.id);
-      expect(a.record).toMatchObject({ expiresAt: expiresAt.toISOString(), scopes: { kinds: ['host'] } });
+      expect(a.record).toMatchObject({ expiresAt: expiresAt.toISOString(), scopes: { apps: ['billing'], secrets: ['billing/prod', '*/dev'] } });
     });
 
     it('draws another id when the store already has the one drawn', async () => {
