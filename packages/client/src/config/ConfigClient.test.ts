@@ -110,6 +110,19 @@ describe('ConfigClient.subscribe', () => {
     expect(errors.map((e) => (e as Error & { code?: string }).code)).toEqual(['E_FORBIDDEN']);
   });
 
+  it('reports a config removed from main as E_CONFIG_NOT_FOUND, keeping the version delivered', async () => {
+    const server = await stub((_request, response) => {
+      openStream(response);
+      response.write(`${event('v1', 1)}id: v2\nevent: removed\ndata: {"app":"billing","env":"prod","version":"v2","seq":2}\n\n`);
+    });
+    const seen: string[] = [];
+    const errors: Error[] = [];
+    client(server.url).subscribe((s) => void seen.push(s.version), (e) => void errors.push(e));
+    await until(() => errors.length === 1, 'the removal');
+    expect(seen).toEqual(['v1']);
+    expect(errors[0]).toMatchObject({ code: 'E_CONFIG_NOT_FOUND', message: 'config billing/prod was removed from main (version v2)' });
+  });
+
   it('stops when the last subscriber leaves', async () => {
     let closed = 0;
     const server = await stub((_request, response) => {

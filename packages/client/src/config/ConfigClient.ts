@@ -350,6 +350,7 @@ class HttpConfigClient implements ConfigClient {
       const parser = new SseParser({
         onEvent: (event) => {
           if (event.event === 'config') this.#receive(event.data, url.href);
+          else if (event.event === 'removed') this.#report(new EstateApiError('E_CONFIG_NOT_FOUND', `config ${this.#o.app}/${this.#o.env} was removed from main (version ${event.id ?? 'unknown'})`, 404, { app: this.#o.app, env: this.#o.env }));
         },
         onRetry: (ms) => (this.#retryMs = ms),
       });
