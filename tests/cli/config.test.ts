@@ -126,6 +126,17 @@ describe('estate run', () => {
     expect(missing.stderr).toMatch(/^error\[E_COMMAND_NOT_FOUND\]: cannot start 'no-such-program-estate-test'/);
   });
 
+  it('passes SIGTERM on to the program and exits with its code', async () => {
+    const script = "process.on('SIGTERM', () => process.exit(42)); console.log('ready'); setInterval(() => {}, 1000)";
+    const child = spawn(process.execPath, [BIN, 'run', '--app', 'billing', '--env', 'prod', '--', process.execPath, '-e', script], { cwd: work, env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await until(() => stdout.includes('ready'), () => 'the program to start');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(42);
+  });
+
   it('runs from the --cache-dir copy when the server is down, and fails clearly without one', async () => {
     const cacheDir = makeTempDir('estate-config-cli-cache-');
     const online = runNode(PRINT_ENV, ['--cache-dir', cacheDir]);
