@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, ti
 // The last-known-good copy of an app's config (issue 5) is the one local file the client keeps.
 // eslint-disable-next-line no-restricted-imports
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ConfigSnapshot } from './types.js';
 
 /** Which config a cache file holds, and the token its keys derive from. */
@@ -150,8 +150,7 @@ function canonicalMeta(source: Omit<CacheMeta, 'cluster'> & { cluster?: string |
 
 /** Writes `text` to `path` through a synced temp file (mode 0600) and a rename: readers see the old file or the new, never a part. */
 async function writeAtomically(path: string, text: string): Promise<void> {
-  const dir = join(path, '..');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temp, 'wx', 0o600);
   try {
