@@ -357,6 +357,7 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .option('--json', 'print each version as JSON, values included')
     .addOption(clusterOption())
     .option('--instance <id>', "this watcher's instance id (gray releases, the server's instances list)")
+    .option('--label <key=value>', "this watcher's label, matched by gray-release selectors; repeatable", collect)
     .addOption(serverOption())
     .action(run((app: string, env: string, options: Parameters<typeof configWatchCommand>[3]) => configWatchCommand(ctx, app, env, options)));
 
@@ -367,6 +368,7 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .requiredOption('--env <env>', 'the environment')
     .addOption(clusterOption())
     .option('--instance <id>', "this instance's id (gray releases, the server's instances list)")
+    .option('--label <key=value>', "this instance's label, matched by gray-release selectors; repeatable", collect)
     .option('--cache-dir <dir>', 'keep the last-known-good config here, and run from it when the server is unavailable')
     .argument('<command...>', 'the program and its arguments, after --')
     .addOption(serverOption())

@@ -1,5 +1,5 @@
 import { createConfigClient, EstateApiError, type ConfigClient, type ConfigFormat } from '@estate/client';
-import { CONFIG_FORMATS } from '@estate/core';
+import { CONFIG_FORMATS, EstateError } from '@estate/core';
 import type { CliContext } from '../context.js';
 import { remoteClient, type RemoteOptions } from './change.js';
 import { parseFormat } from './formats.js';
@@ -8,6 +8,8 @@ import { parseFormat } from './formats.js';
 export interface ConfigSourceOptions extends RemoteOptions {
   cluster?: string;
   instance?: string;
+  /** `--label k=v`, repeatable: this caller's labels, which gray-release selectors match. */
+  label?: string[];
   /** `--cache-dir`: where the last-known-good copy is kept (estate run). */
   cacheDir?: string;
 }
@@ -26,8 +28,20 @@ export function configClientFor(ctx: CliContext, command: string, app: string, e
     ...(token ? { token } : {}),
     ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
     ...(options.instance !== undefined ? { instance: options.instance } : {}),
+    ...(options.label !== undefined ? { labels: parseLabels(options.label) } : {}),
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
   });
+}
+
+/** `k=v` pairs of `--label` as a map (E_USAGE for anything else). */
+function parseLabels(pairs: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([A-Za-z0-9][-A-Za-z0-9_./]*)=([-A-Za-z0-9_.]*)$/.exec(pair);
+    if (!match) throw new EstateError('E_USAGE', `--label takes key=value, e.g. zone=eu-1 (got '${pair}')`, { label: pair });
+    labels[match[1]!] = match[2]!;
+  }
+  return labels;
 }
 
 /** Options of `estate config get`. */
