@@ -83,14 +83,14 @@ async function startFixture(): Promise<Fixture> {
   return fixture;
 }
 
-function client(fixture: Fixture, options: { token?: string; cacheDir?: string; env?: string } = {}): ConfigClient {
+function client(fixture: Fixture, options: { token?: string; cacheDir?: string; env?: string; instance?: string; zone?: string } = {}): ConfigClient {
   const created = createConfigClient({
     url: fixture.url,
     token: options.token ?? fixture.token,
     app: 'billing',
     env: options.env ?? 'prod',
-    instance: 'test-1',
-    labels: { zone: 'a' },
+    instance: options.instance ?? 'test-1',
+    labels: { zone: options.zone ?? 'a' },
     backoff: { initialMs: 100, maxMs: 1000 },
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
   });
@@ -169,6 +169,32 @@ describe('config client against the real server', () => {
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     expect(new Set(seqs).size).toBe(seqs.length);
   }, 60_000);
+
+  it('a gray release reaches the canary by its labels; an abort takes it back to the stable version', async () => {
+    const fixture = await startFixture();
+    const approver = (await issueToken(fixture.server.store, { name: 'rel', role: 'approver' })).token;
+    const post = async (path: string, body: unknown = {}): Promise<{ status: number; body: { id?: number } }> => {
+      const response = await fetch(`${fixture.url}/api/v1/config/billing/prod${path}`, { method: 'POST', headers: { authorization: `Bearer ${approver}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as { id?: number } };
+    };
+    const canary = client(fixture, { instance: 'c-1', zone: 'a' });
+    const stable = client(fixture, { instance: 's-1', zone: 'b' });
+    const base = await canary.get();
+    const { seen } = collect(canary);
+    const release = await post('/releases', { selector: 'zone=a' });
+    expect(release.status).toBe(201);
+    const next = fixture.push('limit 9', { 'config/billing/prod.yaml': 'http:\n  port: 9090\nlimit: 9\n' });
+    await waitFor('the canary version', async () => (seen.some((s) => s.version === next) ? true : undefined));
+    expect(seen.at(-1)).toMatchObject({ version: next, release: 'canary', values: { limit: 9 } });
+    expect(await stable.get()).toMatchObject({ version: base.version, release: 'stable' });
+
+    expect((await post(`/releases/${release.body.id}/abort`)).status).toBe(200);
+    await waitFor('the way back', async () => (seen.at(-1)?.version === base.version ? true : undefined));
+    expect(seen.map((s) => [s.version, s.release])).toEqual([
+      [next, 'canary'],
+      [base.version, 'stable'],
+    ]);
+  });
 
   it('falls back to the last-known-good cache when the server is down at startup', async () => {
     const fixture = await startFixture();
