@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateEstate } from '../bench/generateEstate.mjs';
 import { parseLabelSelector } from '../packages/core/dist/index.js';
-import { issueToken, listTokens, revokeToken, startServer } from '../packages/server/dist/index.js';
+import { issueToken, listTokens, loadServerIdentities, revokeToken, startServer } from '../packages/server/dist/index.js';
+import { addDemoConfig } from './demoConfig.mjs';
 
 const dataDir = fileURLToPath(new URL('../demo-data/', import.meta.url));
 const seedDir = join(dataDir, 'seed');
@@ -18,6 +19,8 @@ if (!existsSync(join(dataDir, 'estate.git'))) {
   console.log('Generating the demo estate (first start only)...');
   await rm(seedDir, { recursive: true, force: true });
   await generateEstate({ assets: 330, commits: 300, out: seedDir, seed: 7 });
+  // The server's age identity, made before the server starts, so the demo's secrets are encrypted to it.
+  await addDemoConfig(seedDir, (await loadServerIdentities(dataDir)).recipient);
   importFrom = seedDir;
 }
 
@@ -38,8 +41,11 @@ if (importFrom) await rm(seedDir, { recursive: true, force: true });
 
 // One admin token per start (once the server holds the data dir): the previous demo token is
 // revoked, the new one printed once.
-for (const old of await listTokens(server.store)) if (old.name === 'demo-admin' && !old.revokedAt) await revokeToken(server.store, old.id);
+for (const old of await listTokens(server.store)) if (old.name.startsWith('demo-') && !old.revokedAt) await revokeToken(server.store, old.id);
 const { token } = await issueToken(server.store, { name: 'demo-admin', role: 'admin' });
+const configured = await fetchConfigList(server.url, token);
+const app = configured?.[0]?.app;
+const appToken = app && (await issueToken(server.store, { name: `demo-${app}`, role: 'viewer', scopes: { apps: [app], secrets: [`${app}/prod`] } })).token;
 await server.indexer.sync();
 const head = await server.store.head();
 const [dbHost] = head ? await server.store.listAssets({ seq: head.seq, kind: 'Host', selector: parseLabelSelector('role=db'), limit: 1 }) : [];
@@ -57,7 +63,24 @@ Change requests (another user approves; make one with: npx estate token create -
   ESTATE_TOKEN=${token} ESTATE_SERVER=${server.url} npx estate edit ${dbHost?.id ?? 'host/db-01'}   # edit in $EDITOR, proposed as a CR
   ESTATE_TOKEN=${token} ESTATE_SERVER=${server.url} npx estate change list
   git clone http://demo:${token}@${server.url.replace(/^http:\/\//, '')}/estate.git   # then: git push origin HEAD:refs/for/main
+${app ? `
+Config center (the ${app} app's own token, which may read its production secrets: ${appToken}):
+  curl -H "Authorization: Bearer ${appToken}" '${server.url}/api/v1/config/${app}/prod?format=env'
+  curl -N -H "Authorization: Bearer ${appToken}" '${server.url}/api/v1/config/${app}/prod/watch'   # pushed on each change
+  ESTATE_TOKEN=${appToken} ESTATE_SERVER=${server.url} npx estate run --app ${app} --env prod -- env
+` : ''}
 Data: ${dataDir} (delete it to start over). Stop with Ctrl-C.`);
+
+/** The configs the server serves (it reads them right after indexing main). */
+async function fetchConfigList(url, adminToken) {
+  for (let i = 0; i < 100; i++) {
+    const answer = await fetch(`${url}/api/v1/config`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const { items } = await answer.json();
+    if (items.length > 0) return items;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return [];
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM']) {

@@ -15,3 +15,6 @@ export { WebhookDispatcher, compileWebhookDispatcherOptions, parseRetryAfter } f
 export { registerWebhookRoutes, type WebhookAuditPort } from './webhooks/webhookRoutes.js';
 export { signWebhookBody, verifyWebhookSignature } from './webhooks/signWebhookBody.js';
 export * from './webhooks/types.js';
+export { loadServerIdentities, IDENTITY_FILE, type ServerIdentities } from './config/serverIdentity.js';
+export { ConfigService, inCanary, type ConfigCaller, type ServedVersion } from './config/ConfigService.js';
+export type { ConfigRelease, ConfigVersion, InstanceRecord } from './config/ConfigVersionStore.js';
