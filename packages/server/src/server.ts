@@ -201,6 +201,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
             { name: 'estate_emergency_reviews_pending', help: 'Emergency changes whose post-merge review nobody acknowledged yet.', value: pending.length },
             { name: 'estate_emergency_reviews_overdue', help: 'Emergency changes whose post-merge review is past due (24 h).', value: pending.filter((r) => r.overdue).length },
             { name: 'estate_change_requests_active', help: 'Change requests open or approved.', value: records.list({ state: 'active', limit: 100_000 }).length },
+            { name: 'estate_config_watchers', help: 'Open config watch (SSE) connections.', value: config.watcherCount },
+            { name: 'estate_config_held', help: 'Configs held at their last good version because their files at main have problems.', value: configIndex.problems().size },
           ];
         });
       },

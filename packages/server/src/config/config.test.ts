@@ -196,6 +196,7 @@ describe('gray release', () => {
     expect(canaryEvent.id).toBe(sha);
     expect(JSON.parse(canaryEvent.data)).toMatchObject({ release: 'canary', config: { log: { level: 'trace' } } });
     expect(await stableWatch.hasEvent(500)).toBe(false);
+    expect((await f.get('/metrics', f.tokens.viewer)).text).toMatch(/^estate_config_watchers [1-9]/m);
     const stable = await f.get('/api/v1/config/billing/dev?instance=i-stable&labels=zone=a', f.tokens.viewer);
     expect(stable.headers.get('estate-config-version')).toBe(base);
     expect(stable.headers.get('estate-config-release')).toBe('stable');
