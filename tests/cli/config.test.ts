@@ -113,6 +113,42 @@ describe('estate config watch', () => {
   });
 });
 
+describe('estate config release, instances and versions', () => {
+  it('starts a gray release, shows the canary among the instances, promotes it, and lists versions', async () => {
+    const approver = { ...env, ESTATE_TOKEN: estate(['token', 'create', '--data', data, '--role', 'approver', '--name', 'ann'], { cwd: work }).stdout.trim() };
+    const refused = estate(['config', 'release', 'start', 'billing', 'dev', '--percentage', '10'], { cwd: work, env });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/E_FORBIDDEN/);
+    expect(estate(['config', 'release', 'start', 'billing', 'dev'], { cwd: work, env: approver }).stderr).toMatch(/E_USAGE/);
+    const started = estate(['config', 'release', 'start', 'billing', 'dev', '--selector', 'zone=canary', '--format', 'json'], { cwd: work, env: approver });
+    expect(started.status, started.stderr).toBe(0);
+    const release = parseJson<{ id: number; state: string }>(started.stdout);
+    expect(release.state).toBe('active');
+    const before = estate(['config', 'get', 'billing', 'dev', '--format', 'json'], { cwd: work, env });
+    const sha = push('dev port', { 'config/billing/dev.yaml': 'http:\n  port: 7070\n' });
+    const watch = spawn(process.execPath, [BIN, 'config', 'watch', 'billing', 'dev', '--instance', 'c-2', '--label', 'zone=canary'], { env: testEnv(env) });
+    let watched = '';
+    watch.stdout.setEncoding('utf8').on('data', (chunk: string) => (watched += chunk));
+    await until(() => watched.includes(sha), () => `the canary watch to get ${sha}: ${watched}`);
+    watch.kill('SIGINT');
+    // An instance without the canary label keeps the version of before the release.
+    const stable = await fetch(`${served.url}/api/v1/config/billing/dev?instance=c-1&labels=zone=a`, { headers: { authorization: `Bearer ${env['ESTATE_TOKEN']}` } });
+    expect(await stable.json()).toEqual(JSON.parse(before.stdout));
+    const table = estate(['config', 'instances', 'billing', 'dev'], { cwd: work, env });
+    expect(table.stdout).toMatch(/^c-1\s+\S+\s+stable/m);
+    expect(table.stdout).toMatch(/^c-2\s+\S+\s+canary/m);
+    const promoted = estate(['config', 'release', 'promote', 'billing', 'dev', String(release.id)], { cwd: work, env: approver });
+    expect(promoted.status, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toMatch(/promoted release/);
+    await waitForOutput(['config', 'get', 'billing', 'dev', '--format', 'json'], '7070');
+    expect(estate(['config', 'release', 'list', 'billing', 'dev'], { cwd: work, env }).stdout).toMatch(/promoted\s+instances matching zone=canary\s+ann/);
+    expect(estate(['config', 'release', 'abort', 'billing', 'dev', String(release.id)], { cwd: work, env: approver }).stderr).toMatch(/E_RELEASE_ENDED/);
+    const versions = estate(['config', 'versions', 'billing', 'dev'], { cwd: work, env });
+    expect(versions.stdout).toContain(sha.slice(0, 12));
+    expect(versions.stdout).toMatch(/changed\s+\/http\/port: 8080 → 7070/);
+  }, 60_000);
+});
+
 describe('estate run', () => {
   it('starts the program with the config as environment variables, on top of the current environment, and exits with its code', () => {
     const result = runNode(PRINT_ENV, [], { KEEP_ME: 'kept' });

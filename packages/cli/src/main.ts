@@ -25,6 +25,7 @@ import { reindexCommand } from './commands/reindex.js';
 import { runCommand } from './commands/run.js';
 import { secretGetCommand, secretKeygenCommand, secretRotateCommand, secretSetCommand } from './commands/secret.js';
 import { serveCommand } from './commands/serve.js';
+import { configInstancesCommand, configReleaseEndCommand, configReleaseListCommand, configReleaseStartCommand, configVersionsCommand } from './commands/configRelease.js';
 import { TOKEN_ROLES, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -33,6 +34,10 @@ const NOT_OK_CODES = new Set([
   'E_ASSET_NOT_FOUND',
   'E_TOKEN_NOT_FOUND',
   'E_SECRET_NOT_FOUND',
+  'E_CONFIG_NOT_FOUND',
+  'E_RELEASE_NOT_FOUND',
+  'E_RELEASE_ACTIVE',
+  'E_RELEASE_ENDED',
   // Change requests: the server refused because the change (or the caller) is not OK for it.
   'E_CHANGE_NOT_FOUND',
   'E_CHANGE_STATE',
@@ -360,6 +365,54 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .option('--label <key=value>', "this watcher's label, matched by gray-release selectors; repeatable", collect)
     .addOption(serverOption())
     .action(run((app: string, env: string, options: Parameters<typeof configWatchCommand>[3]) => configWatchCommand(ctx, app, env, options)));
+
+  const release = config.command('release').description('gray releases: a config change reaches canary instances first, then everyone (or no one)');
+  release
+    .command('start')
+    .description('start a gray release: versions merged from now on reach the canaries only')
+    .argument('<app>', 'the application')
+    .argument('<env>', 'the environment')
+    .option('--selector <labels>', 'canaries are the instances whose labels match, e.g. zone=eu-1')
+    .option('--percentage <n>', 'canaries are this share of instances, chosen by a hash of their id (sticky)')
+    .option('--format <format>', 'text or json', 'text')
+    .addOption(serverOption())
+    .action(run((app: string, env: string, options: Parameters<typeof configReleaseStartCommand>[3]) => configReleaseStartCommand(ctx, app, env, options)));
+  for (const outcome of ['promote', 'abort'] as const) {
+    release
+      .command(outcome)
+      .description(outcome === 'promote' ? "promote a gray release: every instance gets main's newest version" : 'abort a gray release: every instance goes back to the baseline')
+      .argument('<app>', 'the application')
+      .argument('<env>', 'the environment')
+      .argument('<id>', 'the release id')
+      .option('--format <format>', 'text or json', 'text')
+      .addOption(serverOption())
+      .action(run((app: string, env: string, id: string, options: Parameters<typeof configReleaseEndCommand>[5]) => configReleaseEndCommand(ctx, outcome, app, env, id, options)));
+  }
+  release
+    .command('list')
+    .description('gray releases of a config, newest first')
+    .argument('<app>', 'the application')
+    .argument('<env>', 'the environment')
+    .option('--format <format>', 'table or json', 'table')
+    .addOption(serverOption())
+    .action(run((app: string, env: string, options: Parameters<typeof configReleaseListCommand>[3]) => configReleaseListCommand(ctx, app, env, options)));
+  config
+    .command('instances')
+    .description('instances that asked for the config: the version each got, stable or canary, last seen')
+    .argument('<app>', 'the application')
+    .argument('<env>', 'the environment')
+    .option('--format <format>', 'table or json', 'table')
+    .addOption(serverOption())
+    .action(run((app: string, env: string, options: Parameters<typeof configInstancesCommand>[3]) => configInstancesCommand(ctx, app, env, options)));
+  config
+    .command('versions')
+    .description('versions of the config, newest first, with what each changed (secrets as changed, never their values)')
+    .argument('<app>', 'the application')
+    .argument('<env>', 'the environment')
+    .addOption(clusterOption())
+    .option('--format <format>', 'table or json', 'table')
+    .addOption(serverOption())
+    .action(run((app: string, env: string, options: Parameters<typeof configVersionsCommand>[3]) => configVersionsCommand(ctx, app, env, options)));
 
   program
     .command('run')

@@ -17,6 +17,9 @@ import type {
   ChangeQuery,
   Commit,
   CommitAnswer,
+  ConfigInstance,
+  GrayRelease,
+  ConfigVersionEntry,
   CommitPage,
   CreateChangeInput,
   DiffAnswer,
@@ -300,6 +303,31 @@ export class EstateClient {
     } while (cursor !== undefined);
   }
 
+  /** Gray releases of an app's config in an env, newest first. */
+  async listConfigReleases(app: string, env: string): Promise<{ items: GrayRelease[] }> {
+    return this.#get(`${configPath(app, env)}/releases`);
+  }
+
+  /** Starts a gray release: new versions reach the canaries (by label selector or sticky percentage) first. Needs an approver. */
+  async startConfigRelease(app: string, env: string, plan: { selector?: string; percentage?: number }): Promise<GrayRelease> {
+    return this.#request<GrayRelease>('POST', `${configPath(app, env)}/releases`, { body: plan });
+  }
+
+  /** Promotes (every instance gets main's newest version) or aborts (back to the baseline) a gray release. */
+  async endConfigRelease(app: string, env: string, id: number, outcome: 'promote' | 'abort'): Promise<GrayRelease> {
+    return this.#request<GrayRelease>('POST', `${configPath(app, env)}/releases/${id}/${outcome}`);
+  }
+
+  /** The instances that asked for a config: the version each got, stable or canary, last seen. */
+  async listConfigInstances(app: string, env: string): Promise<{ items: ConfigInstance[] }> {
+    return this.#get(`${configPath(app, env)}/instances`);
+  }
+
+  /** Versions of a config, newest first, with what each changed. */
+  async listConfigVersions(app: string, env: string, options: { cluster?: string; limit?: number; before?: number } = {}): Promise<{ items: ConfigVersionEntry[]; nextBefore?: number }> {
+    return this.#get(`${configPath(app, env)}/versions`, { cluster: options.cluster, limit: options.limit, before: options.before });
+  }
+
   /** GETs a route and returns its JSON body. */
   async #get<T>(path: string, query: Record<string, QueryValue> = {}): Promise<T> {
     return this.#request<T>('GET', path, { query });
@@ -446,4 +474,14 @@ function networkReason(error: unknown): string {
   if (cause && typeof cause.code === 'string') return typeof cause.message === 'string' && cause.message.includes(cause.code) ? cause.message : `${cause.code}`;
   if (cause && typeof cause.message === 'string') return cause.message;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The route of an app's config in an env (names are DNS labels; anything else is refused here). */
+function configPath(app: string, env: string): string {
+  for (const [what, name] of [['app', app], ['env', env]] as const) {
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
+      throw new EstateApiError('E_BAD_PARAM', `'${name}' is not an ${what} name; expected a DNS-1123 label such as checkout`, 0, { [what]: name });
+    }
+  }
+  return `/api/v1/config/${app}/${env}`;
 }

@@ -572,3 +572,48 @@ export interface AuditExportQuery {
   /** `jsonl` (exact, verifiable) or `csv` (RFC 4180, for spreadsheets). */
   format: 'jsonl' | 'csv';
 }
+
+/** A gray release of one app's config in one env (`/api/v1/config/:app/:env/releases`). */
+export interface GrayRelease {
+  id: number;
+  app: string;
+  env: string;
+  state: 'active' | 'promoted' | 'aborted';
+  /** Canaries are the instances whose labels match it… */
+  selector?: string;
+  /** …or this share of instances, by a hash of their id. */
+  percentage?: number;
+  /** The newest config version id when it started: what non-canaries keep getting. */
+  baselineId: number;
+  /** Aborted: every instance stays at the baseline until a version newer than this one. */
+  heldUntilId?: number;
+  createdBy: string;
+  createdAt: string;
+  endedBy?: string;
+  endedAt?: string;
+}
+
+/** An instance that asked for a config (`/api/v1/config/:app/:env/instances`). */
+export interface ConfigInstance {
+  instance: string;
+  labels: Record<string, string>;
+  /** The version it was last served (a commit sha of main). */
+  version: string;
+  release: 'stable' | 'canary';
+  lastSeen: string;
+  via: 'get' | 'watch';
+  /** It is watching now. */
+  connected: boolean;
+}
+
+/** One version of a config, with what it changed (`/api/v1/config/:app/:env/versions`). */
+export interface ConfigVersionEntry {
+  id: number;
+  version: string;
+  seq: number;
+  committedAt: string;
+  author: string;
+  removed: boolean;
+  /** Leaves added, removed or changed (JSON pointers); secret keys as `secret:<key>`, never with values. */
+  changes: Array<{ path: string; change: 'added' | 'removed' | 'changed'; secret?: true; from?: unknown; to?: unknown }>;
+}
