@@ -10,6 +10,7 @@ import {
   parseLabelSelector,
   renderConfig,
   type ConfigFormat,
+  type LabelSelector,
 } from '@estate/core';
 import type { AuditLog } from '../audit/AuditLog.js';
 import type { TokenRecord } from '../store/Store.js';
@@ -454,13 +455,26 @@ export function configNotFound(app: string, env: string): NotFoundError {
  */
 export function inCanary(release: Pick<ConfigRelease, 'selector' | 'percentage'>, app: string, env: string, caller: ConfigCaller): boolean {
   if (caller.instance === undefined) return false;
-  if (release.selector !== undefined) return matchesSelector(parseLabelSelector(release.selector), caller.labels ?? {});
+  if (release.selector !== undefined) return matchesSelector(parsedSelector(release.selector), caller.labels ?? {});
   const bucket = createHash('sha256').update(`${app}/${env}/${caller.instance}`).digest().readUInt32BE(0) % 10_000;
   return bucket < (release.percentage ?? 0) * 100;
 }
 
+const selectors = new Map<string, LabelSelector>();
+
+/** A release's selector, parsed once (every watcher of its config is matched against it at each push). */
+function parsedSelector(text: string): LabelSelector {
+  let selector = selectors.get(text);
+  if (!selector) {
+    if (selectors.size >= CACHE_LIMIT) selectors.clear();
+    selectors.set(text, (selector = parseLabelSelector(text)));
+  }
+  return selector;
+}
+
 /** Sets a nested value, replacing what is in the way (a secret wins over a plain value). */
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  if (path.some((segment) => segment === '__proto__' || segment === 'constructor' || segment === 'prototype')) return;
   let node = target;
   for (const segment of path.slice(0, -1)) {
     const next = node[segment];
