@@ -203,6 +203,20 @@ export class GitCliRepo {
     return objects.map((object, i) => this.#toBlob(oids[i] ?? '', object));
   }
 
+  /**
+   * The parents of a commit, read through the shared `git cat-file --batch` process (no git
+   * process is started: for hot paths); undefined when `sha` names no commit.
+   */
+  async readParents(sha: string): Promise<string[] | undefined> {
+    const [object] = await this.#catFile.read([sha]);
+    if (object?.type !== 'commit') return undefined;
+    const header = object.content.toString('utf8', 0, Math.min(object.content.length, 4096)).split('\n\n', 1)[0]!;
+    return header
+      .split('\n')
+      .filter((line) => line.startsWith('parent '))
+      .map((line) => line.slice('parent '.length).trim());
+  }
+
   /** Reads a commit's metadata. Throws GitError E_REV_NOT_FOUND if `sha` names no commit. */
   async readCommit(sha: string): Promise<CommitInfo> {
     const [commit] = await this.log(sha, { limit: 1 });

@@ -139,7 +139,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     };
     const indexer = new Indexer(repo, store, {
       cache,
-      onIndexed: followConfig,
+      onIndexed: (commits) => {
+        configIndex.report(commits);
+        followConfig();
+      },
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),
       log,
       onProgress: progressLogger(log),

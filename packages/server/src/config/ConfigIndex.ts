@@ -1,7 +1,10 @@
 import {
   buildKindRegistry,
+  CONFIG_PREFIX,
   decryptSecrets,
   hasErrorCode,
+  isConfigPath,
+  loadConfigFiles,
   parseSecretsFile,
   parseYamlFile,
   readEstateConfig,
@@ -9,7 +12,8 @@ import {
   type ConfigSet,
   type EstateConfig,
 } from '@estate/core';
-import { loadCommitConfig, runGit, type GitCliRepo } from '@estate/git';
+import { runGit, type GitCliRepo } from '@estate/git';
+import type { IndexedCommit } from '../indexer/Indexer.js';
 import type { Store } from '../store/Store.js';
 import type { ConfigVersion, ConfigVersionStore, NewConfigVersion, StoredConfig } from './ConfigVersionStore.js';
 import { streamKey } from './ConfigVersionStore.js';
@@ -36,8 +40,11 @@ interface Snapshot {
   secrets?: { path: string; text: string };
 }
 
+const ESTATE_FILE = 'estate.yaml';
 /** Files whose change can change a served config. */
-const CONFIG_PATHS = ['config', 'estate.yaml'];
+const CONFIG_PATHS = ['config', ESTATE_FILE];
+/** Reported commits kept at most while a run is going (beyond, git is asked). */
+const MAX_REPORTED = 10_000;
 /** Commits of main read per transaction while catching up. */
 const COMMITS_PER_APPEND = 50;
 
@@ -55,6 +62,7 @@ export class ConfigIndex {
   #again = false;
   /** Problems that hold a config at its last good version, by stream key. */
   readonly #problems = new Map<string, string[]>();
+  #reported: IndexedCommit[] = [];
 
   constructor(options: ConfigIndexOptions) {
     this.#options = options;
@@ -90,31 +98,32 @@ export class ConfigIndex {
     await this.#running?.catch(() => undefined);
   }
 
+  /**
+   * Hands over the commits the indexer just stored: when they continue from where this index
+   * stopped, only those that changed config are read, without asking git which ones did.
+   */
+  report(commits: readonly IndexedCommit[]): void {
+    this.#reported.push(...commits);
+    if (this.#reported.length > MAX_REPORTED) this.#reported.splice(0, this.#reported.length - MAX_REPORTED);
+  }
+
   async #syncOnce(): Promise<void> {
-    const { store, versions, repo } = this.#options;
-    const head = await store.head();
+    const { versions } = this.#options;
+    const reported = this.#reported;
+    this.#reported = [];
+    const head = await this.#options.store.head();
     if (!head) return;
     const progress = versions.progress();
     if (progress?.sha === head.sha) return;
-    let shas: string[];
-    if (progress === undefined) {
-      shas = await configCommits(repo, head.sha);
-    } else if (await repo.isAncestor(progress.sha, head.sha)) {
-      shas = await configCommits(repo, head.sha, progress.sha);
-    } else {
-      // main was rewritten: what was served stays in the history; the new head is read afresh.
-      shas = [head.sha];
-    }
-    for (let start = 0; start < shas.length; start += COMMITS_PER_APPEND) {
-      const batch = shas.slice(start, start + COMMITS_PER_APPEND);
+    const commits = (progress && fromReports(reported, progress.sha, head.sha)) ?? (await this.#commitsFromGit(head.sha, progress?.sha));
+    for (let start = 0; start < commits.length; start += COMMITS_PER_APPEND) {
+      const batch = commits.slice(start, start + COMMITS_PER_APPEND);
       const appended: NewConfigVersion[] = [];
       const latest = new Map<string, NewConfigVersion>();
-      for (const sha of batch) {
-        const commit = await store.findCommit(sha);
-        if (!commit) continue; // not on main any more (rewritten meanwhile): the next run sorts it out
-        const snapshots = await this.#snapshotsAt(sha);
+      for (const commit of batch) {
+        const snapshots = await this.#snapshotsAt(commit.sha);
         const seen = new Set<string>();
-        const meta = { sha, commitSeq: commit.seq, committedAt: commit.committer.date, author: commit.author.name };
+        const meta = { sha: commit.sha, commitSeq: commit.seq, committedAt: commit.committerDate, author: commit.authorName };
         for (const snapshot of snapshots) {
           const key = streamKey(snapshot.app, snapshot.env, snapshot.cluster);
           seen.add(key);
@@ -132,21 +141,46 @@ export class ConfigIndex {
           latest.set(key, removed);
         }
       }
-      const last = batch.at(-1)!;
-      const lastCommit = await store.findCommit(last);
-      const mark = start + COMMITS_PER_APPEND >= shas.length ? head : { sha: last, seq: lastCommit?.seq ?? head.seq };
-      const stored = versions.append(appended, { sha: mark.sha, commitSeq: mark.seq });
+      const done = start + COMMITS_PER_APPEND >= commits.length ? { sha: head.sha, commitSeq: head.seq } : { sha: batch.at(-1)!.sha, commitSeq: batch.at(-1)!.seq };
+      const stored = versions.append(appended, done);
       if (stored.length > 0) this.#options.onVersions?.(stored);
     }
-    if (shas.length === 0) versions.append([], { sha: head.sha, commitSeq: head.seq });
+    if (commits.length === 0) versions.append([], { sha: head.sha, commitSeq: head.seq });
+  }
+
+  /**
+   * The commits of main after `since` (all, without it) up to `head` that changed config or
+   * estate.yaml, oldest first, asking git. When main no longer passes through `since` (it was
+   * rewritten), the head alone: what was served stays in the history, the new head is read afresh.
+   */
+  async #commitsFromGit(head: string, since: string | undefined): Promise<IndexedCommit[]> {
+    const { repo, store } = this.#options;
+    let shas: string[];
+    if (since === undefined || (await repo.isAncestor(since, head))) {
+      const out = await runGit(['rev-list', '--first-parent', '--reverse', head, ...(since ? [`^${since}`] : []), '--', ...CONFIG_PATHS], { cwd: repo.gitDir });
+      shas = out.toString('utf8').split('\n').filter(Boolean);
+    } else {
+      shas = [head];
+    }
+    const commits: IndexedCommit[] = [];
+    for (const sha of shas) {
+      const commit = await store.findCommit(sha);
+      // A commit no longer on main (rewritten meanwhile) is skipped: the next run sorts it out.
+      if (commit) commits.push({ sha, seq: commit.seq, parent: commit.parents[0], authorName: commit.author.name, committerDate: commit.committer.date, paths: undefined });
+    }
+    return commits;
   }
 
   /** Every config's snapshot at a commit; configs with problems are left out (and recorded). */
   async #snapshotsAt(sha: string): Promise<Snapshot[]> {
     const { repo } = this.#options;
-    const estate = await readEstateYaml(repo, sha);
+    const entries = (await repo.listTree(sha, [CONFIG_PREFIX, ESTATE_FILE])).filter((e) => e.path === ESTATE_FILE || isConfigPath(e.path));
+    const blobs = await repo.readBlobs(entries.map((e) => e.oid));
+    const estateAt = entries.findIndex((e) => e.path === ESTATE_FILE);
+    const estate = estateAt < 0 ? undefined : readEstateYaml(entries[estateAt]!.oid, blobs[estateAt]!);
     const environments = estate?.environments.map((e) => e.name) ?? [];
-    const set = await loadCommitConfig(repo, sha, environments);
+    const files = entries.flatMap((e, i) => (i === estateAt ? [] : [{ path: e.path, text: blobs[i]!.toString('utf8') }]));
+    const set = loadConfigFiles(files, environments);
     this.#problems.clear();
     const snapshots: Snapshot[] = [];
     for (const [app, files] of set.apps) {
@@ -191,18 +225,19 @@ export class ConfigIndex {
   }
 }
 
-/** The commits of main's first-parent chain after `since` that changed config or estate.yaml, oldest first. */
-async function configCommits(repo: GitCliRepo, head: string, since?: string): Promise<string[]> {
-  const out = await runGit(['rev-list', '--first-parent', '--reverse', head, ...(since ? [`^${since}`] : []), '--', ...CONFIG_PATHS], { cwd: repo.gitDir });
-  return out.toString('utf8').split('\n').filter(Boolean);
+/** The reported commits from the one after `since` to `head`, if they are an unbroken first-parent chain; only those that changed config. */
+function fromReports(reported: readonly IndexedCommit[], since: string, head: string): IndexedCommit[] | undefined {
+  const start = reported.findIndex((c) => c.parent === since);
+  if (start < 0 || reported.at(-1)!.sha !== head) return undefined;
+  const chain = reported.slice(start);
+  if (chain.some((c, i) => i > 0 && c.parent !== chain[i - 1]!.sha)) return undefined;
+  return chain.filter((c) => c.paths === undefined || c.paths.some((path) => path === ESTATE_FILE || path.startsWith(CONFIG_PREFIX)));
 }
 
-/** The estate.yaml of a commit, if it has a usable one. */
-async function readEstateYaml(repo: GitCliRepo, sha: string): Promise<EstateConfig | undefined> {
-  const entry = (await repo.listTree(sha, ['estate.yaml'])).find((e) => e.path === 'estate.yaml');
-  if (!entry) return undefined;
-  const parsed = parseYamlFile('estate.yaml', await repo.readBlob(entry.oid));
-  return readEstateConfig({ file: { path: 'estate.yaml', blobId: entry.oid }, parsed }, buildKindRegistry([])).config;
+/** estate.yaml's content, if usable. */
+function readEstateYaml(blobId: string, bytes: Uint8Array): EstateConfig | undefined {
+  const parsed = parseYamlFile(ESTATE_FILE, bytes);
+  return readEstateConfig({ file: { path: ESTATE_FILE, blobId }, parsed }, buildKindRegistry([])).config;
 }
 
 /** The messages of the problems resolving one config (its files' and its schema's). */

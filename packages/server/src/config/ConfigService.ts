@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import {
   ConflictError,
   decryptSecrets,
@@ -51,10 +51,19 @@ interface Watcher {
   env: string;
   caller: ConfigCaller;
   secrets: boolean;
-  response: ServerResponse;
+  /** The connection, written to directly (see {@link ConfigService.watch}). */
+  socket: Socket;
   /** Id of the last version sent; 0 before the first. */
   lastId: number;
+  /** What it was last sent, for the instances list. */
+  last: ServedVersion | undefined;
 }
+
+/** The head of every watch answer: no length and no chunked framing, so the body ends when the connection does (RFC 9112 §6.3). */
+const SSE_HEAD = Buffer.from(
+  'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\nretry: 2000\n\n',
+);
+const HEARTBEAT = Buffer.from(': heartbeat\n\n');
 
 /** A long-poll request waiting for a version other than `sha`. */
 interface Waiter {
@@ -87,6 +96,7 @@ export class ConfigService {
   readonly #dirtyInstances = new Map<string, { app: string; env: string; record: InstanceRecord }>();
   readonly #secrets = new Map<number, Promise<Record<string, string>>>();
   readonly #rendered = new Map<string, Promise<string>>();
+  readonly #events = new Map<string, Promise<Buffer>>();
   readonly #stable = new Map<string, ConfigVersion | undefined>();
   readonly #auditedReads = new Set<string>();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -178,18 +188,21 @@ export class ConfigService {
   /** Notes which version an instance got, for `.../instances`. */
   seen(app: string, env: string, caller: ConfigCaller, served: ServedVersion, via: InstanceRecord['via']): void {
     if (caller.instance === undefined) return;
-    const record: InstanceRecord = { instance: caller.instance, labels: caller.labels ?? {}, version: served.version.sha, release: served.release, lastSeen: new Date().toISOString(), via };
+    const record = instanceRecord(caller.instance, caller, served, via, new Date().toISOString());
     this.#instanceMap(app, env).set(caller.instance, record);
     this.#dirtyInstances.set(`${app}/${env}/${caller.instance}`, { app, env, record });
   }
 
-  /** The instances of an app in an env; watching ones are seen now. */
+  /** The instances of an app in an env; watching ones are seen now, with the version last pushed to them. */
   instances(app: string, env: string): Array<InstanceRecord & { connected: boolean }> {
-    const connected = new Set([...(this.#watchers.get(`${app}/${env}`) ?? [])].map((w) => w.caller.instance));
     const now = new Date().toISOString();
-    return [...this.#instanceMap(app, env).values()]
-      .map((record) => (connected.has(record.instance) ? { ...record, lastSeen: now, connected: true } : { ...record, connected: false }))
-      .sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
+    const records = new Map<string, InstanceRecord & { connected: boolean }>();
+    for (const record of this.#instanceMap(app, env).values()) records.set(record.instance, { ...record, connected: false });
+    for (const watcher of this.#watchers.get(`${app}/${env}`) ?? []) {
+      if (watcher.caller.instance === undefined || !watcher.last) continue;
+      records.set(watcher.caller.instance, { ...instanceRecord(watcher.caller.instance, watcher.caller, watcher.last, 'watch', now), connected: true });
+    }
+    return [...records.values()].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
   }
 
   /** Writes the instance records noted since the last flush. */
@@ -206,17 +219,15 @@ export class ConfigService {
 
   /**
    * Streams a config to an SSE client: what it missed since `lastEventId` (a version sha), or
-   * the current version, then each new one. The response must be hijacked, its headers not sent.
+   * the current version, then each new one. The request must be hijacked from the HTTP framework:
+   * the answer is written straight to its socket, one shared buffer per version for every watcher
+   * (no per-watcher framing), which keeps a push to 10k watchers cheap.
    */
-  async watch(app: string, env: string, caller: ConfigCaller, secrets: boolean, lastEventId: string | undefined, response: ServerResponse): Promise<void> {
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    response.write('retry: 2000\n\n');
-    const watcher: Watcher = { app, env, caller, secrets, response, lastId: 0 };
+  async watch(app: string, env: string, caller: ConfigCaller, secrets: boolean, lastEventId: string | undefined, socket: Socket): Promise<void> {
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.write(SSE_HEAD);
+    const watcher: Watcher = { app, env, caller, secrets, socket, lastId: 0, last: undefined };
     const served = this.target(app, env, caller);
     if (lastEventId !== undefined && served) {
       const known = this.#versions.bySha(app, env, served.version.cluster, lastEventId);
@@ -227,11 +238,13 @@ export class ConfigService {
     if (!set) this.#watchers.set(key, (set = new Set()));
     set.add(watcher);
     this.#watcherCount++;
-    response.on('close', () => {
+    socket.on('close', () => {
       if (set.delete(watcher)) this.#watcherCount--;
       if (set.size === 0 && this.#watchers.get(key) === set) this.#watchers.delete(key);
+      if (watcher.last) this.seen(app, env, caller, watcher.last, 'watch');
     });
-    await this.#push([watcher], new Map());
+    await this.#push([watcher]);
+    if (watcher.last) this.seen(app, env, caller, watcher.last, 'watch');
   }
 
   /**
@@ -310,7 +323,7 @@ export class ConfigService {
   /** Ends every watcher and long poll (the server is closing) and writes the instances. */
   close(): void {
     for (const timer of this.#timers) clearInterval(timer);
-    for (const set of this.#watchers.values()) for (const watcher of set) watcher.response.end();
+    for (const set of this.#watchers.values()) for (const watcher of set) watcher.socket.destroy();
     for (const set of this.#waiters.values()) for (const waiter of set) waiter.wake();
     this.flushInstances();
   }
@@ -326,62 +339,99 @@ export class ConfigService {
       if (this.target(app, env, waiter.caller)?.version.sha !== waiter.sha) waiter.wake();
     }
     const watchers = this.#watchers.get(key);
-    if (watchers) await this.#push([...watchers], new Map());
+    if (watchers) await this.#push([...watchers]);
   }
 
-  /** Sends each watcher the versions it is due (events built once per version and secrets state). */
-  async #push(watchers: Watcher[], between: Map<string, ConfigVersion[]>): Promise<void> {
+  /**
+   * Sends each watcher (all of one app and env) the versions it is due. The events are built
+   * first, once per version, secrets state and release, then written in one synchronous pass;
+   * without a gray release, what is due is worked out once per cluster and last version sent.
+   */
+  async #push(watchers: Watcher[]): Promise<void> {
+    const first = watchers[0];
+    if (!first) return;
+    const release = this.#releases.get(`${first.app}/${first.env}`);
+    const perInstance = release !== undefined && release.state !== 'promoted';
+    const targets = new Map<string, ServedVersion | undefined>();
+    const dues = new Map<string, ConfigVersion[]>();
+    const events = new Map<number, { event: Promise<Buffer>; bytes?: Buffer }>();
+    const plans: Array<{ watcher: Watcher; served: ServedVersion; events: Array<{ bytes?: Buffer }> }> = [];
     for (const watcher of watchers) {
-      const served = this.target(watcher.app, watcher.env, watcher.caller);
+      const cluster = watcher.caller.cluster ?? '';
+      let served: ServedVersion | undefined;
+      if (perInstance) served = this.target(watcher.app, watcher.env, watcher.caller);
+      else if (targets.has(cluster)) served = targets.get(cluster);
+      else targets.set(cluster, (served = this.target(watcher.app, watcher.env, watcher.caller)));
       if (!served || served.version.id === watcher.lastId) continue;
-      const target = served.version;
-      let due = [target];
-      if (watcher.lastId !== 0 && target.id > watcher.lastId) {
-        const key = `${streamKey(target.app, target.env, target.cluster)}:${watcher.lastId}:${target.id}`;
-        let list = between.get(key);
-        if (!list) {
-          list = this.#versions.between(target.app, target.env, target.cluster, watcher.lastId, target.id, MAX_CATCH_UP + 1);
-          between.set(key, list);
-        }
-        // Longer gaps than a catch-up allows (or versions of another cluster's file) get the target alone.
-        // Versions an aborted release held back were never served: they are not caught up on.
-        const release = this.#releases.get(`${watcher.app}/${watcher.env}`);
-        const skipped = (v: ConfigVersion): boolean => release?.state === 'aborted' && v.id > release.baselineId && v.id <= (release.heldUntilId ?? 0);
-        if (list.length > 0 && list.length <= MAX_CATCH_UP && list.at(-1)!.id === target.id) due = list.filter((v) => !skipped(v));
+      const dueKey = `${served.version.id}:${watcher.lastId}`;
+      let due = dues.get(dueKey);
+      if (!due) dues.set(dueKey, (due = this.#due(watcher, served.version)));
+      const planned: Array<{ bytes?: Buffer }> = [];
+      for (const version of due) {
+        const canary = version.id === served.version.id && served.release === 'canary';
+        const key = version.id * 4 + (watcher.secrets ? 2 : 0) + (canary ? 1 : 0);
+        let entry = events.get(key);
+        if (!entry) events.set(key, (entry = { event: this.#event(version, watcher.secrets, canary ? 'canary' : 'stable') }));
+        planned.push(entry);
       }
-      watcher.lastId = target.id;
-      let text = '';
-      for (const version of due) text += await this.#event(version, watcher.secrets, version.id === target.id ? served.release : 'stable');
-      if (watcher.response.destroyed) continue;
-      watcher.response.write(text);
-      if (watcher.response.writableLength > MAX_BUFFERED_BYTES) watcher.response.destroy();
-      this.seen(watcher.app, watcher.env, watcher.caller, served, 'watch');
+      plans.push({ watcher, served, events: planned });
+    }
+    for (const entry of events.values()) entry.bytes = await entry.event;
+    for (const { watcher, served, events: planned } of plans) {
+      watcher.lastId = served.version.id;
+      watcher.last = served;
+      const { socket } = watcher;
+      if (socket.destroyed) continue;
+      for (const entry of planned) socket.write(entry.bytes!);
+      if (socket.writableLength > MAX_BUFFERED_BYTES) socket.destroy();
     }
   }
 
-  /** One SSE event for a version (cached). */
-  #event(version: ConfigVersion, secrets: boolean, release: ServedVersion['release']): Promise<string> {
+  /** The versions a watcher is sent to reach `target`: those it missed, in order, or the target alone. */
+  #due(watcher: Watcher, target: ConfigVersion): ConfigVersion[] {
+    if (watcher.lastId === 0 || target.id < watcher.lastId) return [target];
+    const list = this.#versions.between(target.app, target.env, target.cluster, watcher.lastId, target.id, MAX_CATCH_UP + 1);
+    // Longer gaps than a catch-up allows (or versions of another cluster's file) get the target alone.
+    if (list.length === 0 || list.length > MAX_CATCH_UP || list.at(-1)!.id !== target.id) return [target];
+    // Versions an aborted release held back were never served: they are not caught up on.
+    const release = this.#releases.get(`${watcher.app}/${watcher.env}`);
+    if (release?.state !== 'aborted') return list;
+    return list.filter((v) => !(v.id > release.baselineId && v.id <= (release.heldUntilId ?? 0)));
+  }
+
+  /** One SSE event for a version, as bytes (cached). */
+  #event(version: ConfigVersion, secrets: boolean, release: ServedVersion['release']): Promise<Buffer> {
     const state = this.secretsState(version, secrets);
-    return this.#cached(`event:${version.id}:${state}:${release}`, async () => {
-      if (version.removed) {
-        return `id: ${version.sha}\nevent: removed\ndata: ${JSON.stringify({ app: version.app, env: version.env, version: version.sha, seq: version.seq })}\n\n`;
-      }
-      let config: Record<string, unknown>;
-      let secretsState: SecretsState = state;
-      try {
-        config = await this.values(version, state === 'included');
-      } catch (error) {
-        if (!hasErrorCode(error, 'E_SECRETS_UNAVAILABLE')) throw error;
-        config = version.config.values;
-        secretsState = 'withheld';
-      }
-      const data = { app: version.app, env: version.env, ...(version.cluster ? { cluster: version.cluster } : {}), version: version.sha, seq: version.seq, secrets: secretsState, release, config };
-      return `id: ${version.sha}\nevent: config\ndata: ${JSON.stringify(data)}\n\n`;
-    });
+    const key = `${version.id}:${state}:${release}`;
+    let event = this.#events.get(key);
+    if (!event) {
+      event = this.#buildEvent(version, state, release);
+      event.catch(() => this.#events.delete(key));
+      if (this.#events.size >= CACHE_LIMIT) this.#events.delete(this.#events.keys().next().value!);
+      this.#events.set(key, event);
+    }
+    return event;
+  }
+
+  async #buildEvent(version: ConfigVersion, state: SecretsState, release: ServedVersion['release']): Promise<Buffer> {
+    if (version.removed) {
+      return Buffer.from(`id: ${version.sha}\nevent: removed\ndata: ${JSON.stringify({ app: version.app, env: version.env, version: version.sha, seq: version.seq })}\n\n`);
+    }
+    let config: Record<string, unknown>;
+    let secretsState: SecretsState = state;
+    try {
+      config = await this.values(version, state === 'included');
+    } catch (error) {
+      if (!hasErrorCode(error, 'E_SECRETS_UNAVAILABLE')) throw error;
+      config = version.config.values;
+      secretsState = 'withheld';
+    }
+    const data = { app: version.app, env: version.env, ...(version.cluster ? { cluster: version.cluster } : {}), version: version.sha, seq: version.seq, secrets: secretsState, release, config };
+    return Buffer.from(`id: ${version.sha}\nevent: config\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   #heartbeat(): void {
-    for (const set of this.#watchers.values()) for (const watcher of set) if (!watcher.response.destroyed) watcher.response.write(': heartbeat\n\n');
+    for (const set of this.#watchers.values()) for (const watcher of set) if (!watcher.socket.destroyed) watcher.socket.write(HEARTBEAT);
   }
 
   #decrypted(version: ConfigVersion): Promise<Record<string, string>> {
@@ -446,6 +496,11 @@ export class ConfigService {
 /** E_CONFIG_NOT_FOUND for an app and env without config. */
 export function configNotFound(app: string, env: string): NotFoundError {
   return new NotFoundError('E_CONFIG_NOT_FOUND', `no config for app '${app}' in environment '${env}' on main`, { app, env });
+}
+
+/** What the instances list says of an instance that was served `served`. */
+function instanceRecord(instance: string, caller: ConfigCaller, served: ServedVersion, via: InstanceRecord['via'], lastSeen: string): InstanceRecord {
+  return { instance, labels: caller.labels ?? {}, version: served.version.sha, release: served.release, lastSeen, via };
 }
 
 /**

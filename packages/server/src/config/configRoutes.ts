@@ -141,9 +141,7 @@ export function registerConfigRoutes(app: FastifyInstance, options: ConfigRoutes
       const secrets = mayReadSecrets(request.token, appName, env);
       const lastEventId = request.headers['last-event-id'];
       reply.hijack();
-      request.raw.socket.setTimeout(0);
-      request.raw.socket.setNoDelay(true);
-      await service.watch(appName, env, caller, secrets, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined, reply.raw);
+      await service.watch(appName, env, caller, secrets, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined, request.raw.socket);
       if (secrets) {
         const served = service.target(appName, env, caller);
         if (served) service.auditSecretsRead(request.token, served.version);

@@ -26,10 +26,22 @@ export interface IndexerOptions {
   cache?: ParseCache;
   /** Progress of a long run (commits done, commits to do). */
   onProgress?: (done: number, total: number) => void;
-  /** Called after each transaction that added commits to the store (the config center follows it). */
-  onIndexed?: () => void;
+  /** Called after each transaction that added commits to the store, with them (the config center follows it). */
+  onIndexed?: (commits: IndexedCommit[]) => void;
   /** Events worth a log line. */
   log?: (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) => void;
+}
+
+/** A commit the indexer stored, as {@link IndexerOptions.onIndexed} reports it. */
+export interface IndexedCommit {
+  sha: string;
+  seq: number;
+  /** Its first parent, if any. */
+  parent: string | undefined;
+  authorName: string;
+  committerDate: string;
+  /** The paths it changed against the commit indexed before it; undefined when not known (the first commit indexed). */
+  paths: readonly string[] | undefined;
 }
 
 /**
@@ -165,7 +177,7 @@ export class Indexer {
   }
 
   async #indexToBranch(): Promise<void> {
-    const target = await this.#repo.tryResolveCommit(this.#branch);
+    const target = await this.#repo.tryReadRef(this.#branch);
     let head = await this.#store.head();
     if (target === undefined && head && this.#state.mainSha !== undefined) {
       this.#options.log?.('warn', `${this.#branch} no longer exists in ${this.#repo.gitDir}; serving the last indexed commit ${head.sha} until it is back`);
@@ -209,11 +221,14 @@ export class Indexer {
     // Catching up on many commits, several share one transaction (one disk sync); each is
     // still whole, so a crash leaves the store at a commit boundary.
     let pending: CommitBatch[] = [];
+    let pendingPaths: Array<readonly string[] | undefined> = [];
     let pendingSince = 0;
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
       const batches = pending;
+      const paths = pendingPaths;
       pending = [];
+      pendingPaths = [];
       this.#pendingAssets.clear();
       const seqs = await this.#store.appendCommits(batches);
       const last = batches.at(-1)!.commit;
@@ -222,7 +237,16 @@ export class Indexer {
       this.#state.commitsIndexed += batches.length;
       done += batches.length;
       this.#options.onProgress?.(done, total);
-      this.#options.onIndexed?.();
+      this.#options.onIndexed?.(
+        batches.map(({ commit }, i) => ({
+          sha: commit.sha,
+          seq: seqs[i]!,
+          parent: commit.parents[0],
+          authorName: commit.author.name,
+          committerDate: commit.committer.date,
+          paths: paths[i],
+        })),
+      );
     };
     try {
       for await (const entry of this.#repo.iterateFirstParentChain(target, head?.sha)) {
@@ -231,6 +255,7 @@ export class Indexer {
         const changes =
           previous === undefined || entry.commit.parents[0] === previous ? entry.changes : await this.#repo.diffTrees(previous, entry.commit.sha);
         if (pending.length === 0) pendingSince = performance.now();
+        pendingPaths.push(previous === undefined ? undefined : changes.map((c) => c.path));
         pending.push(await this.#prepareCommit(entry.commit, changes));
         if (pending.length >= GROUP_COMMITS || performance.now() - pendingSince >= GROUP_MS) await flush();
       }
@@ -251,6 +276,8 @@ export class Indexer {
    * undefined when that chain does not pass through `head`.
    */
   async #countOnChain(target: string, head: string): Promise<number | undefined> {
+    // The common case, one new commit on top of the head, costs no git process.
+    if ((await this.#repo.readParents(target))?.[0] === head) return 1;
     if ((await this.#repo.tryResolveCommit(head)) === undefined || !(await this.#repo.isAncestor(head, target))) return undefined;
     const count = await this.#repo.countFirstParent(target, head);
     return (await this.#repo.tryResolveCommit(`${target}~${count}`)) === head ? count : undefined;
