@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CatFileProcess, type CatFileObject } from './CatFileProcess.js';
 import { GitError } from './GitError.js';
+import { diffTreeObjects, parseCommitObject, parseTreeObject, type CommitObject } from './gitObjects.js';
 import { runGit, streamGit } from './runGit.js';
 
 /** One blob of a recursive tree listing. */
@@ -215,6 +216,29 @@ export class GitCliRepo {
       .split('\n')
       .filter((line) => line.startsWith('parent '))
       .map((line) => line.slice('parent '.length).trim());
+  }
+
+  /**
+   * A commit and its changes against its first parent (what {@link GitCliRepo.iterateFirstParentChain}
+   * yields for it), read through the shared `git cat-file --batch` process: no git process is
+   * started, which keeps indexing one new commit fast. Throws GitError E_REV_NOT_FOUND if `sha`
+   * names no commit.
+   */
+  async readCommitEntry(sha: string): Promise<PathLogEntry> {
+    const { tree, ...commit } = await this.#readCommitObject(sha);
+    const parentTree = commit.parents[0] === undefined ? undefined : (await this.#readCommitObject(commit.parents[0])).tree;
+    const changes = await diffTreeObjects(parentTree, tree, async (oid) => {
+      const [object] = await this.#catFile.read([oid]);
+      if (object?.type !== 'tree') throw new GitError('E_OBJECT_NOT_FOUND', `tree '${oid}' not found in '${this.dir}'`, { oid });
+      return parseTreeObject(oid, object.content, oid.length / 2);
+    });
+    return { commit, changes };
+  }
+
+  async #readCommitObject(sha: string): Promise<CommitObject> {
+    const [object] = await this.#catFile.read([sha]);
+    if (object?.type !== 'commit') throw this.#revNotFound(sha);
+    return parseCommitObject(sha, object.content);
   }
 
   /** Reads a commit's metadata. Throws GitError E_REV_NOT_FOUND if `sha` names no commit. */

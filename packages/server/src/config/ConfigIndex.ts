@@ -63,6 +63,8 @@ export class ConfigIndex {
   /** Problems that hold a config at its last good version, by stream key. */
   readonly #problems = new Map<string, string[]>();
   #reported: IndexedCommit[] = [];
+  /** Blob ids of estate.yaml and the config files at commit `sha`, kept up to date from the indexer's changes. */
+  #files: { sha: string; oids: Map<string, string> } | undefined;
 
   constructor(options: ConfigIndexOptions) {
     this.#options = options;
@@ -116,12 +118,15 @@ export class ConfigIndex {
     const progress = versions.progress();
     if (progress?.sha === head.sha) return;
     const commits = (progress && fromReports(reported, progress.sha, head.sha)) ?? (await this.#commitsFromGit(head.sha, progress?.sha));
+    // The files known at the last commit read hold until the next commit that changes them.
+    let filesValid = this.#files !== undefined && this.#files.sha === progress?.sha;
     for (let start = 0; start < commits.length; start += COMMITS_PER_APPEND) {
       const batch = commits.slice(start, start + COMMITS_PER_APPEND);
       const appended: NewConfigVersion[] = [];
       const latest = new Map<string, NewConfigVersion>();
       for (const commit of batch) {
-        const snapshots = await this.#snapshotsAt(commit.sha);
+        const snapshots = await this.#snapshotsAt(commit, filesValid);
+        filesValid = true;
         const seen = new Set<string>();
         const meta = { sha: commit.sha, commitSeq: commit.seq, committedAt: commit.committerDate, author: commit.authorName };
         for (const snapshot of snapshots) {
@@ -146,6 +151,7 @@ export class ConfigIndex {
       if (stored.length > 0) this.#options.onVersions?.(stored);
     }
     if (commits.length === 0) versions.append([], { sha: head.sha, commitSeq: head.seq });
+    if (this.#files && filesValid) this.#files.sha = head.sha;
   }
 
   /**
@@ -166,20 +172,21 @@ export class ConfigIndex {
     for (const sha of shas) {
       const commit = await store.findCommit(sha);
       // A commit no longer on main (rewritten meanwhile) is skipped: the next run sorts it out.
-      if (commit) commits.push({ sha, seq: commit.seq, parent: commit.parents[0], authorName: commit.author.name, committerDate: commit.committer.date, paths: undefined });
+      if (commit) commits.push({ sha, seq: commit.seq, parent: commit.parents[0], authorName: commit.author.name, committerDate: commit.committer.date, changes: undefined });
     }
     return commits;
   }
 
   /** Every config's snapshot at a commit; configs with problems are left out (and recorded). */
-  async #snapshotsAt(sha: string): Promise<Snapshot[]> {
-    const { repo } = this.#options;
-    const entries = (await repo.listTree(sha, [CONFIG_PREFIX, ESTATE_FILE])).filter((e) => e.path === ESTATE_FILE || isConfigPath(e.path));
-    const blobs = await repo.readBlobs(entries.map((e) => e.oid));
-    const estateAt = entries.findIndex((e) => e.path === ESTATE_FILE);
-    const estate = estateAt < 0 ? undefined : readEstateYaml(entries[estateAt]!.oid, blobs[estateAt]!);
+  async #snapshotsAt(commit: IndexedCommit, filesValid: boolean): Promise<Snapshot[]> {
+    const { sha } = commit;
+    const oids = await this.#filesAt(commit, filesValid);
+    const paths = [...oids.keys()];
+    const blobs = await this.#options.repo.readBlobs(paths.map((path) => oids.get(path)!));
+    const estateAt = paths.indexOf(ESTATE_FILE);
+    const estate = estateAt < 0 ? undefined : readEstateYaml(oids.get(ESTATE_FILE)!, blobs[estateAt]!);
     const environments = estate?.environments.map((e) => e.name) ?? [];
-    const files = entries.flatMap((e, i) => (i === estateAt ? [] : [{ path: e.path, text: blobs[i]!.toString('utf8') }]));
+    const files = paths.flatMap((path, i) => (i === estateAt ? [] : [{ path, text: blobs[i]!.toString('utf8') }]));
     const set = loadConfigFiles(files, environments);
     this.#problems.clear();
     const snapshots: Snapshot[] = [];
@@ -203,6 +210,27 @@ export class ConfigIndex {
       }
     }
     return snapshots;
+  }
+
+  /**
+   * The blob ids of estate.yaml and the config files at a commit: the files known at its parent
+   * plus its changes when those are known (no git process), else a listing of its tree.
+   */
+  async #filesAt(commit: IndexedCommit, filesValid: boolean): Promise<Map<string, string>> {
+    let oids: Map<string, string>;
+    if (filesValid && this.#files && commit.changes) {
+      oids = this.#files.oids;
+      for (const change of commit.changes) {
+        if (change.path !== ESTATE_FILE && !isConfigPath(change.path)) continue;
+        if (change.newOid) oids.set(change.path, change.newOid);
+        else oids.delete(change.path);
+      }
+    } else {
+      const entries = await this.#options.repo.listTree(commit.sha, [CONFIG_PREFIX, ESTATE_FILE]);
+      oids = new Map(entries.filter((e) => e.path === ESTATE_FILE || isConfigPath(e.path)).map((e) => [e.path, e.oid]));
+    }
+    this.#files = { sha: commit.sha, oids };
+    return oids;
   }
 
   /** Why a secrets file must not be served, if so: a bad form, or a MAC that fails for a file the server can read. */
@@ -231,7 +259,7 @@ function fromReports(reported: readonly IndexedCommit[], since: string, head: st
   if (start < 0 || reported.at(-1)!.sha !== head) return undefined;
   const chain = reported.slice(start);
   if (chain.some((c, i) => i > 0 && c.parent !== chain[i - 1]!.sha)) return undefined;
-  return chain.filter((c) => c.paths === undefined || c.paths.some((path) => path === ESTATE_FILE || path.startsWith(CONFIG_PREFIX)));
+  return chain.filter((c) => c.changes === undefined || c.changes.some(({ path }) => path === ESTATE_FILE || path.startsWith(CONFIG_PREFIX)));
 }
 
 /** estate.yaml's content, if usable. */

@@ -64,6 +64,13 @@ const SSE_HEAD = Buffer.from(
   'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\nretry: 2000\n\n',
 );
 const HEARTBEAT = Buffer.from(': heartbeat\n\n');
+const EMPTY = Buffer.alloc(0);
+
+/** An event being built for a push, and its bytes once built. */
+interface EventEntry {
+  event: Promise<Buffer>;
+  bytes: Buffer;
+}
 
 /** A long-poll request waiting for a version other than `sha`. */
 interface Waiter {
@@ -353,9 +360,10 @@ export class ConfigService {
     const release = this.#releases.get(`${first.app}/${first.env}`);
     const perInstance = release !== undefined && release.state !== 'promoted';
     const targets = new Map<string, ServedVersion | undefined>();
-    const dues = new Map<string, ConfigVersion[]>();
-    const events = new Map<number, { event: Promise<Buffer>; bytes?: Buffer }>();
-    const plans: Array<{ watcher: Watcher; served: ServedVersion; events: Array<{ bytes?: Buffer }> }> = [];
+    // What is due, by target version id, then by the id of the version last sent.
+    const dues = new Map<number, Map<number, EventEntry[][]>>();
+    const events = new Map<number, EventEntry>();
+    const plans: Array<{ watcher: Watcher; served: ServedVersion; events: EventEntry[] }> = [];
     for (const watcher of watchers) {
       const cluster = watcher.caller.cluster ?? '';
       let served: ServedVersion | undefined;
@@ -363,18 +371,24 @@ export class ConfigService {
       else if (targets.has(cluster)) served = targets.get(cluster);
       else targets.set(cluster, (served = this.target(watcher.app, watcher.env, watcher.caller)));
       if (!served || served.version.id === watcher.lastId) continue;
-      const dueKey = `${served.version.id}:${watcher.lastId}`;
-      let due = dues.get(dueKey);
-      if (!due) dues.set(dueKey, (due = this.#due(watcher, served.version)));
-      const planned: Array<{ bytes?: Buffer }> = [];
-      for (const version of due) {
-        const canary = version.id === served.version.id && served.release === 'canary';
-        const key = version.id * 4 + (watcher.secrets ? 2 : 0) + (canary ? 1 : 0);
-        let entry = events.get(key);
-        if (!entry) events.set(key, (entry = { event: this.#event(version, watcher.secrets, canary ? 'canary' : 'stable') }));
-        planned.push(entry);
+      let byLast = dues.get(served.version.id);
+      if (!byLast) dues.set(served.version.id, (byLast = new Map()));
+      // Entries per secrets state: [without, with].
+      let planned = byLast.get(watcher.lastId);
+      if (!planned) byLast.set(watcher.lastId, (planned = []));
+      const slot = watcher.secrets ? 1 : 0;
+      if (!planned[slot]) {
+        const list: EventEntry[] = [];
+        for (const version of this.#due(watcher, served.version)) {
+          const canary = version.id === served.version.id && served.release === 'canary';
+          const key = version.id * 4 + slot * 2 + (canary ? 1 : 0);
+          let entry = events.get(key);
+          if (!entry) events.set(key, (entry = { event: this.#event(version, watcher.secrets, canary ? 'canary' : 'stable'), bytes: EMPTY }));
+          list.push(entry);
+        }
+        planned[slot] = list;
       }
-      plans.push({ watcher, served, events: planned });
+      plans.push({ watcher, served, events: planned[slot] });
     }
     for (const entry of events.values()) entry.bytes = await entry.event;
     for (const { watcher, served, events: planned } of plans) {
@@ -382,7 +396,7 @@ export class ConfigService {
       watcher.last = served;
       const { socket } = watcher;
       if (socket.destroyed) continue;
-      for (const entry of planned) socket.write(entry.bytes!);
+      for (const entry of planned) socket.write(entry.bytes);
       if (socket.writableLength > MAX_BUFFERED_BYTES) socket.destroy();
     }
   }

@@ -40,8 +40,8 @@ export interface IndexedCommit {
   parent: string | undefined;
   authorName: string;
   committerDate: string;
-  /** The paths it changed against the commit indexed before it; undefined when not known (the first commit indexed). */
-  paths: readonly string[] | undefined;
+  /** What it changed against the commit indexed before it; undefined when not known (the first commit indexed). */
+  changes: readonly TreeChange[] | undefined;
 }
 
 /**
@@ -221,14 +221,14 @@ export class Indexer {
     // Catching up on many commits, several share one transaction (one disk sync); each is
     // still whole, so a crash leaves the store at a commit boundary.
     let pending: CommitBatch[] = [];
-    let pendingPaths: Array<readonly string[] | undefined> = [];
+    let pendingChanges: Array<readonly TreeChange[] | undefined> = [];
     let pendingSince = 0;
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
       const batches = pending;
-      const paths = pendingPaths;
+      const changes = pendingChanges;
       pending = [];
-      pendingPaths = [];
+      pendingChanges = [];
       this.#pendingAssets.clear();
       const seqs = await this.#store.appendCommits(batches);
       const last = batches.at(-1)!.commit;
@@ -244,18 +244,20 @@ export class Indexer {
           parent: commit.parents[0],
           authorName: commit.author.name,
           committerDate: commit.committer.date,
-          paths: paths[i],
+          changes: changes[i],
         })),
       );
     };
     try {
-      for await (const entry of this.#repo.iterateFirstParentChain(target, head?.sha)) {
+      // One commit on top of the head (the usual push or merge) is read without starting git.
+      const entries = total === 1 && head ? [await this.#repo.readCommitEntry(target)] : this.#repo.iterateFirstParentChain(target, head?.sha);
+      for await (const entry of entries) {
         if (this.#stopped) break;
         const previous = this.#trackerAt;
         const changes =
           previous === undefined || entry.commit.parents[0] === previous ? entry.changes : await this.#repo.diffTrees(previous, entry.commit.sha);
         if (pending.length === 0) pendingSince = performance.now();
-        pendingPaths.push(previous === undefined ? undefined : changes.map((c) => c.path));
+        pendingChanges.push(previous === undefined ? undefined : changes);
         pending.push(await this.#prepareCommit(entry.commit, changes));
         if (pending.length >= GROUP_COMMITS || performance.now() - pendingSince >= GROUP_MS) await flush();
       }
