@@ -57,6 +57,10 @@ interface Watcher {
   lastId: number;
   /** What it was last sent, for the instances list. */
   last: ServedVersion | undefined;
+  /** Which slice of the heartbeat period it belongs to (see {@link ConfigService}'s heartbeat). */
+  slice: number;
+  /** When it was last written to (ms since the epoch). */
+  lastWrite: number;
 }
 
 /** The head of every watch answer: no length and no chunked framing, so the body ends when the connection does (RFC 9112 §6.3). */
@@ -64,6 +68,11 @@ const SSE_HEAD = Buffer.from(
   'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\nretry: 2000\n\n',
 );
 const HEARTBEAT = Buffer.from(': heartbeat\n\n');
+/**
+ * Heartbeats are spread over this many slices of their period, each watcher in one: a write to
+ * every one of 10k sockets at once would hold up a push for as long.
+ */
+const HEARTBEAT_SLICES = 16;
 const EMPTY = Buffer.alloc(0);
 
 /** An event being built for a push, and its bytes once built. */
@@ -108,13 +117,16 @@ export class ConfigService {
   readonly #auditedReads = new Set<string>();
   readonly #timers: NodeJS.Timeout[] = [];
   #watcherCount = 0;
+  #watchersSeen = 0;
 
   constructor(options: ConfigServiceOptions) {
     this.#options = options;
     this.#versions = options.versions;
     for (const release of this.#versions.allLastReleases()) this.#releases.set(`${release.app}/${release.env}`, release);
     for (const { app, env, record } of this.#versions.instances()) this.#instanceMap(app, env).set(record.instance, record);
-    const heartbeat = setInterval(() => this.#heartbeat(), options.heartbeatMs ?? 15_000);
+    const heartbeatMs = options.heartbeatMs ?? 15_000;
+    let slice = 0;
+    const heartbeat = setInterval(() => this.#heartbeat(slice++ % HEARTBEAT_SLICES, heartbeatMs), heartbeatMs / HEARTBEAT_SLICES);
     const flush = setInterval(() => this.flushInstances(), INSTANCE_FLUSH_MS);
     heartbeat.unref();
     flush.unref();
@@ -234,7 +246,7 @@ export class ConfigService {
     socket.setTimeout(0);
     socket.setNoDelay(true);
     socket.write(SSE_HEAD);
-    const watcher: Watcher = { app, env, caller, secrets, socket, lastId: 0, last: undefined };
+    const watcher: Watcher = { app, env, caller, secrets, socket, lastId: 0, last: undefined, slice: this.#watchersSeen++ % HEARTBEAT_SLICES, lastWrite: Date.now() };
     const served = this.target(app, env, caller);
     if (lastEventId !== undefined && served) {
       const known = this.#versions.bySha(app, env, served.version.cluster, lastEventId);
@@ -391,9 +403,11 @@ export class ConfigService {
       plans.push({ watcher, served, events: planned[slot] });
     }
     for (const entry of events.values()) entry.bytes = await entry.event;
+    const now = Date.now();
     for (const { watcher, served, events: planned } of plans) {
       watcher.lastId = served.version.id;
       watcher.last = served;
+      watcher.lastWrite = now;
       const { socket } = watcher;
       if (socket.destroyed) continue;
       for (const entry of planned) socket.write(entry.bytes);
@@ -444,8 +458,16 @@ export class ConfigService {
     return Buffer.from(`id: ${version.sha}\nevent: config\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
-  #heartbeat(): void {
-    for (const set of this.#watchers.values()) for (const watcher of set) if (!watcher.socket.destroyed) watcher.socket.write(HEARTBEAT);
+  /** Writes a heartbeat to the watchers of one slice that were not written to for about a period. */
+  #heartbeat(slice: number, periodMs: number): void {
+    const due = Date.now() - periodMs + periodMs / HEARTBEAT_SLICES;
+    for (const set of this.#watchers.values()) {
+      for (const watcher of set) {
+        if (watcher.slice !== slice || watcher.lastWrite > due || watcher.socket.destroyed) continue;
+        watcher.socket.write(HEARTBEAT);
+        watcher.lastWrite = Date.now();
+      }
+    }
   }
 
   #decrypted(version: ConfigVersion): Promise<Record<string, string>> {
