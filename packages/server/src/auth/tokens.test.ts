@@ -25,7 +25,8 @@ describe('tokens', () => {
     });
 
     it('refuses unknown scopes and malformed scope entries', async () => {
-      for (const scopes of [{ kinds: ['host'] }, { apps: ['Billing'] }, { secrets: ['billing'] }, { secrets: ['billing/prod/eu'] }]) {
+      const bad: Array<Record<string, string[]>> = [{ kinds: ['host'] }, { apps: ['Billing'] }, { secrets: ['billing'] }, { secrets: ['billing/prod/eu'] }];
+      for (const scopes of bad) {
         await expect(issueToken(store, { name: 'x', role: 'viewer', scopes })).rejects.toMatchObject({ code: 'E_BAD_PARAM' });
       }
     });
