@@ -266,6 +266,21 @@ function rows(): Row[] {
       request: async () => ({ url: '/api/v1/webhooks/deliveries/999999/redeliver' }),
       allowed: { admin: { status: 404, code: 'E_WEBHOOK_DELIVERY_NOT_FOUND' } },
     },
+    // Gray releases of application config (this estate has no config: the route answers 404 past authorization).
+    {
+      method: 'POST',
+      path: '/api/v1/config/{app}/{env}/releases',
+      needs: 'approver',
+      request: async () => ({ url: '/api/v1/config/billing/prod/releases', body: { percentage: 10 } }),
+      allowed: everyone({ status: 404, code: 'E_CONFIG_NOT_FOUND' }, { approver: true, admin: true }),
+    },
+    ...(['promote', 'abort'] as const).map((outcome) => ({
+      method: 'POST',
+      path: `/api/v1/config/{app}/{env}/releases/{id}/${outcome}`,
+      needs: 'approver' as const,
+      request: async () => ({ url: `/api/v1/config/billing/prod/releases/999/${outcome}` }),
+      allowed: everyone({ status: 404, code: 'E_RELEASE_NOT_FOUND' }, { approver: true, admin: true }),
+    })),
     // git's smart HTTP (not in the API document): pushing needs an editor, its ref advertisement too.
     {
       method: 'GET',
