@@ -70,6 +70,8 @@ export interface RunningServer {
 export const DEFAULT_PORT = 7780;
 /** How long a merge waits for the indexer to show it before answering. */
 const INDEX_WAIT_MS = 5_000;
+/** How long stopping waits for open connections to finish before cutting them. */
+const CLOSE_GRACE_MS = 2_000;
 /** How often open change requests are checked against a moved main. */
 const FOLLOW_MS = 500;
 
@@ -210,7 +212,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         });
       },
     });
-    cleanup.push(() => app.close());
+    // Connections still open after a grace period (a client that connected and never sent a
+    // request, a stuck one) are cut, so that stopping never hangs.
+    cleanup.push(async () => {
+      const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+      }
+    });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? DEFAULT_PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
