@@ -243,6 +243,7 @@ export class ConfigService {
    * (no per-watcher framing), which keeps a push to 10k watchers cheap.
    */
   async watch(app: string, env: string, caller: ConfigCaller, secrets: boolean, lastEventId: string | undefined, socket: Socket): Promise<void> {
+    if (socket.destroyed) return; // the client left already: its 'close' has fired
     socket.setTimeout(0);
     socket.setNoDelay(true);
     socket.write(SSE_HEAD);
