@@ -188,6 +188,7 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .option('--group <group>', "a group of the token's user, which approval policies name; repeatable", collect)
     .option('--app <app>', "limit the token to this app's config (it may call nothing else); repeatable", collect)
     .option('--secrets <app/env>', 'let the token read the decrypted secrets of app/env (* for any app or env); repeatable', collect)
+    .option('--host <name>', 'with --role agent: the host the agent reports for (it may post reports only); repeatable', collect)
     .option('--expires <duration>', 'lifetime: 90m, 12h, 30d, 1w (default: until revoked)')
     .action(run((options: Parameters<typeof tokenCreateCommand>[1]) => tokenCreateCommand(ctx, options)));
   token

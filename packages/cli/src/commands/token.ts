@@ -9,25 +9,28 @@ import { parseFormat } from './formats.js';
 import { formatTable } from './read.js';
 import { DEFAULT_DATA_DIR } from './serve.js';
 
-/** The roles a token can have, lowest first (docs/server.md). */
-export const TOKEN_ROLES = ['viewer', 'editor', 'approver', 'admin'] as const;
+/** The roles a token can have: the human ones lowest first, then `agent` (a host's agent; docs/server.md). */
+export const TOKEN_ROLES = ['viewer', 'editor', 'approver', 'admin', 'agent'] as const;
 
 /**
  * `estate token create`: issues a token and prints it alone on stdout (so `$(estate token create
  * …)` captures it), once: the data dir keeps only its hash. What was created goes to stderr.
  */
-export async function tokenCreateCommand(ctx: CliContext, options: { data?: string; role: string; name?: string; group?: string[]; app?: string[]; secrets?: string[]; expires?: string }): Promise<number> {
+export async function tokenCreateCommand(ctx: CliContext, options: { data?: string; role: string; name?: string; group?: string[]; app?: string[]; secrets?: string[]; host?: string[]; expires?: string }): Promise<number> {
   if (!(TOKEN_ROLES as readonly string[]).includes(options.role)) {
     throw new EstateError('E_USAGE', `unknown role '${options.role}'; use one of: ${TOKEN_ROLES.join(', ')}`, { role: options.role });
   }
   const role = options.role as TokenInfo['role'];
+  if (role === 'agent' && (options.host ?? []).length === 0) {
+    throw new EstateError('E_USAGE', 'an agent token needs the host it reports for: --host NAME (repeatable)', { role });
+  }
   const dataDir = existingDataDir(ctx, options.data);
   const server = await loadServer();
   const now = new Date();
   const expiresAt = options.expires === undefined ? undefined : new Date(now.getTime() + server.parseDuration(options.expires));
-  const name = options.name ?? `${role}-${now.toISOString().slice(0, 19)}Z`;
+  const name = options.name ?? (role === 'agent' ? `agent-${options.host!.join('-')}` : `${role}-${now.toISOString().slice(0, 19)}Z`);
   const { token, record } = await withStore(dataDir, server, async (store) => {
-    const scopes = { ...(options.app ? { apps: options.app } : {}), ...(options.secrets ? { secrets: options.secrets } : {}) };
+    const scopes = { ...(options.app ? { apps: options.app } : {}), ...(options.secrets ? { secrets: options.secrets } : {}), ...(options.host ? { hosts: options.host } : {}) };
     const issued = await server.issueToken(store, { name, role, groups: options.group ?? [], scopes, ...(expiresAt ? { expiresAt } : {}) });
     audit(server, dataDir, 'token.created', issued.record);
     return issued;

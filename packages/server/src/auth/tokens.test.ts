@@ -211,4 +211,21 @@ describe('tokens', () => {
     expect(roleAtLeast('admin', 'approver')).toBe(true);
     expect(roleAtLeast('nobody' as 'viewer', 'viewer')).toBe(false);
   });
+
+  it('keeps agent apart: only an agent has agent rights, and an agent has no human ones', () => {
+    expect(roleAtLeast('agent', 'agent')).toBe(true);
+    for (const human of ['viewer', 'editor', 'approver', 'admin'] as const) {
+      expect(roleAtLeast('agent', human), human).toBe(false);
+      expect(roleAtLeast(human, 'agent'), human).toBe(false);
+    }
+  });
+
+  it('issues agent tokens for named hosts only', async () => {
+    const { record } = await issueToken(store, { name: 'agent-web-01', role: 'agent', scopes: { hosts: ['web-01'] } });
+    expect(record).toMatchObject({ role: 'agent', scopes: { hosts: ['web-01'] } });
+    await expect(issueToken(store, { name: 'a', role: 'agent' })).rejects.toMatchObject({ code: 'E_BAD_PARAM', message: expect.stringContaining('needs the hosts') });
+    await expect(issueToken(store, { name: 'a', role: 'agent', scopes: { hosts: ['Web_01'] } })).rejects.toMatchObject({ code: 'E_BAD_PARAM', message: expect.stringContaining("invalid hosts scope 'Web_01'") });
+    await expect(issueToken(store, { name: 'a', role: 'agent', scopes: { hosts: ['web-01'], apps: ['billing'] } })).rejects.toMatchObject({ code: 'E_BAD_PARAM' });
+    await expect(issueToken(store, { name: 'a', role: 'admin', scopes: { hosts: ['web-01'] } })).rejects.toMatchObject({ code: 'E_BAD_PARAM', message: expect.stringContaining('for agent tokens') });
+  });
 });

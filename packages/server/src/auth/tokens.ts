@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hasErrorCode, InputError, NotAllowedError, NotFoundError } from '@estate/core';
-import { ROLES, type Role, type Store, type TokenRecord } from '../store/Store.js';
+import { ROLES, TOKEN_ROLES, type Role, type Store, type TokenRecord, type TokenRole } from '../store/Store.js';
 
 /** Every API token starts with this, so secret scanners and people recognise one. */
 export const TOKEN_PREFIX = 'est_';
@@ -22,7 +22,7 @@ export interface TokenRequest {
    * approvals and audit entries name it; tokens with the same name are the same user.
    */
   name: string;
-  role: Role;
+  role: TokenRole;
   /** Groups of the user (`sre`, `dba`), which approval policies name. */
   groups?: string[];
   /** When the token stops working; none = until revoked. */
@@ -48,15 +48,15 @@ export async function issueToken(store: Store, request: TokenRequest, now: Date 
   if (name === '' || name.length > MAX_NAME_LENGTH) {
     throw new InputError('E_BAD_PARAM', `a token needs a name of 1 to ${MAX_NAME_LENGTH} characters`, { parameter: 'name' });
   }
-  if (!(ROLES as readonly string[]).includes(request.role)) {
-    throw new InputError('E_BAD_PARAM', `unknown role '${String(request.role)}': expected one of ${ROLES.join(', ')}`, { parameter: 'role', roles: [...ROLES] });
+  if (!(TOKEN_ROLES as readonly string[]).includes(request.role)) {
+    throw new InputError('E_BAD_PARAM', `unknown role '${String(request.role)}': expected one of ${TOKEN_ROLES.join(', ')}`, { parameter: 'role', roles: [...TOKEN_ROLES] });
   }
   const groups = [...new Set(request.groups ?? [])].sort();
   const badGroup = groups.find((group) => !GROUP_NAME.test(group));
   if (badGroup !== undefined) {
     throw new InputError('E_BAD_PARAM', `invalid group name '${badGroup}': use lower-case letters, digits, '-', '_' and '.' (at most 63)`, { parameter: 'groups', value: badGroup });
   }
-  checkScopes(request.scopes ?? {});
+  checkScopes(request.role, request.scopes ?? {});
   if (request.expiresAt !== undefined) {
     const time = request.expiresAt.getTime();
     if (Number.isNaN(time) || time <= now.getTime()) {
@@ -189,26 +189,61 @@ export function parseDuration(text: string): number {
   return count * unit;
 }
 
-/** True when `role` has the rights of `needed` (roles are ordered: viewer < editor < approver < admin). */
-export function roleAtLeast(role: Role, needed: Role): boolean {
+/**
+ * True when `role` has the rights of `needed`. Human roles are ordered: viewer < editor < approver
+ * < admin. `agent` stands apart: only an agent has an agent's rights, and an agent has no others.
+ */
+export function roleAtLeast(role: TokenRole, needed: TokenRole): boolean {
+  if (role === 'agent' || needed === 'agent') return role === needed;
   const have = ROLES.indexOf(role);
   return have >= 0 && have >= ROLES.indexOf(needed);
 }
 
+/** A DNS label (RFC 1123 §2.1), lower case: app and host names. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The human role of a token that acts as a user (changes, approvals, pushes). An agent token is
+ * refused (`E_FORBIDDEN`): it acts for a host, never as a user.
+ */
+export function humanRole(token: TokenRecord): Role {
+  if (token.role === 'agent') throw new NotAllowedError('E_FORBIDDEN', `token '${token.id}' is an agent token: it may only post reports`, { role: token.role });
+  return token.role;
+}
+
 /** The scopes a token may have, and the form of their entries. */
 const SCOPE_ENTRY: Record<string, RegExp> = {
-  apps: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+  apps: DNS_LABEL,
+  hosts: DNS_LABEL,
   secrets: /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|\*)\/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|\*)$/,
 };
 
-function checkScopes(scopes: Record<string, string[]>): void {
+/** What each scope's entries must be, for the message of a refused entry. */
+const SCOPE_EXPECTED: Record<string, string> = {
+  apps: 'an app name (a DNS-1123 label)',
+  hosts: 'a host name (a DNS-1123 label)',
+  secrets: 'app/env, where either may be *',
+};
+
+/**
+ * Scopes must be known and well-formed. An agent token names the hosts it reports for, and
+ * nothing else; `hosts` on any other role is refused (it would grant nothing and mislead).
+ */
+function checkScopes(role: TokenRole, scopes: Record<string, string[]>): void {
+  const hosts = scopes['hosts'];
+  if (role === 'agent') {
+    const other = Object.keys(scopes).find((scope) => scope !== 'hosts');
+    if (other !== undefined) throw new InputError('E_BAD_PARAM', `an agent token takes no '${other}' scope, only hosts`, { parameter: 'scopes', scope: other });
+    if (hosts === undefined || hosts.length === 0) throw new InputError('E_BAD_PARAM', 'an agent token needs the hosts it reports for (scope hosts)', { parameter: 'scopes', scope: 'hosts' });
+  } else if (hosts !== undefined) {
+    throw new InputError('E_BAD_PARAM', `the hosts scope is for agent tokens; role '${role}' cannot have it`, { parameter: 'scopes', scope: 'hosts' });
+  }
   for (const [scope, entries] of Object.entries(scopes)) {
     const form = SCOPE_ENTRY[scope];
     if (!form) throw new InputError('E_BAD_PARAM', `unknown token scope '${scope}': expected ${Object.keys(SCOPE_ENTRY).join(' or ')}`, { parameter: 'scopes', scope });
     const bad = entries.find((entry) => typeof entry !== 'string' || !form.test(entry));
     if (bad !== undefined) {
-      const expected = scope === 'apps' ? 'an app name (a DNS-1123 label)' : 'app/env, where either may be *';
-      throw new InputError('E_BAD_PARAM', `invalid ${scope} scope '${String(bad)}': expected ${expected}`, { parameter: 'scopes', scope, value: String(bad) });
+      throw new InputError('E_BAD_PARAM', `invalid ${scope} scope '${String(bad)}': expected ${SCOPE_EXPECTED[scope]}`, { parameter: 'scopes', scope, value: String(bad) });
     }
   }
 }

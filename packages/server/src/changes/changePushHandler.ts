@@ -1,5 +1,6 @@
 import { hasErrorCode } from '@estate/core';
 import { deleteRef, runGit, type GitCliRepo } from '@estate/git';
+import { humanRole } from '../auth/tokens.js';
 import type { PushContext, PushHandler, RefUpdate } from '../gitHttp/types.js';
 import type { Actor, ChangeService, ChangeView } from './ChangeService.js';
 import type { SqliteChangeStore } from './SqliteChangeStore.js';
@@ -18,7 +19,7 @@ const EMERGENCY_OPTION = /^emergency=(.*)$/s;
  */
 export function changePushHandler(deps: { repo: GitCliRepo; changes: ChangeService; records: SqliteChangeStore; publicUrl: () => string }): PushHandler {
   const { repo, changes, records } = deps;
-  const actorOf = (ctx: PushContext): Actor => ({ user: ctx.pusher.name, role: ctx.pusher.role, groups: ctx.pusher.groups });
+  const actorOf = (ctx: PushContext): Actor => ({ user: ctx.pusher.name, role: humanRole(ctx.pusher), groups: ctx.pusher.groups });
   const link = (change: ChangeView): string => `${deps.publicUrl()}/api/v1/changes/${change.id}`;
 
   const refusal = async (update: RefUpdate, ctx: PushContext): Promise<string | undefined> => {

@@ -1,6 +1,6 @@
 import { InputError, NotAllowedError, NotFoundError } from '@estate/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { roleAtLeast } from '../auth/tokens.js';
+import { humanRole, roleAtLeast } from '../auth/tokens.js';
 import type { Store } from '../store/Store.js';
 import type { ChangeOperation } from './applyOperations.js';
 import type { Actor, ChangeService, ChangeView } from './ChangeService.js';
@@ -280,7 +280,7 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRouteDeps
 export function actorOf(request: FastifyRequest): Actor {
   const token = request.token;
   if (!token) throw new NotAllowedError('E_UNAUTHORIZED', 'this needs a token', { reason: 'missing' });
-  return { user: token.name, role: token.role, groups: token.groups };
+  return { user: token.name, role: humanRole(token), groups: token.groups };
 }
 
 /** A change request in a list: no diffs or diagnostics (GET one for those). */

@@ -1,7 +1,7 @@
-import type { Role, TokenRecord } from '../store/Store.js';
+import type { TokenRecord, TokenRole } from '../store/Store.js';
 
-/** Who may call a route: anyone (`public`), or a token with at least this role. */
-export type Access = 'public' | Role;
+/** Who may call a route: anyone (`public`), a token with at least this human role, or an agent token (`agent`: nothing else may). */
+export type Access = 'public' | TokenRole;
 
 declare module 'fastify' {
   interface FastifyContextConfig {

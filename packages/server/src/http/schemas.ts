@@ -244,7 +244,7 @@ export const tokenListResponse = {
         properties: {
           id: { type: 'string' },
           name: { type: 'string' },
-          role: { type: 'string', enum: ['viewer', 'editor', 'approver', 'admin'] },
+          role: { type: 'string', enum: ['viewer', 'editor', 'approver', 'admin', 'agent'] },
           scopes: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
           groups: { type: 'array', items: { type: 'string' } },
           createdAt: { type: 'string' },

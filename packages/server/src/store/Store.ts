@@ -126,7 +126,7 @@ export interface TokenRecord {
   id: string;
   /** Who uses the token: the user name that changes, approvals and the audit trail show. */
   name: string;
-  role: Role;
+  role: TokenRole;
   /** Groups of the user (`sre`, `dba`): approval policies require approvals from groups. */
   groups: string[];
   /** Restrictions for later use (apps, kinds, paths); empty = no restriction. */
@@ -137,10 +137,17 @@ export interface TokenRecord {
   lastUsedAt?: string;
 }
 
-/** Roles, each including the rights of the ones before it. */
+/** The human roles, each including the rights of the ones before it. */
 export const ROLES = ['viewer', 'editor', 'approver', 'admin'] as const;
-/** A token's role. */
+/**
+ * Every token role: the human ones and `agent`, a host's agent that may only post reports about the
+ * hosts of its `hosts` scope. `agent` is outside the human ordering: neither above nor below them.
+ */
+export const TOKEN_ROLES = [...ROLES, 'agent'] as const;
+/** A human role: what a person's (or a robot's) token may do in the API. */
 export type Role = (typeof ROLES)[number];
+/** A token's role: a human role or `agent`. */
+export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 /**
  * The read model: commits of main, asset versions with validity intervals, their references and
