@@ -14,13 +14,14 @@
  *
  * `--profile` runs the server under `node --cpu-prof` and summarizes its profile by category.
  */
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { BENCH_DIR, CLI, RESULTS_DIR, ROOT, WORK_DIR } from './lib/paths.mjs';
+import { estate, serve } from './lib/estateProcess.mjs';
+import { BENCH_DIR, RESULTS_DIR, ROOT, WORK_DIR } from './lib/paths.mjs';
 import { formatSummary, summarizeProfiles } from './lib/profile.mjs';
 
 const { values: flags } = parseArgs({
@@ -115,29 +116,6 @@ function pushConfigCommit(gitDir, rev) {
   const updateRefMs = now() - movedAt;
   rmSync(env.GIT_INDEX_FILE, { force: true });
   return { sha, movedAt, updateRefMs };
-}
-
-/** `estate <args>`, synchronously; throws on failure. */
-function estate(args) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`estate ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** Starts `estate serve` in its own process and resolves with its URL and pid once it listens. */
-function serve(args, nodeFlags) {
-  const child = spawn(process.execPath, [...nodeFlags, CLI, 'serve', ...args, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (c) => (err += c));
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`estate serve exited ${code}: ${err}`)));
-    child.stdout.on('data', (c) => {
-      out += c;
-      const url = /https?:\/\/[^\s/]+/.exec(out)?.[0];
-      if (url) resolve({ url, pid: child.pid, stop: () => new Promise((r) => { child.removeAllListeners('exit'); child.on('exit', r); child.kill('SIGTERM'); }) });
-    });
-  });
 }
 
 /** The server's resident memory (VmRSS), KiB. */

@@ -9,14 +9,15 @@
  *
  *   node bench/server.mjs [--fresh] [--duration 10]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { generateEstate, generatorHash, readManifest } from './generateEstate.mjs';
-import { CLI, RESULTS_DIR, ROOT, WORK_DIR } from './lib/paths.mjs';
+import { estate, serve } from './lib/estateProcess.mjs';
+import { RESULTS_DIR, ROOT, WORK_DIR } from './lib/paths.mjs';
 
 const { values: flags } = parseArgs({ options: { fresh: { type: 'boolean', default: false }, duration: { type: 'string', default: '10' } } });
 const DURATION = Number(flags.duration);
@@ -69,29 +70,6 @@ function historyRepo(dir) {
   const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, input: stream, maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`fast-import failed: ${r.stderr}`);
   return dir;
-}
-
-/** `estate <args>`, synchronously; throws on failure. */
-function estate(args) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`estate ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** Starts `estate serve` in its own process and resolves with its URL once it listens. */
-function serve(args) {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (c) => (err += c));
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`estate serve exited ${code}: ${err}`)));
-    child.stdout.on('data', (c) => {
-      out += c;
-      const url = /https?:\/\/[^\s/]+/.exec(out)?.[0];
-      if (url) resolve({ url, child, stop: () => new Promise((r) => { child.removeAllListeners('exit'); child.on('exit', r); child.kill('SIGTERM'); }) });
-    });
-  });
 }
 
 async function get(url, token) {
