@@ -1,6 +1,6 @@
 // Lint: TypeScript rules plus the architecture's import rules (PRODUCT.md "Architecture"):
 // core is pure (no node: modules), packages talk only through each other's public entry point,
-// and dependencies point one way: core <- git <- server <- cli, and client <- cli (client stands alone).
+// and dependencies point one way: core <- git <- server <- cli, and client <- {cli, agent} (client stands alone).
 import js from '@eslint/js';
 import importX from 'eslint-plugin-import-x';
 import globals from 'globals';
@@ -70,6 +70,15 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [deepImports, { group: ['@estate/*', 'node:child_process', 'node:fs'], message: 'client is a standalone HTTP client: no server code, no local I/O.' }] },
+      ],
+    },
+  },
+  {
+    files: ['packages/agent/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [deepImports, { group: ['@estate/core', '@estate/git', '@estate/server', '@estate/cli'], message: 'the agent depends on client only.' }] },
       ],
     },
   },

@@ -1,0 +1,10 @@
+export { Agent, type FlushResult } from './Agent.js';
+export { AgentError } from './AgentError.js';
+export { compileAgentOptions, type AgentOptions, type AgentOptionsInput } from './agentOptions.js';
+export { collectFacts, type Collection } from './collectFacts.js';
+export { MAX_CONTENT_BYTES } from './collectors/files.js';
+export { parseRetryAfter, sendReport, type ReportEndpoint, type SendOutcome } from './sendReport.js';
+export { SeqStore } from './SeqStore.js';
+export { Spool, type SpoolLimits } from './Spool.js';
+export type * from './types.js';
+export { createUlidGenerator } from './ulid.js';
