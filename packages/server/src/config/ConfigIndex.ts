@@ -13,6 +13,7 @@ import {
   type EstateConfig,
 } from '@estate/core';
 import { runGit, type GitCliRepo } from '@estate/git';
+import { CoalescedRun } from '../indexer/CoalescedRun.js';
 import type { IndexedCommit } from '../indexer/Indexer.js';
 import type { Store } from '../store/Store.js';
 import type { ConfigVersion, ConfigVersionStore, NewConfigVersion, StoredConfig } from './ConfigVersionStore.js';
@@ -58,8 +59,7 @@ const COMMITS_PER_APPEND = 50;
  */
 export class ConfigIndex {
   readonly #options: ConfigIndexOptions;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #run = new CoalescedRun(() => this.#syncOnce());
   /** Problems that hold a config at its last good version, by stream key. */
   readonly #problems = new Map<string, string[]>();
   #reported: IndexedCommit[] = [];
@@ -77,27 +77,12 @@ export class ConfigIndex {
 
   /** Reads up to the read model's head; calls during a run cause one more run after it. */
   sync(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    const run = async (): Promise<void> => {
-      try {
-        do {
-          this.#again = false;
-          await this.#syncOnce();
-        } while (this.#again);
-      } finally {
-        this.#running = undefined;
-      }
-    };
-    this.#running = run();
-    return this.#running;
+    return this.#run.run();
   }
 
   /** Resolves when no run is going (before the store closes). */
   async idle(): Promise<void> {
-    await this.#running?.catch(() => undefined);
+    await this.#run.idle();
   }
 
   /**

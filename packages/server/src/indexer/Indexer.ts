@@ -16,6 +16,7 @@ import { ESTATE_PREFIXES, type CommitInfo, type GitCliRepo, type TreeChange } fr
 import type { IndexStatus } from '../http/IndexStatus.js';
 import type { AssetWrite, CommitBatch, CommitRef, EstateModel, Store } from '../store/Store.js';
 import { toAssetWrite } from './assetWrite.js';
+import { CoalescedRun } from './CoalescedRun.js';
 
 /** Options of {@link Indexer}. */
 export interface IndexerOptions {
@@ -70,8 +71,7 @@ export class Indexer {
   #headErrors = 0;
   #state: IndexStatus = { state: 'starting', commitsIndexed: 0, lagSeconds: 0, headErrors: 0 };
   #behindSince: number | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #run = new CoalescedRun(() => this.#syncOnce(), () => !this.#stopped);
   #watchers: FSWatcher[] = [];
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -96,22 +96,7 @@ export class Indexer {
    * more run after it, so a move during a run is never missed.
    */
   sync(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    const run = async (): Promise<void> => {
-      try {
-        do {
-          this.#again = false;
-          await this.#syncOnce();
-        } while (this.#again && !this.#stopped);
-      } finally {
-        this.#running = undefined;
-      }
-    };
-    this.#running = run();
-    return this.#running;
+    return this.#run.run();
   }
 
   /** Starts following the branch: a file watch on its ref for speed, a poll as a safety net. */
@@ -161,7 +146,7 @@ export class Indexer {
     for (const watcher of this.#watchers) watcher.close();
     this.#watchers = [];
     if (this.#timer) clearInterval(this.#timer);
-    await this.#running?.catch(() => undefined);
+    await this.#run.idle();
   }
 
   async #syncOnce(): Promise<void> {
