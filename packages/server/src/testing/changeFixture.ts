@@ -5,12 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueToken } from '../auth/tokens.js';
+import { callJson, type JsonBody } from './callJson.js';
 import { startServer, type RunningServer } from '../server.js';
 import { hostYaml, makeTestRepo, teamYaml, type TestRepo } from './gitRepo.js';
 
-/** A parsed JSON answer: tests read into it freely and assert what they find. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type JsonBody = any;
+export type { JsonBody };
 
 /** The policy of these tests: one approver for any change, two for prod, like `estate init`'s. */
 export const DEFAULT_POLICY = `apiVersion: estate/v1
@@ -82,15 +81,7 @@ export async function startChangeFixture(extraFiles: Record<string, string | nul
     viewer: await issue('vic', 'viewer'),
     bot: await issue('relabel-bot', 'editor', ['bots']),
   };
-  const call = async (method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; body: JsonBody }> => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as JsonBody) : undefined };
-  };
+  const call = (method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; body: JsonBody }> => callJson(method, `${server.url}${path}`, token, body);
   // Wait for the first index.
   for (let i = 0; i < 200; i++) {
     const ready = await call('GET', '/readyz', undefined);

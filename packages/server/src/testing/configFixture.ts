@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encryptSecrets, generateSecretIdentity, type SecretIdentity } from '@estate/core';
 import { issueToken } from '../auth/tokens.js';
+import { callJson, type JsonBody } from './callJson.js';
 import { IDENTITY_FILE } from '../config/serverIdentity.js';
 import { startServer, type RunningServer, type ServeOptions } from '../server.js';
 import { makeTestRepo, type TestRepo } from './gitRepo.js';
@@ -54,9 +55,7 @@ export interface ConfigFixture {
   stop(): Promise<void>;
 }
 
-/** A parsed JSON answer: tests read into it freely and assert what they find. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type JsonBody = any;
+export type { JsonBody };
 
 /** Starts the fixture: billing (base, dev, prod, prod/eu cluster, schema, prod secrets) and search (base only). */
 export async function startConfigFixture(options: Partial<ServeOptions> = {}): Promise<ConfigFixture> {
@@ -110,15 +109,7 @@ export async function startConfigFixture(options: Partial<ServeOptions> = {}): P
     const response = await fetch(`${fixture.url}${path}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
     return { status: response.status, headers: response.headers, text: await response.text() };
   };
-  fixture.call = async (method, path, token, body) => {
-    const response = await fetch(`${fixture.url}${path}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as JsonBody) : undefined };
-  };
+  fixture.call = (method, path, token, body) => callJson(method, `${fixture.url}${path}`, token, body);
   fixture.restart = async () => {
     await fixture.server.close();
     await start();
