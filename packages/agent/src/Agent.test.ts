@@ -1,0 +1,213 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Agent } from './Agent.js';
+import type { AgentOptionsInput } from './agentOptions.js';
+import { main } from './main.js';
+import type { Report } from './types.js';
+
+const TOKEN = 'est_agent-s3cret-token';
+
+/** One request the stand-in for `POST /api/v1/reports` received (the real endpoint is being built in packages/server). */
+interface Received {
+  at: number;
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  report: Report;
+}
+
+/** How the stand-in answers: a status with headers, or `drop` to cut the connection (an outage). */
+type Answer = { status: number; headers?: Record<string, string>; delayMs?: number } | 'drop';
+
+let server: Server;
+let serverUrl: string;
+let received: Received[] = [];
+let answers: Answer[] = [];
+let stateDir: string;
+let root: string;
+let warnings: string[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      const answer = answers.length > 0 ? answers.shift()! : { status: 202 };
+      if (answer === 'drop') return req.socket.destroy();
+      received.push({ at: Date.now(), method: req.method ?? '', url: req.url ?? '', headers: req.headers, report: JSON.parse(body) as Report });
+      setTimeout(() => res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end('{}'), answer.delayMs ?? 0);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(async () => {
+  received = [];
+  answers = [];
+  warnings = [];
+  stateDir = await mkdtemp(path.join(tmpdir(), 'estate-agent-state-'));
+  root = await mkdtemp(path.join(tmpdir(), 'estate-agent-root-'));
+  await mkdir(path.join(root, 'etc'), { recursive: true });
+  await writeFile(path.join(root, 'etc/hostname'), 'web-01\n');
+  await writeFile(path.join(root, 'etc/motd'), 'hello\n');
+});
+
+afterEach(async () => {
+  await rm(stateDir, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true });
+});
+
+function newAgent(overrides: Partial<AgentOptionsInput> = {}): Agent {
+  return new Agent({
+    server: serverUrl,
+    host: 'web-01',
+    token: TOKEN,
+    root,
+    stateDir,
+    files: ['/etc/motd'],
+    backoffBaseMs: 100,
+    random: () => 0.5,
+    logger: { info: () => {}, warn: (message) => warnings.push(message) },
+    ...overrides,
+  });
+}
+
+describe('Agent', () => {
+  it('posts the report of issue 6 with the bearer token', async () => {
+    const agent = newAgent();
+    await agent.collectToSpool();
+    expect(await agent.flush()).toEqual({ delivered: 1, remaining: 0 });
+    expect(received).toHaveLength(1);
+    const [{ method, url, headers, report }] = received as [Received];
+    expect([method, url, headers.authorization, headers['content-type']]).toEqual(['POST', '/api/v1/reports', `Bearer ${TOKEN}`, 'application/json']);
+    expect(Object.keys(report)).toEqual(['reportId', 'host', 'seq', 'collectedAt', 'facts', 'errors']);
+    expect(report.reportId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(report).toMatchObject({ host: 'web-01', seq: 1, facts: { hostname: 'web-01', files: { '/etc/motd': { content: 'hello\n' } } } });
+    expect(new Date(report.collectedAt).toISOString()).toBe(report.collectedAt);
+    expect(report.errors?.['kernel']).toBe('no /proc/sys/kernel/osrelease');
+    expect(await agent.spool.list()).toEqual([]);
+  });
+
+  it('keeps seq increasing across a restart', async () => {
+    const first = newAgent();
+    expect((await first.collectReport()).seq).toBe(1);
+    expect((await first.collectReport()).seq).toBe(2);
+    const restarted = newAgent();
+    expect((await restarted.collectReport()).seq).toBe(3);
+    expect((await newAgent({ host: 'web-02' }).collectReport()).seq).toBe(1);
+  });
+
+  it('spools through an outage and an agent restart, then delivers in seq order without duplicates', async () => {
+    const first = newAgent();
+    answers = ['drop', 'drop'];
+    await first.collectToSpool();
+    const outage = await first.flush();
+    expect(outage).toMatchObject({ delivered: 0, remaining: 1 });
+    await first.collectToSpool();
+    expect(await first.flush()).toMatchObject({ delivered: 0, remaining: 2 });
+    expect(warnings.some((warning) => warning.includes('E_UNREACHABLE'))).toBe(true);
+    expect(await first.spool.list()).toEqual([1, 2]);
+
+    const restarted = newAgent();
+    answers = [{ status: 500 }];
+    await restarted.collectToSpool();
+    expect(await restarted.flush()).toMatchObject({ delivered: 0, remaining: 3 });
+    expect(await restarted.flush()).toEqual({ delivered: 3, remaining: 0 });
+    expect(await restarted.flush()).toEqual({ delivered: 0, remaining: 0 });
+
+    // The 500 answered seq 1 once; after that every report arrived exactly once, in order.
+    const delivered = received.slice(1).map((entry) => entry.report);
+    expect(delivered.map((report) => report.seq)).toEqual([1, 2, 3]);
+    expect(new Set(delivered.map((report) => report.reportId)).size).toBe(3);
+    expect(received[0]?.report.reportId).toBe(delivered[0]?.reportId);
+  });
+
+  it('backs off exponentially with full jitter on 5xx', async () => {
+    const agent = newAgent({ backoffBaseMs: 1000, backoffMaxMs: 3000 });
+    await agent.collectToSpool();
+    answers = [{ status: 503 }, { status: 500 }, { status: 502 }, { status: 500 }];
+    // random() = 0.5: half of min(3000, 1000·2^failures).
+    const delays = [];
+    for (let i = 0; i < 4; i++) delays.push((await agent.flush()).retryInMs);
+    expect(delays).toEqual([500, 1000, 1500, 1500]);
+  });
+
+  it('honours 429 Retry-After before sending again', async () => {
+    const agent = newAgent({ intervalMs: 600_000 });
+    answers = [{ status: 429, headers: { 'retry-after': '1' } }];
+    const controller = new AbortController();
+    const running = agent.run(controller.signal);
+    while (received.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort();
+    await running;
+    const [limited, accepted] = received as [Received, Received];
+    expect(accepted.report.reportId).toBe(limited.report.reportId);
+    expect(accepted.at - limited.at).toBeGreaterThanOrEqual(950);
+    expect(await agent.spool.list()).toEqual([]);
+  });
+
+  it('drops the oldest reports past the spool bound and counts them', async () => {
+    const agent = newAgent({ spoolMaxReports: 3 });
+    for (let i = 0; i < 5; i++) await agent.collectToSpool();
+    expect(await agent.spool.list()).toEqual([3, 4, 5]);
+    expect(await agent.spool.droppedCount()).toBe(2);
+    expect(warnings.filter((warning) => warning.startsWith('spool full'))).toHaveLength(2);
+  });
+
+  it('moves a report the server refuses for good out of the queue and sends the next', async () => {
+    const agent = newAgent();
+    await agent.collectToSpool();
+    await agent.collectToSpool();
+    answers = [{ status: 422 }];
+    expect(await agent.flush()).toEqual({ delivered: 1, remaining: 0 });
+    expect(await readdir(path.join(stateDir, 'rejected'))).toEqual(['1.json']);
+    expect(received.map((entry) => entry.report.seq)).toEqual([1, 2]);
+  });
+});
+
+describe('estate-agent command', () => {
+  const stderr: string[] = [];
+  const environment = (env: NodeJS.ProcessEnv) => ({ env, stderr: (line: string) => stderr.push(line), onStop: () => () => {} });
+
+  it('--once reports with the token from the environment, never from a flag', async () => {
+    const args = ['--server', serverUrl, '--host', 'web-01', '--root', root, '--state-dir', stateDir, '--files', '/etc/motd', '--once'];
+    expect(await main(args, environment({ ESTATE_AGENT_TOKEN: TOKEN }))).toBe(0);
+    expect(received.map((entry) => entry.headers.authorization)).toEqual([`Bearer ${TOKEN}`]);
+
+    expect(await main([...args, '--token', TOKEN], environment({}))).toBe(2);
+    expect(await main(args, environment({}))).toBe(2);
+    expect(stderr.join('\n')).toContain('error[E_TOKEN]: no agent token');
+    expect(stderr.join('\n')).not.toContain(TOKEN);
+
+    answers = ['drop'];
+    expect(await main(args, environment({ ESTATE_AGENT_TOKEN: TOKEN }))).toBe(1);
+  });
+
+  it('finishes the send in flight on SIGTERM and exits 0', async () => {
+    const tokenFile = path.join(stateDir, 'token');
+    await writeFile(tokenFile, TOKEN + '\n', { mode: 0o600 });
+    answers = [{ status: 202, delayMs: 500 }];
+    const bin = fileURLToPath(new URL('../bin/estate-agent.js', import.meta.url));
+    const child = spawn(process.execPath, [bin, '--server', serverUrl, '--host', 'web-01', '--root', root, '--state-dir', stateDir, '--token-file', tokenFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let output = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    while (received.length < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(output).not.toContain(TOKEN);
+    // The answer came after SIGTERM, and the report still left the spool.
+    expect(await readdir(path.join(stateDir, 'spool'))).toEqual([]);
+  });
+});
