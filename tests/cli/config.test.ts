@@ -132,8 +132,9 @@ describe('estate config release, instances and versions', () => {
     await until(() => watched.includes(sha), () => `the canary watch to get ${sha}: ${watched}`);
     watch.kill('SIGINT');
     // An instance without the canary label keeps the version of before the release.
-    const stable = await fetch(`${served.url}/api/v1/config/billing/dev?instance=c-1&labels=zone=a`, { headers: { authorization: `Bearer ${env['ESTATE_TOKEN']}` } });
-    expect(await stable.json()).toEqual(JSON.parse(before.stdout));
+    const stable = estate(['config', 'get', 'billing', 'dev', '--format', 'json', '--instance', 'c-1', '--label', 'zone=a'], { cwd: work, env });
+    expect(stable.status, stable.stderr).toBe(0);
+    expect(parseJson(stable.stdout)).toEqual(parseJson(before.stdout));
     const table = estate(['config', 'instances', 'billing', 'dev'], { cwd: work, env });
     expect(table.stdout).toMatch(/^c-1\s+\S+\s+stable/m);
     expect(table.stdout).toMatch(/^c-2\s+\S+\s+canary/m);

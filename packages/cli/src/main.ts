@@ -353,6 +353,8 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .addOption(clusterOption())
     // Not --version: the program's own --version would answer first.
     .option('--at <sha>', 'an older version (the sha of the main commit that made it) instead of the current one')
+    .option('--instance <id>', "this caller's instance id (gray releases, the server's instances list)")
+    .option('--label <key=value>', "this caller's label, matched by gray-release selectors; repeatable", collect)
     .addOption(serverOption())
     .action(run((app: string, env: string, options: Parameters<typeof configGetCommand>[3]) => configGetCommand(ctx, app, env, options)));
   config
