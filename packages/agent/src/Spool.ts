@@ -3,6 +3,9 @@ import path from 'node:path';
 import { syncDirectory, writeFileDurably } from './durableFile.js';
 import type { AgentLogger, Report } from './types.js';
 
+/** How many refused reports `<stateDir>/rejected/` keeps (the newest). */
+const MAX_REJECTED_KEPT = 100;
+
 /** Bounds of the spool: the oldest reports are dropped past either. */
 export interface SpoolLimits {
   maxReports: number;
@@ -67,6 +70,9 @@ export class Spool {
     await mkdir(rejectedDir, { recursive: true });
     await rename(this.#path(seq), path.join(rejectedDir, `${seq}.json`));
     await syncDirectory(this.#dir);
+    // Kept for a person to look at, not forever: the newest ones only.
+    const kept = (await readdir(rejectedDir)).filter((name) => /^\d+\.json$/.test(name)).sort((a, b) => parseInt(a) - parseInt(b));
+    for (const name of kept.slice(0, Math.max(0, kept.length - MAX_REJECTED_KEPT))) await unlink(path.join(rejectedDir, name));
   }
 
   /** How many reports were dropped over the spool's lifetime because it was full. */

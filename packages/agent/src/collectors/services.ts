@@ -23,6 +23,11 @@ export async function collectServices(root: string, units: readonly string[]): P
 }
 
 async function systemctlActiveState(unit: string): Promise<string> {
-  const { stdout } = await execFileAsync('systemctl', ['show', '-p', 'ActiveState', '--value', '--', unit], { timeout: 10_000 });
-  return stdout.trim() || 'unknown';
+  try {
+    const { stdout } = await execFileAsync('systemctl', ['show', '-p', 'ActiveState', '--value', '--', unit], { timeout: 10_000 });
+    return stdout.trim() || 'unknown';
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
+    throw new Error(`systemctl show ${unit} failed: ${stderr.split('\n')[0] || (error as Error).message}`, { cause: error });
+  }
 }
