@@ -19,6 +19,9 @@ import { SqliteChangeStore } from './changes/SqliteChangeStore.js';
 import { registerGitHttp } from './gitHttp/registerGitHttp.js';
 import { buildApp } from './http/app.js';
 import { Indexer } from './indexer/Indexer.js';
+import { registerIngestRoutes } from './ingest/ingestRoutes.js';
+import { IngestService, type IngestOptions } from './ingest/IngestService.js';
+import { SqliteIngestStore } from './ingest/SqliteIngestStore.js';
 import { registerWebhookRoutes } from './webhooks/webhookRoutes.js';
 import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
 import { openSqliteStore } from './store/sqliteStore.js';
@@ -45,6 +48,8 @@ export interface ServeOptions {
   publicUrl?: string;
   /** Environment variables webhook secrets are read from (default: the process's). */
   env?: Record<string, string | undefined>;
+  /** Report ingestion: backlog bound, batch sizes, report processors (docs/ingest.md). */
+  ingest?: Partial<IngestOptions>;
 }
 
 /** A server that is listening. */
@@ -60,6 +65,7 @@ export interface RunningServer {
   webhooks: WebhookDispatcher;
   config: ConfigService;
   configIndex: ConfigIndex;
+  ingest: IngestService;
   /** The server's age recipient: estate.yaml lists it so the server can decrypt config secrets. */
   secretsRecipient: string;
   /** Stops listening and indexing, and releases the data dir. */
@@ -136,6 +142,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     cleanup.push(async () => config.close());
     cleanup.push(() => webhooks.stop());
+    // Reports go to their own file: their fsyncs do not wait on the workflow database's writers.
+    const ingestStore = new SqliteIngestStore(join(dataDir, 'ingest.db'));
+    cleanup.push(async () => ingestStore.close());
+    const ingest = new IngestService(ingestStore, { log, ...options.ingest });
+    // Runs after the app closed (no new reports): commits the pending ones and drains the queue.
+    cleanup.push(async () => ingest.close());
     const followConfig = (): void => {
       configIndex.sync().catch((error: unknown) => log('error', `reading config from main failed; retrying on the next commit: ${(error as Error).message}`));
     };
@@ -191,6 +203,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         registerConfigRoutes(instance, { service: config, versions: configVersions, index: configIndex, store, recipient: () => identities.recipient });
         instance.addHook('preClose', async () => config.close());
         registerWebhookRoutes(instance, { webhooks, audit });
+        registerIngestRoutes(instance, { ingest });
+        ctx.metrics.gauges.push(() => ingest.metrics());
         registerGitHttp(instance, {
           repoDir: repo.gitDir,
           hooksDir: join(dataDir, 'git-hooks'),
@@ -269,6 +283,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       webhooks,
       config,
       configIndex,
+      ingest,
       secretsRecipient: identities.recipient,
       close: undo,
     };

@@ -29,6 +29,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   E_TOKEN_NOT_FOUND: 404,
   E_TOO_LARGE: 413,
   E_UNSUPPORTED_MEDIA_TYPE: 415,
+  E_BACKLOG_FULL: 429,
   E_NOT_READY: 503,
 };
 
@@ -94,6 +95,8 @@ function respond(status: number, code: string, message: string, details: Record<
   // RFC 6750 §3: a 401 names the scheme, and `invalid_token` when a token was sent.
   if (status === 401) headers['www-authenticate'] = details.reason === 'missing' ? 'Bearer realm="estate"' : 'Bearer realm="estate", error="invalid_token"';
   if (status === 503) headers['retry-after'] = '5';
+  // RFC 9110 §10.2.3: how long to wait before retrying (RFC 6585 §4 allows it on a 429).
+  if (status === 429) headers['retry-after'] = String(typeof details.retryAfterSeconds === 'number' ? details.retryAfterSeconds : 5);
   return { status, body: { error: { code, message, details } }, headers, internal: false };
 }
 

@@ -1,0 +1,257 @@
+import { EstateError, NotFoundError } from '@estate/core';
+import type { QueuedReport, SqliteIngestStore } from './SqliteIngestStore.js';
+import type { DeadLetter, HostObservation, Report, ReportProcessor, SubmitResult } from './types.js';
+
+/** Options of {@link IngestService}; {@link compileIngestOptions} fills in the defaults. */
+export interface IngestOptions {
+  /** Queued reports beyond which new ones are refused with `429` (default 50,000). */
+  maxBacklog: number;
+  /** Facts a report may carry (default 20,000). */
+  maxFacts: number;
+  /** How long a report waits for others to share its commit, in ms (default 2). */
+  commitWindowMs: number;
+  /** Reports pending that commit at once without waiting for the window (default 256). */
+  commitMaxReports: number;
+  /** Reports the consumer applies in one transaction at most (default 500). */
+  batchMaxReports: number;
+  /** Time after which the consumer stops adding reports to a batch, in ms (default 100). */
+  batchMaxMs: number;
+  /** Failed attempts after which a report goes to the dead letters (default 3). */
+  maxAttempts: number;
+  /** Seconds a client is told to wait when the backlog is full (default 5). */
+  retryAfterSeconds: number;
+  /** Run the consumer in this process (default true). Off, reports are only queued. */
+  consume: boolean;
+  /** More work per applied report, in the same transaction (the drift engine's hook). */
+  processors: ReportProcessor[];
+  log: (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) => void;
+}
+
+/** Applies the defaults of {@link IngestOptions} and checks the numbers once. */
+export function compileIngestOptions(options: Partial<IngestOptions> = {}): IngestOptions {
+  const compiled: IngestOptions = {
+    maxBacklog: 50_000,
+    maxFacts: 20_000,
+    commitWindowMs: 2,
+    commitMaxReports: 256,
+    batchMaxReports: 500,
+    batchMaxMs: 100,
+    maxAttempts: 3,
+    retryAfterSeconds: 5,
+    consume: true,
+    processors: [],
+    log: () => undefined,
+    ...options,
+  };
+  for (const key of ['maxBacklog', 'maxFacts', 'commitMaxReports', 'batchMaxReports', 'batchMaxMs', 'maxAttempts', 'retryAfterSeconds'] as const) {
+    if (!Number.isInteger(compiled[key]) || compiled[key] < 1) throw new EstateError('E_BAD_PARAM', `ingest option ${key} must be a positive integer, not ${compiled[key]}`, { option: key });
+  }
+  return compiled;
+}
+
+/** A report waiting for the next group commit, with the request that waits for its answer. */
+interface Pending {
+  report: Report;
+  resolve: (result: SubmitResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Pause after a batch in which a report failed, so a failing report is not retried in a tight loop. */
+const RETRY_PAUSE_MS = 100;
+
+/**
+ * Report ingestion (issue 6, point 2): reports are appended to a durable queue with group commit
+ * (reports arriving within a few ms share one transaction and one fsync) and acknowledged only
+ * once on disk; a consumer applies them in batches, per host in seq order, each exactly once: its
+ * effect and the mark that it was consumed commit in the same transaction.
+ */
+export class IngestService {
+  readonly #store: SqliteIngestStore;
+  readonly #o: IngestOptions;
+  #pending: Pending[] = [];
+  #commitTimer: NodeJS.Timeout | undefined;
+  /** Queued reports, kept in memory so that the backlog check costs no query. */
+  #backlog: number;
+  #consumeTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #received = 0;
+  #duplicates = 0;
+  #commits = 0;
+  #consumed = 0;
+  #batches = 0;
+  #lastBatchSize = 0;
+
+  constructor(store: SqliteIngestStore, options: Partial<IngestOptions> = {}) {
+    this.#store = store;
+    this.#o = compileIngestOptions(options);
+    this.#backlog = store.backlog();
+    if (this.#o.consume && this.#backlog > 0) this.#kick(0);
+  }
+
+  /** The compiled options (limits the routes check). */
+  get options(): Readonly<IngestOptions> {
+    return this.#o;
+  }
+
+  /**
+   * Queues a checked report; resolves once it is on disk (or known already: `duplicate`). Refused
+   * with `E_BACKLOG_FULL` (429, `Retry-After`) when the backlog is at its bound.
+   */
+  submit(report: Report): Promise<SubmitResult> {
+    if (this.#closed) return Promise.reject(new EstateError('E_NOT_READY', 'the server is shutting down; send the report again later', {}));
+    if (this.#backlog + this.#pending.length >= this.#o.maxBacklog) {
+      return Promise.reject(
+        new EstateError('E_BACKLOG_FULL', `the ingest backlog is full (${this.#o.maxBacklog} reports queued); retry after ${this.#o.retryAfterSeconds} s`, {
+          backlog: this.#backlog,
+          limit: this.#o.maxBacklog,
+          retryAfterSeconds: this.#o.retryAfterSeconds,
+        }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ report, resolve, reject });
+      if (this.#pending.length >= this.#o.commitMaxReports) this.#commit();
+      else this.#commitTimer ??= setTimeout(() => this.#commit(), this.#o.commitWindowMs);
+    });
+  }
+
+  /** The latest observation of a host; `E_OBSERVATION_NOT_FOUND` when it never reported. */
+  observation(host: string): HostObservation {
+    const observation = this.#store.observation(host);
+    if (!observation) throw new NotFoundError('E_OBSERVATION_NOT_FOUND', `host '${host}' has no applied report`, { host });
+    return observation;
+  }
+
+  /** Reports that kept failing, oldest first. */
+  deadLetters(): DeadLetter[] {
+    return this.#store.deadLetters();
+  }
+
+  /** Queues a dead letter's report again; `E_DEAD_LETTER_NOT_FOUND` when there is no such dead letter. */
+  replay(deadLetterId: number): string {
+    const reportId = this.#store.replay(deadLetterId);
+    if (reportId === undefined) throw new NotFoundError('E_DEAD_LETTER_NOT_FOUND', `no dead letter with the id ${deadLetterId}`, { id: deadLetterId });
+    this.#backlog++;
+    if (this.#o.consume) this.#kick(0);
+    return reportId;
+  }
+
+  /** Gauges and counters for `/metrics`. */
+  metrics(): Array<{ name: string; help: string; value: number }> {
+    const oldest = this.#store.oldestQueuedAt();
+    return [
+      { name: 'estate_ingest_backlog', help: 'Reports queued and not yet applied.', value: this.#backlog },
+      { name: 'estate_ingest_lag_seconds', help: 'Age of the oldest queued report, in seconds (0 when none is queued).', value: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000) },
+      { name: 'estate_ingest_dead_letters', help: 'Reports set aside after failing repeatedly.', value: this.#store.deadLetterCount() },
+      { name: 'estate_ingest_reports_received_total', help: 'Reports accepted (queued) since the process started.', value: this.#received },
+      { name: 'estate_ingest_commits_total', help: 'Group commits of received reports (one transaction and fsync each) since the process started.', value: this.#commits },
+      { name: 'estate_ingest_reports_duplicate_total', help: 'Reports refused as already accepted since the process started.', value: this.#duplicates },
+      { name: 'estate_ingest_reports_consumed_total', help: 'Reports applied (or found stale) since the process started.', value: this.#consumed },
+      { name: 'estate_ingest_batches_total', help: 'Consumer batches committed since the process started.', value: this.#batches },
+      { name: 'estate_ingest_last_batch_size', help: 'Reports in the last consumer batch.', value: this.#lastBatchSize },
+    ];
+  }
+
+  /** Stops accepting reports, commits the pending ones and drains the queue (when consuming). */
+  close(): void {
+    this.#closed = true;
+    this.#commit();
+    clearTimeout(this.#consumeTimer);
+    this.#consumeTimer = undefined;
+    if (!this.#o.consume) return;
+    // Each pass applies or fails every report it takes: failing ones reach the dead letters after maxAttempts passes.
+    while (this.#consumeBatch().taken > 0);
+  }
+
+  /** One transaction for every pending report, then each waiting request gets its answer. */
+  #commit(): void {
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    let results: SubmitResult[];
+    try {
+      results = this.#store.enqueue(pending.map((p) => p.report));
+      this.#commits++;
+    } catch (error) {
+      for (const p of pending) p.reject(error);
+      return;
+    }
+    let added = 0;
+    results.forEach((result, i) => {
+      if (result.duplicate) this.#duplicates++;
+      else added++;
+      pending[i]!.resolve(result);
+    });
+    this.#received += added;
+    this.#backlog += added;
+    if (added > 0 && this.#o.consume && !this.#closed) this.#kick(0);
+  }
+
+  /** Schedules a consumer pass, unless one is scheduled. */
+  #kick(delayMs: number): void {
+    if (this.#consumeTimer !== undefined || this.#closed) return;
+    this.#consumeTimer = setTimeout(() => {
+      this.#consumeTimer = undefined;
+      let failed = true;
+      try {
+        failed = this.#consumeBatch().failed;
+      } catch (error) {
+        this.#o.log('error', `ingest consumer: a batch failed and will be retried: ${(error as Error).message}`);
+      }
+      if (this.#backlog > 0) this.#kick(failed ? RETRY_PAUSE_MS : 0);
+    }, delayMs);
+  }
+
+  /**
+   * Applies the oldest queued reports in one transaction, per host in seq order. Each report runs
+   * in a savepoint: one that throws is rolled back alone and counted as a failed attempt (then
+   * dead-lettered at `maxAttempts`), while the others commit. Tells how many reports it took
+   * from the queue and whether one failed.
+   */
+  #consumeBatch(): { taken: number; failed: boolean } {
+    const started = performance.now();
+    const batch = this.#store.queued(this.#o.batchMaxReports);
+    batch.sort((a, b) => (a.report.host < b.report.host ? -1 : a.report.host > b.report.host ? 1 : a.report.seq - b.report.seq || a.id - b.id));
+    const { db } = this.#store;
+    const applyOne = db.transaction((queued: QueuedReport, now: Date) => {
+      const { report } = queued;
+      const stored = this.#store.observedSeq(report.host);
+      const stale = stored !== undefined && stored >= report.seq;
+      // A report older than (or as old as) the stored one never overwrites newer state; it is consumed all the same.
+      if (!stale) this.#store.observe(report, now);
+      for (const process of this.#o.processors) process(report, { db, stale });
+      this.#store.markDone(queued.id);
+    });
+    let taken = 0;
+    let applied = 0;
+    let deadLettered = 0;
+    let failed = false;
+    db.transaction(() => {
+      for (const queued of batch) {
+        if (taken > 0 && performance.now() - started > this.#o.batchMaxMs) break;
+        taken++;
+        const now = new Date();
+        try {
+          applyOne(queued, now);
+          applied++;
+        } catch (error) {
+          failed = true;
+          const reason = error instanceof Error ? error.message : String(error);
+          const attempts = this.#store.countFailure(queued.id);
+          if (attempts >= this.#o.maxAttempts) {
+            this.#store.deadLetter(queued, attempts, reason, now);
+            deadLettered++;
+            this.#o.log('warn', `report ${queued.report.reportId} of host ${queued.report.host} failed ${attempts} times and went to the dead letters: ${reason}`);
+          }
+        }
+      }
+    })();
+    this.#backlog -= applied + deadLettered;
+    this.#consumed += applied;
+    this.#lastBatchSize = taken;
+    if (taken > 0) this.#batches++;
+    return { taken, failed };
+  }
+}

@@ -1,0 +1,195 @@
+import { chmodSync, closeSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { DeadLetter, HostObservation, Report, ReportFacts, SubmitResult } from './types.js';
+
+/**
+ * Every accepted report has a row in `ingest_reports` for good: its id is how a report sent twice
+ * is recognised after it was consumed too. `facts` is kept only while the report is queued (or
+ * dead-lettered, in `ingest_dead_letters`). `state`: queued → done, or queued → dead → queued (replay).
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ingest_reports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  report_id TEXT NOT NULL UNIQUE,
+  host TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  collected_at TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'done', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  body TEXT
+);
+CREATE INDEX IF NOT EXISTS ingest_reports_queued ON ingest_reports(id) WHERE state = 'queued';
+CREATE TABLE IF NOT EXISTS host_observations (
+  host TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  report_id TEXT NOT NULL,
+  collected_at TEXT NOT NULL,
+  observed_at TEXT NOT NULL,
+  facts TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ingest_dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  report_id TEXT NOT NULL UNIQUE,
+  host TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  failed_at TEXT NOT NULL
+);
+`;
+
+/** A queued report as the consumer reads it. */
+export interface QueuedReport {
+  /** Row id: the order of arrival. */
+  id: number;
+  attempts: number;
+  receivedAt: number;
+  report: Report;
+}
+
+interface QueuedRow {
+  id: number;
+  attempts: number;
+  received_at: number;
+  body: string;
+}
+
+interface ObservationRow {
+  host: string;
+  seq: number;
+  report_id: string;
+  collected_at: string;
+  observed_at: string;
+  facts: string;
+}
+
+interface DeadLetterRow {
+  id: number;
+  report_id: string;
+  host: string;
+  seq: number;
+  reason: string;
+  attempts: number;
+  failed_at: string;
+}
+
+/**
+ * The ingestion queue, the latest observation of each host and the dead letters, in their own
+ * SQLite file (`<dataDir>/ingest.db`): WAL mode with every commit synced (`synchronous = FULL`),
+ * so a report acknowledged is on disk. Its writes do not wait on the workflow database's.
+ */
+export class SqliteIngestStore {
+  /** The connection, for report processors that write in the consumer's transaction. */
+  readonly db: Database.Database;
+  readonly #insert: Database.Statement;
+
+  constructor(file: string) {
+    // Reports may carry file contents: the database is its owner's only (SQLite gives -wal and -shm its mode).
+    closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
+    this.db = new Database(file, { timeout: 10_000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.#insert = this.db.prepare(
+      `INSERT INTO ingest_reports (report_id, host, seq, collected_at, received_at, state, body) VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (report_id) DO NOTHING`,
+    );
+  }
+
+  /** Appends reports in one transaction (one fsync); a report id seen before is a duplicate and stores nothing. */
+  enqueue(reports: Report[], now = Date.now()): SubmitResult[] {
+    return this.db.transaction(() =>
+      reports.map((report) => {
+        const { changes } = this.#insert.run(report.reportId, report.host, report.seq, report.collectedAt, now, JSON.stringify(report));
+        return { reportId: report.reportId, duplicate: changes === 0 };
+      }),
+    )();
+  }
+
+  /** Reports waiting to be consumed. */
+  backlog(): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM ingest_reports WHERE state = 'queued'`).get() as { n: number }).n;
+  }
+
+  /** When the oldest queued report arrived (ms since the epoch), if any is queued. */
+  oldestQueuedAt(): number | undefined {
+    const row = this.db.prepare(`SELECT received_at FROM ingest_reports WHERE state = 'queued' ORDER BY id LIMIT 1`).get() as { received_at: number } | undefined;
+    return row?.received_at;
+  }
+
+  /** The oldest queued reports, at most `limit`, in order of arrival. */
+  queued(limit: number): QueuedReport[] {
+    const rows = this.db.prepare(`SELECT id, attempts, received_at, body FROM ingest_reports WHERE state = 'queued' ORDER BY id LIMIT ?`).all(limit) as QueuedRow[];
+    return rows.map((row) => ({ id: row.id, attempts: row.attempts, receivedAt: row.received_at, report: JSON.parse(row.body) as Report }));
+  }
+
+  /** The stored observation's seq for `host`, if it has one. */
+  observedSeq(host: string): number | undefined {
+    return (this.db.prepare('SELECT seq FROM host_observations WHERE host = ?').get(host) as { seq: number } | undefined)?.seq;
+  }
+
+  /** Makes `report` the host's latest observation. */
+  observe(report: Report, now: Date): void {
+    this.db
+      .prepare(
+        `INSERT INTO host_observations (host, seq, report_id, collected_at, observed_at, facts) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (host) DO UPDATE SET seq = excluded.seq, report_id = excluded.report_id, collected_at = excluded.collected_at, observed_at = excluded.observed_at, facts = excluded.facts`,
+      )
+      .run(report.host, report.seq, report.reportId, report.collectedAt, now.toISOString(), JSON.stringify(report.facts));
+  }
+
+  /** Marks a queued report consumed and drops its body (the id stays, for duplicates). */
+  markDone(id: number): void {
+    this.db.prepare(`UPDATE ingest_reports SET state = 'done', body = NULL WHERE id = ? AND state = 'queued'`).run(id);
+  }
+
+  /** Counts a failed attempt at a queued report; returns the attempts so far. */
+  countFailure(id: number): number {
+    return (this.db.prepare(`UPDATE ingest_reports SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`).get(id) as { attempts: number }).attempts;
+  }
+
+  /** Sets a queued report aside as a dead letter with the reason (its body stays, for a replay). */
+  deadLetter(queued: QueuedReport, attempts: number, reason: string, now: Date): void {
+    const { report } = queued;
+    this.db.prepare(`UPDATE ingest_reports SET state = 'dead' WHERE id = ?`).run(queued.id);
+    this.db
+      .prepare(
+        `INSERT INTO ingest_dead_letters (report_id, host, seq, reason, attempts, failed_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (report_id) DO UPDATE SET reason = excluded.reason, attempts = excluded.attempts, failed_at = excluded.failed_at`,
+      )
+      .run(report.reportId, report.host, report.seq, reason, attempts, now.toISOString());
+  }
+
+  /** Dead letters, oldest first. */
+  deadLetters(limit = 1000): DeadLetter[] {
+    const rows = this.db.prepare('SELECT * FROM ingest_dead_letters ORDER BY id LIMIT ?').all(limit) as DeadLetterRow[];
+    return rows.map((row) => ({ id: row.id, reportId: row.report_id, host: row.host, seq: row.seq, reason: row.reason, attempts: row.attempts, failedAt: row.failed_at }));
+  }
+
+  /** How many dead letters there are. */
+  deadLetterCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM ingest_dead_letters').get() as { n: number }).n;
+  }
+
+  /** Queues a dead letter's report again, with no attempts counted; undefined when there is no such dead letter. */
+  replay(deadLetterId: number, now = Date.now()): string | undefined {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('DELETE FROM ingest_dead_letters WHERE id = ? RETURNING report_id').get(deadLetterId) as { report_id: string } | undefined;
+      if (!row) return undefined;
+      this.db.prepare(`UPDATE ingest_reports SET state = 'queued', attempts = 0, received_at = ? WHERE report_id = ? AND state = 'dead'`).run(now, row.report_id);
+      return row.report_id;
+    })();
+  }
+
+  /** The latest observation of `host`, if it ever reported. */
+  observation(host: string): HostObservation | undefined {
+    const row = this.db.prepare('SELECT * FROM host_observations WHERE host = ?').get(host) as ObservationRow | undefined;
+    if (!row) return undefined;
+    return { host: row.host, seq: row.seq, reportId: row.report_id, collectedAt: row.collected_at, observedAt: row.observed_at, facts: JSON.parse(row.facts) as ReportFacts };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

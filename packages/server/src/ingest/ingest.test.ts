@@ -1,0 +1,266 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { issueToken } from '../auth/tokens.js';
+import { startServer, type RunningServer } from '../server.js';
+import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
+import type { IngestOptions } from './IngestService.js';
+import type { Report } from './types.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type JsonBody = any;
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+let ulidCounter = 0;
+/** A distinct, well-formed ULID per call. */
+function ulid(): string {
+  let n = ++ulidCounter;
+  let tail = '';
+  for (let i = 0; i < 16; i++, n = Math.floor(n / 32)) tail = CROCKFORD[n % 32] + tail;
+  return '01JDQ00000' + tail;
+}
+
+function report(host: string, seq: number, facts: Record<string, unknown> = {}): Report {
+  return { reportId: ulid(), host, seq, collectedAt: new Date().toISOString(), facts: { hostname: host, cpus: 2, packages: { nginx: `1.${seq}` }, ...facts } };
+}
+
+interface Harness {
+  server: RunningServer;
+  data: string;
+  agent: string;
+  admin: string;
+  viewer: string;
+  post(path: string, token: string, body: unknown, raw?: boolean): Promise<{ status: number; body: JsonBody; headers: Headers }>;
+  get(path: string, token: string): Promise<{ status: number; body: JsonBody }>;
+}
+
+let source: TestRepo;
+beforeAll(() => {
+  source = makeTestRepo('estate-ingest-');
+  source.commit('hosts', { 'assets/hosts/web-01.yaml': hostYaml('web-01'), 'assets/hosts/web-02.yaml': hostYaml('web-02') });
+});
+afterAll(() => source.remove());
+
+const started: Array<{ server: RunningServer; data: string }> = [];
+afterEach(async () => {
+  for (const { server, data } of started.splice(0)) {
+    await server.close();
+    rmSync(data, { recursive: true, force: true });
+  }
+});
+
+/** A server over a real repo and data dir (real SQLite files), with an agent token for web-01. */
+async function start(ingest: Partial<IngestOptions> = {}, data = mkdtempSync(join(tmpdir(), 'estate-ingest-data-'))): Promise<Harness> {
+  const server = await startServer({ dataDir: data, importFrom: source.dir, port: 0, pollMs: 100, ingest });
+  started.push({ server, data });
+  return harness(server, data);
+}
+
+async function harness(server: RunningServer, data: string): Promise<Harness> {
+  const agent = (await issueToken(server.store, { name: 'agent-web-01', role: 'agent', scopes: { hosts: ['web-01'] } })).token;
+  const admin = (await issueToken(server.store, { name: 'root', role: 'admin' })).token;
+  const viewer = (await issueToken(server.store, { name: 'vic', role: 'viewer' })).token;
+  return {
+    server,
+    data,
+    agent,
+    admin,
+    viewer,
+    async post(path, token, body, raw = false) {
+      const response = await fetch(server.url + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: raw ? (body as string) : JSON.stringify(body) } : {}),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? (JSON.parse(text) as JsonBody) : undefined, headers: response.headers };
+    },
+    async get(path, token) {
+      const response = await fetch(server.url + path, { headers: { authorization: `Bearer ${token}` } });
+      return { status: response.status, body: (await response.json()) as JsonBody };
+    },
+  };
+}
+
+/** Polls `read` until `done` holds (the consumer runs in the background). */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  for (let i = 0; ; i++) {
+    const value = await read();
+    if (done(value) || i === 100) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The rows of the ingest database's queue, read from the file itself. */
+function queueRows(data: string): Array<{ report_id: string; state: string }> {
+  const db = new Database(join(data, 'ingest.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT report_id, state FROM ingest_reports ORDER BY id').all() as Array<{ report_id: string; state: string }>;
+  } finally {
+    db.close();
+  }
+}
+
+describe('report ingestion', () => {
+  it('turns an accepted report into the host observation; a duplicate reportId is stored once', async () => {
+    const h = await start();
+    const first = report('web-01', 1, { ip: ['10.0.0.1'], files: { '/etc/motd': { sha256: 'a'.repeat(64), mode: '0644', owner: 'root', size: 2, content: 'hi' } } });
+    const answer = await h.post('/api/v1/reports', h.agent, first);
+    expect(answer).toMatchObject({ status: 202, body: { reportId: first.reportId, queued: true } });
+    const observed = await eventually(
+      () => h.get('/api/v1/hosts/web-01/observation', h.viewer),
+      (r) => r.status === 200,
+    );
+    expect(observed).toMatchObject({ status: 200, body: { host: 'web-01', seq: 1, reportId: first.reportId, collectedAt: first.collectedAt, facts: first.facts } });
+
+    const again = await h.post('/api/v1/reports', h.agent, first);
+    expect(again).toMatchObject({ status: 202, body: { reportId: first.reportId, duplicate: true } });
+    expect(queueRows(h.data).filter((row) => row.report_id === first.reportId)).toHaveLength(1);
+  });
+
+  it('never lets an older seq overwrite newer state, yet consumes it', async () => {
+    const h = await start();
+    const newer = report('web-01', 5);
+    expect((await h.post('/api/v1/reports', h.agent, newer)).status).toBe(202);
+    await eventually(
+      () => h.get('/api/v1/hosts/web-01/observation', h.viewer),
+      (r) => r.body.seq === 5,
+    );
+    const older = report('web-01', 3);
+    expect((await h.post('/api/v1/reports', h.agent, older)).status).toBe(202);
+    const rows = await eventually(
+      async () => queueRows(h.data),
+      (all) => all.every((row) => row.state === 'done'),
+    );
+    expect(rows.map((row) => row.state)).toEqual(['done', 'done']);
+    expect((await h.get('/api/v1/hosts/web-01/observation', h.viewer)).body).toMatchObject({ seq: 5, reportId: newer.reportId, facts: { packages: { nginx: '1.5' } } });
+  });
+
+  it('refuses hostile reports with a 4xx and stores nothing', async () => {
+    const h = await start({ maxFacts: 100 });
+    const wrongHost = await h.post('/api/v1/reports', h.agent, report('web-02', 1));
+    expect(wrongHost).toMatchObject({ status: 403, body: { error: { code: 'E_FORBIDDEN', details: { host: 'web-02', hosts: ['web-01'] } } } });
+    const malformed = await h.post('/api/v1/reports', h.agent, '{"reportId": ', true);
+    expect(malformed).toMatchObject({ status: 400, body: { error: { code: 'E_BAD_REQUEST' } } });
+    const badSeq = await h.post('/api/v1/reports', h.agent, { ...report('web-01', 1), seq: 0 });
+    expect(badSeq).toMatchObject({ status: 400, body: { error: { code: 'E_BAD_REPORT', details: { pointer: '/seq' } } } });
+    const badId = await h.post('/api/v1/reports', h.agent, { ...report('web-01', 1), reportId: 'not-a-ulid' });
+    expect(badId).toMatchObject({ status: 400, body: { error: { code: 'E_BAD_REPORT', details: { pointer: '/reportId' } } } });
+    const unknownFact = await h.post('/api/v1/reports', h.agent, report('web-01', 1, { secrets: 'x' }));
+    expect(unknownFact).toMatchObject({ status: 400, body: { error: { code: 'E_BAD_REPORT', details: { pointer: '/facts/secrets' } } } });
+    const packages = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`pkg-${i}`, '1.0']));
+    const tooMany = await h.post('/api/v1/reports', h.agent, report('web-01', 1, { packages }));
+    expect(tooMany).toMatchObject({ status: 422, body: { error: { code: 'E_REPORT_TOO_BIG', details: { limit: 100 } } } });
+    const huge = await h.post('/api/v1/reports', h.agent, report('web-01', 1, { kernel: 'x'.repeat(2 * 1024 * 1024) }));
+    expect(huge).toMatchObject({ status: 413, body: { error: { code: 'E_TOO_LARGE' } } });
+    expect(queueRows(h.data)).toEqual([]);
+    expect((await h.get('/api/v1/hosts/web-01/observation', h.viewer)).body).toMatchObject({ error: { code: 'E_OBSERVATION_NOT_FOUND' } });
+  });
+
+  it('gives agent tokens the report route only, and humans never the report route', async () => {
+    const h = await start();
+    expect(await h.get('/api/v1/hosts/web-01/observation', h.agent)).toMatchObject({ status: 403, body: { error: { code: 'E_FORBIDDEN' } } });
+    expect(await h.get('/api/v1/assets', h.agent)).toMatchObject({ status: 403, body: { error: { code: 'E_FORBIDDEN' } } });
+    expect(await h.post('/api/v1/changes', h.agent, { title: 'x', operations: [] })).toMatchObject({ status: 403, body: { error: { code: 'E_FORBIDDEN' } } });
+    expect(await h.post('/api/v1/reports', h.admin, report('web-01', 1))).toMatchObject({ status: 403, body: { error: { code: 'E_FORBIDDEN', details: { required: 'agent', role: 'admin' } } } });
+  });
+
+  it('answers 429 with Retry-After once the backlog is at its bound', async () => {
+    const h = await start({ consume: false, maxBacklog: 2, retryAfterSeconds: 7 });
+    expect((await h.post('/api/v1/reports', h.agent, report('web-01', 1))).status).toBe(202);
+    expect((await h.post('/api/v1/reports', h.agent, report('web-01', 2))).status).toBe(202);
+    const refused = await h.post('/api/v1/reports', h.agent, report('web-01', 3));
+    expect(refused).toMatchObject({ status: 429, body: { error: { code: 'E_BACKLOG_FULL', details: { limit: 2 } } } });
+    expect(refused.headers.get('retry-after')).toBe('7');
+    expect(queueRows(h.data)).toHaveLength(2);
+  });
+
+  it('shares commits among concurrent reports, answers each, and applies the newest', async () => {
+    const h = await start({ commitWindowMs: 20 });
+    const reports = Array.from({ length: 20 }, (_, i) => report('web-01', i + 1));
+    const answers = await Promise.all(reports.map((r) => h.post('/api/v1/reports', h.agent, r)));
+    expect(answers.map((a) => a.status)).toEqual(reports.map(() => 202));
+    const observed = await eventually(
+      () => h.get('/api/v1/hosts/web-01/observation', h.viewer),
+      (r) => r.body.seq === 20,
+    );
+    expect(observed.body.reportId).toBe(reports[19]!.reportId);
+    const metrics = await (await fetch(`${h.server.url}/metrics`, { headers: { authorization: `Bearer ${h.admin}` } })).text();
+    expect(metrics).toMatch(/^estate_ingest_reports_received_total 20$/m);
+    expect(metrics).toMatch(/^estate_ingest_backlog 0$/m);
+    const commits = Number(/^estate_ingest_commits_total (\d+)$/m.exec(metrics)?.[1]);
+    expect(commits).toBeGreaterThan(0);
+    expect(commits).toBeLessThan(20);
+  });
+
+  it('sets a failing report aside as a dead letter, and replays it', async () => {
+    let failing = true;
+    const h = await start({
+      maxAttempts: 3,
+      processors: [
+        (r) => {
+          if (failing && r.seq === 7) throw new Error('drift engine unavailable');
+        },
+      ],
+    });
+    const bad = report('web-01', 7);
+    expect((await h.post('/api/v1/reports', h.agent, bad)).status).toBe(202);
+    const letters = await eventually(
+      () => h.get('/api/v1/reports/dead-letters', h.admin),
+      (r) => r.body.items.length === 1,
+    );
+    expect(letters.body.items).toEqual([{ id: expect.any(Number), reportId: bad.reportId, host: 'web-01', seq: 7, reason: 'drift engine unavailable', attempts: 3, failedAt: expect.any(String) }]);
+    // The failed attempts were rolled back: no observation.
+    expect((await h.get('/api/v1/hosts/web-01/observation', h.viewer)).status).toBe(404);
+    expect((await h.get('/api/v1/reports/dead-letters', h.viewer)).status).toBe(403);
+
+    failing = false;
+    const replayed = await h.post(`/api/v1/reports/dead-letters/${letters.body.items[0].id}/replay`, h.admin, undefined);
+    expect(replayed).toMatchObject({ status: 202, body: { reportId: bad.reportId, queued: true } });
+    await eventually(
+      () => h.get('/api/v1/hosts/web-01/observation', h.viewer),
+      (r) => r.status === 200,
+    );
+    expect((await h.get('/api/v1/reports/dead-letters', h.admin)).body.items).toEqual([]);
+    expect((await h.post('/api/v1/reports/dead-letters/999/replay', h.admin, undefined)).body).toMatchObject({ error: { code: 'E_DEAD_LETTER_NOT_FOUND' } });
+  });
+
+  it('consumes a report queued before a restart exactly once', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'estate-ingest-data-'));
+    const first = await start({ consume: false }, data);
+    const queued = report('web-01', 1);
+    expect((await first.post('/api/v1/reports', first.agent, queued)).status).toBe(202);
+    await first.server.close();
+    started.splice(0);
+    expect(queueRows(data)).toEqual([{ report_id: queued.reportId, state: 'queued' }]);
+
+    const applied: string[] = [];
+    const server = await startServer({ dataDir: data, port: 0, pollMs: 100, ingest: { processors: [(r) => applied.push(r.reportId)] } });
+    started.push({ server, data });
+    const second = await harness(server, data);
+    await eventually(
+      () => second.get('/api/v1/hosts/web-01/observation', second.viewer),
+      (r) => r.status === 200,
+    );
+    expect((await second.post('/api/v1/reports', second.agent, queued)).body).toMatchObject({ duplicate: true });
+    await server.close();
+    started.splice(0);
+    const third = await startServer({ dataDir: data, port: 0, pollMs: 100, ingest: { processors: [(r) => applied.push(r.reportId)] } });
+    started.push({ server: third, data });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(applied).toEqual([queued.reportId]);
+    expect(queueRows(data)).toEqual([{ report_id: queued.reportId, state: 'done' }]);
+  });
+
+  it('drains the queue when it stops', async () => {
+    const h = await start({ commitWindowMs: 1 });
+    const last = report('web-01', 3);
+    await Promise.all([report('web-01', 1), report('web-01', 2), last].map((r) => h.post('/api/v1/reports', h.agent, r)));
+    await h.server.close();
+    started.splice(0);
+    expect(queueRows(h.data).map((row) => row.state)).toEqual(['done', 'done', 'done']);
+    rmSync(h.data, { recursive: true, force: true });
+  });
+});

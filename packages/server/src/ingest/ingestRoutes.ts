@@ -1,0 +1,132 @@
+import { NotAllowedError } from '@estate/core';
+import type { FastifyInstance } from 'fastify';
+import type { IngestService } from './IngestService.js';
+import { parseReport } from './parseReport.js';
+
+const hostParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', description: 'The host name.' } },
+} as const;
+
+const deadLetterParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The dead letter id.' } },
+} as const;
+
+const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+const accepted = {
+  type: 'object',
+  required: ['reportId'],
+  properties: { reportId: { type: 'string' }, queued: { type: 'boolean' }, duplicate: { type: 'boolean' } },
+} as const;
+
+const observation = {
+  type: 'object',
+  required: ['host', 'seq', 'reportId', 'collectedAt', 'observedAt', 'facts'],
+  properties: {
+    host: { type: 'string' },
+    seq: { type: 'integer' },
+    reportId: { type: 'string' },
+    collectedAt: { type: 'string' },
+    observedAt: { type: 'string', description: 'When the report was applied.' },
+    facts: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+const deadLetterList = {
+  type: 'object',
+  required: ['items'],
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'reportId', 'host', 'seq', 'reason', 'attempts', 'failedAt'],
+        properties: {
+          id: { type: 'integer' },
+          reportId: { type: 'string' },
+          host: { type: 'string' },
+          seq: { type: 'integer' },
+          reason: { type: 'string' },
+          attempts: { type: 'integer' },
+          failedAt: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const;
+
+/**
+ * The ingestion API: agents post reports (`agent` tokens, each for its own hosts only), viewers
+ * read a host's latest observation, admins list and replay dead letters.
+ */
+export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: IngestService }): void {
+  const { ingest } = deps;
+
+  app.post(
+    '/api/v1/reports',
+    {
+      config: { access: 'agent' },
+      schema: {
+        summary: "Post a host's fact report (agent token of that host); 202 once it is on disk",
+        description: 'Body: {reportId (ULID), host, seq (>= 1), collectedAt (ISO 8601), facts, errors?} as in docs/ingest.md. A reportId seen before answers 202 {duplicate: true}.',
+        tags: ['ingest'],
+        querystring: noQuery,
+        response: { 202: accepted },
+      },
+    },
+    async (request, reply) => {
+      const report = parseReport(request.body, ingest.options.maxFacts);
+      const token = request.token!;
+      const hosts = token.scopes['hosts'] ?? [];
+      if (!hosts.includes(report.host)) {
+        throw new NotAllowedError('E_FORBIDDEN', `token '${token.id}' reports for ${hosts.join(', ')}, not for host '${report.host}'`, { host: report.host, hosts });
+      }
+      const result = await ingest.submit(report);
+      reply.code(202).header('cache-control', 'no-store');
+      return result.duplicate ? { reportId: result.reportId, duplicate: true } : { reportId: result.reportId, queued: true };
+    },
+  );
+
+  app.get(
+    '/api/v1/hosts/:name/observation',
+    {
+      config: { access: 'viewer' },
+      schema: { summary: "A host's latest observed facts, with the report that produced them", tags: ['ingest'], params: hostParams, querystring: noQuery, response: { 200: observation } },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return ingest.observation((request.params as { name: string }).name);
+    },
+  );
+
+  app.get(
+    '/api/v1/reports/dead-letters',
+    {
+      config: { access: 'admin' },
+      schema: { summary: 'Reports that kept failing, with the reason (admin)', tags: ['ingest'], querystring: noQuery, response: { 200: deadLetterList } },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return { items: ingest.deadLetters() };
+    },
+  );
+
+  app.post(
+    '/api/v1/reports/dead-letters/:id/replay',
+    {
+      config: { access: 'admin' },
+      schema: { summary: "Queue a dead letter's report again (admin)", tags: ['ingest'], params: deadLetterParams, querystring: noQuery, response: { 202: accepted } },
+    },
+    async (request, reply) => {
+      const reportId = ingest.replay((request.params as { id: number }).id);
+      reply.code(202).header('cache-control', 'no-store');
+      return { reportId, queued: true };
+    },
+  );
+}

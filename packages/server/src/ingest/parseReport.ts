@@ -1,0 +1,129 @@
+import { InputError, ValidationError } from '@estate/core';
+import type { Report } from './types.js';
+
+/** A ULID in its canonical form: 26 characters of Crockford's base32, the first at most `7` (ulid spec). */
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+/** A DNS label (RFC 1123 §2.1), lower case: the host names tokens are scoped to. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** An ISO 8601 UTC or offset timestamp with a time part, as `Date.prototype.toISOString` writes one. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const MAX_STRING = 1024 * 1024;
+
+type Check = (value: unknown, path: string) => void;
+
+const string: Check = (value, path) => {
+  if (typeof value !== 'string' || value.length > MAX_STRING) fail(path, 'must be a string');
+};
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
+  (value, path) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(path, `must be an integer from ${min} to ${max}`);
+  };
+const number: Check = (value, path) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(path, 'must be a non-negative number');
+};
+const array =
+  (item: Check): Check =>
+  (value, path) => {
+    if (!Array.isArray(value)) fail(path, 'must be an array');
+    (value as unknown[]).forEach((entry, i) => item(entry, `${path}/${i}`));
+  };
+const map =
+  (item: Check): Check =>
+  (value, path) => {
+    if (!isObject(value)) fail(path, 'must be an object');
+    for (const [key, entry] of Object.entries(value as object)) item(entry, `${path}/${escapePointer(key)}`);
+  };
+const object =
+  (properties: Record<string, Check>, required: string[] = []): Check =>
+  (value, path) => {
+    if (!isObject(value)) fail(path, 'must be an object');
+    const record = value as Record<string, unknown>;
+    for (const name of required) if (!Object.hasOwn(record, name)) fail(`${path}/${name}`, 'is required');
+    for (const [name, entry] of Object.entries(record)) {
+      const check = Object.hasOwn(properties, name) ? properties[name] : undefined;
+      if (!check) fail(`${path}/${escapePointer(name)}`, 'is not a known field');
+      check(entry, `${path}/${escapePointer(name)}`);
+    }
+  };
+const oneOf =
+  (...checks: Check[]): Check =>
+  (value, path) => {
+    const errors: unknown[] = [];
+    for (const check of checks) {
+      try {
+        check(value, path);
+        return;
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    throw errors[0];
+  };
+const literal =
+  (...values: unknown[]): Check =>
+  (value, path) => {
+    if (!values.includes(value)) fail(path, `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`);
+  };
+
+/** The facts of issue 6, point 1; unknown facts are refused, so a typo does not pass unnoticed. */
+const checkFacts = object({
+  hostname: string,
+  ip: array(string),
+  os: oneOf(string, map(string)),
+  kernel: string,
+  cpus: integer(0),
+  memoryGiB: number,
+  packages: map(string),
+  files: map(
+    oneOf(
+      object({ missing: literal(true) }, ['missing']),
+      object({ sha256: string, mode: string, owner: string, size: integer(0), content: string, truncated: literal(true) }, ['sha256', 'mode', 'owner']),
+    ),
+  ),
+  services: map(string),
+  ports: array(object({ protocol: literal('tcp', 'udp'), address: string, port: integer(0, 65535) }, ['protocol', 'port'])),
+});
+
+/**
+ * Checks a report body and returns it typed. A body of the wrong form is refused with
+ * `E_BAD_REPORT` (400) naming the first bad field as a JSON pointer; one with more than `maxFacts`
+ * facts (see {@link countFacts}) with `E_REPORT_TOO_BIG` (422).
+ */
+export function parseReport(body: unknown, maxFacts: number): Report {
+  object({ reportId: string, host: string, seq: integer(1), collectedAt: string, facts: checkFacts, errors: map(string) }, ['reportId', 'host', 'seq', 'collectedAt', 'facts'])(body, '');
+  const report = body as Report;
+  if (!ULID.test(report.reportId)) fail('/reportId', 'must be a ULID (26 characters of Crockford base32)');
+  if (!DNS_LABEL.test(report.host)) fail('/host', 'must be a host name (a DNS-1123 label)');
+  if (!ISO_TIME.test(report.collectedAt) || Number.isNaN(Date.parse(report.collectedAt))) fail('/collectedAt', 'must be an ISO 8601 time');
+  const facts = countFacts(report);
+  if (facts > maxFacts) {
+    throw new ValidationError('E_REPORT_TOO_BIG', `the report has ${facts} facts; at most ${maxFacts} are accepted`, { facts, limit: maxFacts });
+  }
+  return report;
+}
+
+/**
+ * How many facts a report carries: one per scalar fact, one per entry of a list or map (IP
+ * addresses, packages, files, services, ports).
+ */
+export function countFacts(report: Report): number {
+  let count = 0;
+  for (const value of Object.values(report.facts)) {
+    count += Array.isArray(value) ? value.length : isObject(value) ? Object.keys(value).length : 1;
+  }
+  return count;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** RFC 6901 §3: `~` and `/` in a key are escaped in a JSON pointer. */
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function fail(pointer: string, reason: string): never {
+  throw new InputError('E_BAD_REPORT', `report field '${pointer || '/'}' ${reason}`, { pointer: pointer || '/', reason });
+}
