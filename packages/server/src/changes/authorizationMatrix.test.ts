@@ -13,7 +13,8 @@ type Role = 'viewer' | 'editor' | 'approver' | 'admin';
 type Caller = 'anonymous' | Role;
 
 const CALLERS: Caller[] = ['anonymous', 'viewer', 'editor', 'approver', 'admin'];
-const RANK: Record<Caller, number> = { anonymous: -1, viewer: 0, editor: 1, approver: 2, admin: 3 };
+/** `agent` is above every human here: no human caller has an agent's rights. */
+const RANK: Record<Caller | 'agent', number> = { anonymous: -1, viewer: 0, editor: 1, approver: 2, admin: 3, agent: 4 };
 /** The token user of each caller (the fixture's users). */
 const USER: Record<Role, string> = { viewer: 'vic', editor: 'alice', approver: 'bob', admin: 'root' };
 
@@ -42,7 +43,7 @@ interface Row {
   method: string;
   /** As in the OpenAPI document (`{id}`); `/estate.git/…` for git's routes (not in the document). */
   path: string;
-  needs: Role;
+  needs: Role | 'agent';
   /** The request a caller makes (called once per caller, in the order of CALLERS). */
   request: (caller: Caller) => Promise<Request>;
   allowed: Partial<Record<Role, Outcome>>;
@@ -265,6 +266,21 @@ function rows(): Row[] {
       needs: 'admin',
       request: async () => ({ url: '/api/v1/webhooks/deliveries/999999/redeliver' }),
       allowed: { admin: { status: 404, code: 'E_WEBHOOK_DELIVERY_NOT_FOUND' } },
+    },
+    // Reports are for agent tokens only (the ingest tests cover them); dead letters for admins.
+    {
+      method: 'POST',
+      path: '/api/v1/reports',
+      needs: 'agent',
+      request: async () => ({ url: '/api/v1/reports', body: {} }),
+      allowed: {},
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/reports/dead-letters/{id}/replay',
+      needs: 'admin',
+      request: async () => ({ url: '/api/v1/reports/dead-letters/999999/replay' }),
+      allowed: { admin: { status: 404, code: 'E_DEAD_LETTER_NOT_FOUND' } },
     },
     // Gray releases of application config (this estate has no config: the route answers 404 past authorization).
     {
