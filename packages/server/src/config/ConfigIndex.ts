@@ -70,6 +70,11 @@ export class ConfigIndex {
     this.#options = options;
   }
 
+  /** True once main has been read at least once (before that, no config can be answered for). */
+  ready(): boolean {
+    return this.#options.versions.progress() !== undefined;
+  }
+
   /** Why configs are held at an older version (their files at main have problems), by `app/env/cluster`. */
   problems(): ReadonlyMap<string, string[]> {
     return this.#problems;

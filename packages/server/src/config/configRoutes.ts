@@ -1,4 +1,4 @@
-import { CONFIG_FORMATS, diffSecrets, InputError, NotAllowedError, NotFoundError, type ConfigFormat } from '@estate/core';
+import { CONFIG_FORMATS, diffSecrets, EstateError, InputError, NotAllowedError, NotFoundError, type ConfigFormat } from '@estate/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Store, TokenRecord } from '../store/Store.js';
 import type { ConfigIndex } from './ConfigIndex.js';
@@ -88,6 +88,7 @@ export function registerConfigRoutes(app: FastifyInstance, options: ConfigRoutes
     handler: async (request: FastifyRequest<{ Params: { app: string; env: string }; Querystring: { cluster?: string; instance?: string; labels?: string; format: ConfigFormat; version?: string; wait?: number } }>, reply) => {
       const { app: appName, env } = request.params;
       checkApp(request.token, appName);
+      checkReady(options.index);
       const caller = callerOf(request);
       const secrets = mayReadSecrets(request.token, appName, env);
       const query = request.query;
@@ -136,6 +137,7 @@ export function registerConfigRoutes(app: FastifyInstance, options: ConfigRoutes
     handler: async (request: ConfigRequest, reply: FastifyReply) => {
       const { app: appName, env } = request.params;
       checkApp(request.token, appName);
+      checkReady(options.index);
       const caller = callerOf(request);
       if (!service.target(appName, env, caller)) throw configNotFound(appName, env);
       const secrets = mayReadSecrets(request.token, appName, env);
@@ -254,6 +256,11 @@ export function mayReadSecrets(token: TokenRecord | undefined, app: string, env:
     const [a, e] = pattern.split('/');
     return (a === '*' || a === app) && (e === '*' || e === env);
   });
+}
+
+/** E_NOT_READY (503, retried by clients) until main was read once: a fresh server knows no config yet. */
+function checkReady(index: ConfigIndex): void {
+  if (!index.ready()) throw new EstateError('E_NOT_READY', 'the server is still reading the config from main; retry in a moment', {});
 }
 
 function checkApp(token: TokenRecord | undefined, app: string): void {
