@@ -46,41 +46,29 @@ const object =
       check(entry, `${path}/${escapePointer(name)}`);
     }
   };
-const oneOf =
-  (...checks: Check[]): Check =>
-  (value, path) => {
-    const errors: unknown[] = [];
-    for (const check of checks) {
-      try {
-        check(value, path);
-        return;
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    throw errors[0];
-  };
 const literal =
   (...values: unknown[]): Check =>
   (value, path) => {
     if (!values.includes(value)) fail(path, `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`);
   };
 
+const missingFile = object({ missing: literal(true) }, ['missing']);
+const presentFile = object({ sha256: string, mode: string, owner: string, size: integer(0), content: string, truncated: literal(true) }, ['sha256', 'mode', 'owner']);
+/** A managed file: `{missing: true}`, or what was read of it. */
+const fileFact: Check = (value, path) => (isObject(value) && 'missing' in value ? missingFile : presentFile)(value, path);
+/** The OS release: one string, or `/etc/os-release` fields. */
+const osFact: Check = (value, path) => (typeof value === 'string' ? string : map(string))(value, path);
+
 /** The facts of issue 6, point 1; unknown facts are refused, so a typo does not pass unnoticed. */
 const checkFacts = object({
   hostname: string,
   ip: array(string),
-  os: oneOf(string, map(string)),
+  os: osFact,
   kernel: string,
   cpus: integer(0),
   memoryGiB: number,
   packages: map(string),
-  files: map(
-    oneOf(
-      object({ missing: literal(true) }, ['missing']),
-      object({ sha256: string, mode: string, owner: string, size: integer(0), content: string, truncated: literal(true) }, ['sha256', 'mode', 'owner']),
-    ),
-  ),
+  files: map(fileFact),
   services: map(string),
   ports: array(object({ protocol: literal('tcp', 'udp'), address: string, port: integer(0, 65535) }, ['protocol', 'port'])),
 });
@@ -103,14 +91,18 @@ export function parseReport(body: unknown, maxFacts: number): Report {
   return report;
 }
 
+/** The facts that are collections: each of their entries counts as one fact. */
+const COLLECTIONS = new Set(['ip', 'packages', 'files', 'services', 'ports']);
+
 /**
- * How many facts a report carries: one per scalar fact, one per entry of a list or map (IP
- * addresses, packages, files, services, ports).
+ * How many facts a report carries: one per entry of a collection (IP addresses, packages, files,
+ * services, ports), one for every other fact.
  */
 export function countFacts(report: Report): number {
   let count = 0;
-  for (const value of Object.values(report.facts)) {
-    count += Array.isArray(value) ? value.length : isObject(value) ? Object.keys(value).length : 1;
+  for (const [name, value] of Object.entries(report.facts)) {
+    if (!COLLECTIONS.has(name)) count++;
+    else count += Array.isArray(value) ? value.length : Object.keys(value as object).length;
   }
   return count;
 }
