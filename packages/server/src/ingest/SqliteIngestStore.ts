@@ -82,7 +82,7 @@ interface DeadLetterRow {
 export class SqliteIngestStore {
   /** The connection, for report processors that write in the consumer's transaction. */
   readonly db: Database.Database;
-  readonly #insert: Database.Statement;
+  readonly #statements = new Map<string, Database.Statement>();
 
   constructor(file: string) {
     // Reports may carry file contents: the database is its owner's only (SQLite gives -wal and -shm its mode).
@@ -92,16 +92,15 @@ export class SqliteIngestStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
-    this.#insert = this.db.prepare(
-      `INSERT INTO ingest_reports (report_id, host, seq, collected_at, received_at, state, body) VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (report_id) DO NOTHING`,
-    );
   }
 
   /** Appends reports in one transaction (one fsync); a report id seen before is a duplicate and stores nothing. */
   enqueue(reports: Report[], now = Date.now()): SubmitResult[] {
     return this.db.transaction(() =>
       reports.map((report) => {
-        const { changes } = this.#insert.run(report.reportId, report.host, report.seq, report.collectedAt, now, JSON.stringify(report));
+        const { changes } = this.#prepare(
+          `INSERT INTO ingest_reports (report_id, host, seq, collected_at, received_at, state, body) VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (report_id) DO NOTHING`,
+        ).run(report.reportId, report.host, report.seq, report.collectedAt, now, JSON.stringify(report));
         return { reportId: report.reportId, duplicate: changes === 0 };
       }),
     )();
@@ -109,30 +108,29 @@ export class SqliteIngestStore {
 
   /** Reports waiting to be consumed. */
   backlog(): number {
-    return (this.db.prepare(`SELECT count(*) AS n FROM ingest_reports WHERE state = 'queued'`).get() as { n: number }).n;
+    return (this.#prepare(`SELECT count(*) AS n FROM ingest_reports WHERE state = 'queued'`).get() as { n: number }).n;
   }
 
   /** When the oldest queued report arrived (ms since the epoch), if any is queued. */
   oldestQueuedAt(): number | undefined {
-    const row = this.db.prepare(`SELECT received_at FROM ingest_reports WHERE state = 'queued' ORDER BY id LIMIT 1`).get() as { received_at: number } | undefined;
+    const row = this.#prepare(`SELECT received_at FROM ingest_reports WHERE state = 'queued' ORDER BY id LIMIT 1`).get() as { received_at: number } | undefined;
     return row?.received_at;
   }
 
   /** The oldest queued reports, at most `limit`, in order of arrival. */
   queued(limit: number): QueuedReport[] {
-    const rows = this.db.prepare(`SELECT id, attempts, received_at, body FROM ingest_reports WHERE state = 'queued' ORDER BY id LIMIT ?`).all(limit) as QueuedRow[];
+    const rows = this.#prepare(`SELECT id, attempts, received_at, body FROM ingest_reports WHERE state = 'queued' ORDER BY id LIMIT ?`).all(limit) as QueuedRow[];
     return rows.map((row) => ({ id: row.id, attempts: row.attempts, receivedAt: row.received_at, report: JSON.parse(row.body) as Report }));
   }
 
   /** The stored observation's seq for `host`, if it has one. */
   observedSeq(host: string): number | undefined {
-    return (this.db.prepare('SELECT seq FROM host_observations WHERE host = ?').get(host) as { seq: number } | undefined)?.seq;
+    return (this.#prepare('SELECT seq FROM host_observations WHERE host = ?').get(host) as { seq: number } | undefined)?.seq;
   }
 
   /** Makes `report` the host's latest observation. */
   observe(report: Report, now: Date): void {
-    this.db
-      .prepare(
+    this.#prepare(
         `INSERT INTO host_observations (host, seq, report_id, collected_at, observed_at, facts) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (host) DO UPDATE SET seq = excluded.seq, report_id = excluded.report_id, collected_at = excluded.collected_at, observed_at = excluded.observed_at, facts = excluded.facts`,
       )
@@ -141,20 +139,19 @@ export class SqliteIngestStore {
 
   /** Marks a queued report consumed and drops its body (the id stays, for duplicates). */
   markDone(id: number): void {
-    this.db.prepare(`UPDATE ingest_reports SET state = 'done', body = NULL WHERE id = ? AND state = 'queued'`).run(id);
+    this.#prepare(`UPDATE ingest_reports SET state = 'done', body = NULL WHERE id = ? AND state = 'queued'`).run(id);
   }
 
   /** Counts a failed attempt at a queued report; returns the attempts so far. */
   countFailure(id: number): number {
-    return (this.db.prepare(`UPDATE ingest_reports SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`).get(id) as { attempts: number }).attempts;
+    return (this.#prepare(`UPDATE ingest_reports SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`).get(id) as { attempts: number }).attempts;
   }
 
   /** Sets a queued report aside as a dead letter with the reason (its body stays, for a replay). */
   deadLetter(queued: QueuedReport, attempts: number, reason: string, now: Date): void {
     const { report } = queued;
-    this.db.prepare(`UPDATE ingest_reports SET state = 'dead' WHERE id = ?`).run(queued.id);
-    this.db
-      .prepare(
+    this.#prepare(`UPDATE ingest_reports SET state = 'dead' WHERE id = ?`).run(queued.id);
+    this.#prepare(
         `INSERT INTO ingest_dead_letters (report_id, host, seq, reason, attempts, failed_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (report_id) DO UPDATE SET reason = excluded.reason, attempts = excluded.attempts, failed_at = excluded.failed_at`,
       )
@@ -163,33 +160,43 @@ export class SqliteIngestStore {
 
   /** Dead letters, oldest first. */
   deadLetters(limit = 1000): DeadLetter[] {
-    const rows = this.db.prepare('SELECT * FROM ingest_dead_letters ORDER BY id LIMIT ?').all(limit) as DeadLetterRow[];
+    const rows = this.#prepare('SELECT * FROM ingest_dead_letters ORDER BY id LIMIT ?').all(limit) as DeadLetterRow[];
     return rows.map((row) => ({ id: row.id, reportId: row.report_id, host: row.host, seq: row.seq, reason: row.reason, attempts: row.attempts, failedAt: row.failed_at }));
   }
 
   /** How many dead letters there are. */
   deadLetterCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM ingest_dead_letters').get() as { n: number }).n;
+    return (this.#prepare('SELECT count(*) AS n FROM ingest_dead_letters').get() as { n: number }).n;
   }
 
   /** Queues a dead letter's report again, with no attempts counted; undefined when there is no such dead letter. */
   replay(deadLetterId: number, now = Date.now()): string | undefined {
     return this.db.transaction(() => {
-      const row = this.db.prepare('DELETE FROM ingest_dead_letters WHERE id = ? RETURNING report_id').get(deadLetterId) as { report_id: string } | undefined;
+      const row = this.#prepare('DELETE FROM ingest_dead_letters WHERE id = ? RETURNING report_id').get(deadLetterId) as { report_id: string } | undefined;
       if (!row) return undefined;
-      this.db.prepare(`UPDATE ingest_reports SET state = 'queued', attempts = 0, received_at = ? WHERE report_id = ? AND state = 'dead'`).run(now, row.report_id);
+      this.#prepare(`UPDATE ingest_reports SET state = 'queued', attempts = 0, received_at = ? WHERE report_id = ? AND state = 'dead'`).run(now, row.report_id);
       return row.report_id;
     })();
   }
 
   /** The latest observation of `host`, if it ever reported. */
   observation(host: string): HostObservation | undefined {
-    const row = this.db.prepare('SELECT * FROM host_observations WHERE host = ?').get(host) as ObservationRow | undefined;
+    const row = this.#prepare('SELECT * FROM host_observations WHERE host = ?').get(host) as ObservationRow | undefined;
     if (!row) return undefined;
     return { host: row.host, seq: row.seq, reportId: row.report_id, collectedAt: row.collected_at, observedAt: row.observed_at, facts: JSON.parse(row.facts) as ReportFacts };
   }
 
   close(): void {
     this.db.close();
+  }
+
+  /** A prepared statement, made once per connection (the consumer runs them per report). */
+  #prepare(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 }
