@@ -10,13 +10,13 @@ import { locateInDocument } from '../yaml/locateInDocument.js';
 import { parseYamlFile, type YamlDocument } from '../yaml/parseYamlFile.js';
 import { isValidTimeZone, parseCron } from './cron.js';
 import { pathGlobProblem, pointerGlobProblem } from './globs.js';
-import type { ApprovalRule, ChangeMatch, FreezeScope, FreezeWindow, PolicySet, RiskLevel } from './types.js';
+import type { ApprovalRule, ChangeMatch, DriftIgnoreRule, FreezeScope, FreezeWindow, PolicySet, RiskLevel } from './types.js';
 
 /** The folder of the estate repo that holds policies. */
 export const POLICY_PREFIX = 'policies/';
 
 /** The kinds of document a policy file may hold. */
-export const POLICY_KINDS = ['ApprovalPolicy', 'FreezeWindow'] as const;
+export const POLICY_KINDS = ['ApprovalPolicy', 'FreezeWindow', 'DriftIgnore'] as const;
 
 /** The longest a recurring freeze window may stay open each time: 31 days. */
 export const MAX_FREEZE_DURATION_MS = 31 * 24 * 3600_000;
@@ -104,17 +104,40 @@ const FREEZE_WINDOW_SCHEMA: JsonSchema = {
   },
 };
 
+const DRIFT_IGNORE_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['rules'],
+  additionalProperties: false,
+  properties: {
+    rules: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['fields', 'reason'],
+        additionalProperties: false,
+        properties: {
+          kind: { type: 'string', minLength: 1 },
+          selector: { type: 'string' },
+          fields: globList,
+          reason: { type: 'string', minLength: 1 },
+        },
+      },
+    },
+  },
+};
+
 const encoder = new TextEncoder();
 
 /**
  * Parses and checks policy files (path and text), as a loader would: reads every YAML document of
- * the files under `policies/` (others are ignored), in path order, and returns the approval rules
- * and freeze windows of the documents without problems. A document with any problem is left out as
+ * the files under `policies/` (others are ignored), in path order, and returns the approval rules,
+ * freeze windows and drift ignore rules of the documents without problems. A document with any problem is left out as
  * a whole and its problems are reported (`E_YAML_*`, `E_ENVELOPE`, `E_NAME`, `E_POLICY`), with
  * line and column. Never throws on bad content.
  */
 export function loadPolicies(files: Array<{ path: string; text: string }>): PolicySet {
-  const set: PolicySet = { rules: [], freezes: [], diagnostics: [] };
+  const set: PolicySet = { rules: [], freezes: [], driftIgnores: [], diagnostics: [] };
   const seen = new Map<string, { path: string; document: YamlDocument }>();
   for (const file of files.filter((f) => isPolicyPath(f.path)).sort(comparePaths)) {
     const parsed = parseYamlFile(file.path, encoder.encode(file.text));
@@ -138,6 +161,9 @@ export function loadPolicies(files: Array<{ path: string; text: string }>): Poli
       if (envelope.kind === 'ApprovalPolicy') {
         const rules = readApprovalPolicy(envelope.name, file.path, envelope.spec, report, document);
         if (problems.length === 0) set.rules.push(...rules);
+      } else if (envelope.kind === 'DriftIgnore') {
+        const rules = readDriftIgnore(envelope.name, file.path, envelope.spec, report);
+        if (problems.length === 0) set.driftIgnores.push(...rules);
       } else {
         const window = readFreezeWindow(envelope.name, file.path, envelope.spec, report);
         if (problems.length === 0 && window) set.freezes.push(window);
@@ -277,6 +303,19 @@ function checkGlobs(globs: string[], at: Array<string | number>, problemOf: (glo
     if (problem) report('E_POLICY', [...at, i], problem);
   });
   return [...globs];
+}
+
+function readDriftIgnore(policy: string, path: string, spec: Record<string, unknown>, report: Reporter): DriftIgnoreRule[] {
+  const problems = toSchemaProblems(compileSchema(DRIFT_IGNORE_SCHEMA)(spec), ['spec']);
+  for (const p of problems) report('E_POLICY', p.path, p.message, p.target);
+  if (problems.length) return [];
+  return (spec['rules'] as Array<Record<string, unknown>>).map((raw, i) => {
+    const at = ['spec', 'rules', i];
+    const rule: DriftIgnoreRule = { policy, path, fields: checkGlobs(raw['fields'] as string[], [...at, 'fields'], pointerGlobProblem, report), reason: raw['reason'] as string };
+    if (typeof raw['kind'] === 'string') rule.kind = raw['kind'];
+    if (typeof raw['selector'] === 'string') rule.selector = checkSelector(raw['selector'], [...at, 'selector'], report);
+    return rule;
+  });
 }
 
 function readFreezeWindow(name: string, path: string, spec: Record<string, unknown>, report: Reporter): FreezeWindow | undefined {

@@ -93,11 +93,32 @@ export interface FreezeWindow {
   timeZone: string;
 }
 
+/**
+ * One rule of a `DriftIgnore` document, as loaded: drift of the matching fields of the matching
+ * assets is not recorded. `kind` and `selector` omitted match every asset.
+ */
+export interface DriftIgnoreRule {
+  /** `metadata.name` of the DriftIgnore document. */
+  policy: string;
+  /** The policy file. */
+  path: string;
+  /** An asset kind (`Host`). */
+  kind?: string;
+  /** A label selector tested on the asset's labels. */
+  selector?: string;
+  /** JSON-pointer globs over the drift fields (`/spec/packages/*`, `/spec/files/**`). */
+  fields: string[];
+  /** Why the drift is ignored; required. */
+  reason: string;
+}
+
 /** Everything loaded from `policies/`: the usable rules and windows, and what was wrong. */
 export interface PolicySet {
   /** Rules in file path order, then document and rule order. */
   rules: ApprovalRule[];
   freezes: FreezeWindow[];
+  /** Drift ignore rules, in file path order, then document and rule order. */
+  driftIgnores: DriftIgnoreRule[];
   /** Problems found; the documents they belong to are left out of `rules` and `freezes`. */
   diagnostics: Diagnostic[];
 }
