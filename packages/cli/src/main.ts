@@ -23,6 +23,7 @@ import { newCommand } from './commands/new.js';
 import { getCommand, listCommand, relationsCommand } from './commands/read.js';
 import { reindexCommand } from './commands/reindex.js';
 import { runCommand } from './commands/run.js';
+import { reportsDeadLettersCommand, reportsReplayCommand } from './commands/reports.js';
 import { secretGetCommand, secretKeygenCommand, secretRotateCommand, secretSetCommand } from './commands/secret.js';
 import { serveCommand } from './commands/serve.js';
 import { configInstancesCommand, configReleaseEndCommand, configReleaseListCommand, configReleaseStartCommand, configVersionsCommand } from './commands/configRelease.js';
@@ -49,6 +50,8 @@ const NOT_OK_CODES = new Set([
   'E_CHECKS_FAILED',
   'E_SELF_APPROVAL',
   'E_FORBIDDEN',
+  // Host reports: no such dead letter to replay.
+  'E_DEAD_LETTER_NOT_FOUND',
   // An audit export line that is not an entry: the file checked is not OK.
   'E_AUDIT_FORMAT',
 ]);
@@ -278,6 +281,20 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .addOption(formatOption())
     .action(run((id: string, options: Parameters<typeof editCommand>[2]) => editCommand(ctx, id, options)));
 
+  const reports = program.command('reports').description("host reports on an Estate server: the dead letters and their replay (docs/ingest.md)");
+  reports
+    .command('dead-letters')
+    .description('reports that kept failing, oldest first, with the reason (admin)')
+    .addOption(serverOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(run((options: Parameters<typeof reportsDeadLettersCommand>[1]) => reportsDeadLettersCommand(ctx, options)));
+  reports
+    .command('replay')
+    .description("queue a dead letter's report again, with no attempts counted (admin)")
+    .argument('<id>', 'the dead letter id (from estate reports dead-letters)')
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((id: string, options: Parameters<typeof reportsReplayCommand>[2]) => reportsReplayCommand(ctx, id, options)));
   const audit = program.command('audit').description("the server's hash-chained audit trail");
   audit
     .command('verify')

@@ -20,6 +20,7 @@ import type {
   ConfigInstance,
   GrayRelease,
   ConfigVersionEntry,
+  DeadLetter,
   CommitPage,
   CreateChangeInput,
   DiffAnswer,
@@ -35,6 +36,7 @@ import type {
   Readiness,
   RelationsAnswer,
   RelationsQuery,
+  ReplayAnswer,
   ReviewsAnswer,
 } from './types.js';
 
@@ -301,6 +303,16 @@ export class EstateClient {
         seen.add(cursor);
       }
     } while (cursor !== undefined);
+  }
+
+  /** Host reports that kept failing, oldest first (admin). */
+  async listDeadLetters(): Promise<{ items: DeadLetter[] }> {
+    return this.#get('/api/v1/reports/dead-letters');
+  }
+
+  /** Queues a dead letter's report again, with no attempts counted (admin); `E_DEAD_LETTER_NOT_FOUND` when there is none. */
+  async replayDeadLetter(id: number): Promise<ReplayAnswer> {
+    return this.#request<ReplayAnswer>('POST', `/api/v1/reports/dead-letters/${encodeURIComponent(String(id))}/replay`);
   }
 
   /** Gray releases of an app's config in an env, newest first. */

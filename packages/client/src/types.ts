@@ -617,3 +617,22 @@ export interface ConfigVersionEntry {
   /** Leaves added, removed or changed (JSON pointers); secret keys as `secret:<key>`, never with values. */
   changes: Array<{ path: string; change: 'added' | 'removed' | 'changed'; secret?: true; from?: unknown; to?: unknown }>;
 }
+
+/** A host report that kept failing and was set aside (`GET /api/v1/reports/dead-letters`; docs/ingest.md). */
+export interface DeadLetter {
+  /** The dead letter's id, for a replay. */
+  id: number;
+  reportId: string;
+  host: string;
+  seq: number;
+  /** The last failure's message. */
+  reason: string;
+  attempts: number;
+  failedAt: string;
+}
+
+/** The answer to a replay: the report is queued again. */
+export interface ReplayAnswer {
+  reportId: string;
+  queued: true;
+}
