@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConflictError, EstateError, InputError, MemoryParseCache } from '@estate/core';
-import { GitCliRepo, initRepo, runGit } from '@estate/git';
+import { GitCliRepo, initRepo, loadCommitPolicies, runGit } from '@estate/git';
 import Database from 'better-sqlite3';
 import { AuditLog } from './audit/AuditLog.js';
 import { registerAuditRoutes } from './audit/auditRoutes.js';
@@ -16,8 +16,12 @@ import { changePushHandler } from './changes/changePushHandler.js';
 import { ChangeService } from './changes/ChangeService.js';
 import { RevisionReader } from './changes/RevisionReader.js';
 import { SqliteChangeStore } from './changes/SqliteChangeStore.js';
+import { DriftEngine, type DriftOptions } from './drift/DriftEngine.js';
+import { registerDriftRoutes } from './drift/driftRoutes.js';
+import { DriftStore } from './drift/DriftStore.js';
 import { registerGitHttp } from './gitHttp/registerGitHttp.js';
 import { buildApp } from './http/app.js';
+import { CoalescedRun } from './indexer/CoalescedRun.js';
 import { Indexer } from './indexer/Indexer.js';
 import { registerIngestRoutes } from './ingest/ingestRoutes.js';
 import { IngestService, type IngestOptions } from './ingest/IngestService.js';
@@ -50,6 +54,8 @@ export interface ServeOptions {
   env?: Record<string, string | undefined>;
   /** Report ingestion: backlog bound, batch sizes, report processors (docs/ingest.md). */
   ingest?: Partial<IngestOptions>;
+  /** The drift engine: the stale threshold (docs/drift.md). */
+  drift?: Partial<DriftOptions>;
 }
 
 /** A server that is listening. */
@@ -66,6 +72,7 @@ export interface RunningServer {
   config: ConfigService;
   configIndex: ConfigIndex;
   ingest: IngestService;
+  drift: DriftEngine;
   /** The server's age recipient: estate.yaml lists it so the server can decrypt config secrets. */
   secretsRecipient: string;
   /** Stops listening and indexing, and releases the data dir. */
@@ -145,17 +152,29 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Reports go to their own file: their fsyncs do not wait on the workflow database's writers.
     const ingestStore = new SqliteIngestStore(join(dataDir, 'ingest.db'));
     cleanup.push(async () => ingestStore.close());
-    const ingest = new IngestService(ingestStore, { log, ...options.ingest });
+    // Drift is recorded in ingest.db by a report processor, in the transaction that applies the report.
+    const driftStore = new DriftStore(ingestStore.db);
+    const drift = new DriftEngine(driftStore, options.drift);
+    const ingest = new IngestService(ingestStore, { log, ...options.ingest, processors: [drift.processor, ...(options.ingest?.processors ?? [])] });
     // Runs after the app closed (no new reports): commits the pending ones and drains the queue.
     cleanup.push(async () => ingest.close());
     const followConfig = (): void => {
       configIndex.sync().catch((error: unknown) => log('error', `reading config from main failed; retrying on the next commit: ${(error as Error).message}`));
+    };
+    let stopping = false;
+    const driftRefresh = new CoalescedRun(async () => {
+      const head = await store.head();
+      if (head) await drift.refresh(head, store, (sha) => loadCommitPolicies(repo, sha));
+    }, () => !stopping);
+    const followDrift = (): void => {
+      driftRefresh.run().catch((error: unknown) => log('error', `drift: reading the declared hosts failed; retrying on the next commit: ${(error as Error).message}`));
     };
     const indexer = new Indexer(repo, store, {
       cache,
       onIndexed: (commits) => {
         configIndex.report(commits);
         followConfig();
+        followDrift();
       },
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),
       log,
@@ -205,6 +224,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         registerWebhookRoutes(instance, { webhooks, audit });
         registerIngestRoutes(instance, { ingest });
         ctx.metrics.gauges.push(() => ingest.metrics());
+        registerDriftRoutes(instance, { engine: drift, drift: driftStore });
+        ctx.metrics.gauges.push(() => drift.metrics());
         registerGitHttp(instance, {
           repoDir: repo.gitDir,
           hooksDir: join(dataDir, 'git-hooks'),
@@ -244,6 +265,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url ||= listening;
     indexer.start();
     followConfig();
+    followDrift();
     webhooks.start();
     // Checks of open change requests follow main; estate.yaml's webhooks too.
     let configuredFor: string | undefined;
@@ -271,6 +293,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await changes.idle();
       await indexer.stop();
       await configIndex.idle();
+      stopping = true;
+      await driftRefresh.idle();
     });
     return {
       url: listening,
@@ -284,6 +308,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       config,
       configIndex,
       ingest,
+      drift,
       secretsRecipient: identities.recipient,
       close: undo,
     };

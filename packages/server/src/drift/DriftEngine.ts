@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { compareHost, driftIgnoredBy, matchesSelector, type DriftIgnoreRule, type HostFacts, type LabelSelector, type PolicySet } from '@estate/core';
+import type { ReportProcessor } from '../ingest/types.js';
+import type { CommitRef, Store } from '../store/Store.js';
+import type { DriftStore } from './DriftStore.js';
+
+/** A declared Host as the engine keeps it: enough to compare and to filter by labels. */
+interface DeclaredHost {
+  id: string;
+  labels: Record<string, string>;
+  spec: Record<string, unknown>;
+}
+
+/** What the engine compares reports against: the Host assets and ignore rules of one commit of main. */
+interface Declared {
+  commit: CommitRef;
+  hosts: Map<string, DeclaredHost>;
+  ignores: DriftIgnoreRule[];
+}
+
+/** A host that reported before but not within the stale threshold. */
+export interface StaleHost {
+  asset: string;
+  host: string;
+  lastReportAt: string;
+  reportId: string;
+}
+
+/** Options of {@link DriftEngine}. */
+export interface DriftOptions {
+  /** A declared host whose last report is older than this is stale (ms, default 15 min). */
+  staleAfterMs: number;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/**
+ * The drift engine (docs/drift.md): compares each applied report with the Host asset of the same
+ * name at the read model's head, as a report processor inside the consumer's transaction. The
+ * declared side is read asynchronously (store, policies from git) into a snapshot whenever main
+ * moves; every refresh re-evaluates each host's latest observation, so drift also opens and
+ * resolves when the declared side changes, and reports applied before the first snapshot are
+ * caught up.
+ */
+export class DriftEngine {
+  readonly #drift: DriftStore;
+  readonly #o: DriftOptions;
+  #declared: Declared | undefined;
+
+  constructor(drift: DriftStore, options: Partial<DriftOptions> = {}) {
+    this.#drift = drift;
+    this.#o = { staleAfterMs: 15 * 60_000, ...options };
+  }
+
+  /** The head the snapshot was read at, if any. */
+  get commit(): CommitRef | undefined {
+    return this.#declared?.commit;
+  }
+
+  /** The processor to hand to the ingest consumer (`ingest.processors`). */
+  readonly processor: ReportProcessor = (report, { stale }) => {
+    // A stale report's facts are older than the observation already evaluated; before the first snapshot the refresh catches up.
+    if (stale || !this.#declared) return;
+    this.#evaluate(this.#declared, report.host, report.facts as HostFacts, report.reportId, report.collectedAt);
+  };
+
+  /**
+   * Reads the Host assets and ignore rules at `head` and re-evaluates every observed host. `policies`
+   * loads the policy set of a commit. Does nothing when the snapshot is of `head` already.
+   */
+  async refresh(head: CommitRef, store: Store, policies: (sha: string) => Promise<PolicySet>): Promise<void> {
+    if (this.#declared?.commit.sha === head.sha) return;
+    const [assets, policySet] = await Promise.all([store.listAssets({ seq: head.seq, kind: 'Host', limit: Number.MAX_SAFE_INTEGER }), policies(head.sha)]);
+    const hosts = new Map<string, DeclaredHost>();
+    for (const asset of assets) {
+      const metadata = (asset.document['metadata'] ?? {}) as { labels?: Record<string, string> };
+      hosts.set(asset.name, { id: asset.id, labels: metadata.labels ?? {}, spec: (asset.document['spec'] ?? {}) as Record<string, unknown> });
+    }
+    const declared: Declared = { commit: head, hosts, ignores: policySet.driftIgnores };
+    this.#declared = declared;
+    const now = new Date().toISOString();
+    for (const observation of this.#drift.observations()) {
+      this.#drift.transaction(() => this.#evaluate(declared, observation.host, JSON.parse(observation.facts) as HostFacts, observation.reportId, now));
+    }
+  }
+
+  /** Declared hosts whose latest report is older than the threshold, by name. */
+  stale(now = Date.now()): StaleHost[] {
+    const declared = this.#declared;
+    if (!declared) return [];
+    return this.#drift
+      .observations()
+      .filter((o) => declared.hosts.has(o.host) && now - Date.parse(o.observedAt) > this.#o.staleAfterMs)
+      .map((o) => ({ asset: declared.hosts.get(o.host)!.id, host: o.host, lastReportAt: o.observedAt, reportId: o.reportId }));
+  }
+
+  /** Ids of the declared hosts whose labels `selector` matches. */
+  assetsMatching(selector: LabelSelector): string[] {
+    return [...(this.#declared?.hosts.values() ?? [])].filter((host) => matchesSelector(selector, host.labels)).map((host) => host.id);
+  }
+
+  /** Gauges for `/metrics`. */
+  metrics(): Array<{ name: string; help: string; value: number }> {
+    return [{ name: 'estate_drift_open', help: 'Drift items open (a declared field that differs from the latest report).', value: this.#drift.openCount() }];
+  }
+
+  #evaluate(declared: Declared, host: string, facts: HostFacts, reportId: string, at: string): void {
+    const asset = declared.hosts.get(host);
+    if (!asset) {
+      this.#drift.markUnmanaged(host, reportId, at);
+      return;
+    }
+    this.#drift.markManaged(host);
+    const fields = compareHost({ spec: asset.spec }, facts, { sha256 });
+    this.#drift.record(asset.id, fields, (field) => driftIgnoredBy(declared.ignores, { kind: 'Host', labels: asset.labels }, field) !== undefined, reportId, at);
+  }
+}
