@@ -228,7 +228,7 @@ export class IngestService {
     let applied = 0;
     let deadLettered = 0;
     let failed = false;
-    db.transaction(() => {
+    this.#store.unsyncedTransaction(() => {
       for (const queued of batch) {
         if (taken > 0 && performance.now() - started > this.#o.batchMaxMs) break;
         taken++;
@@ -247,7 +247,7 @@ export class IngestService {
           }
         }
       }
-    })();
+    });
     this.#backlog -= applied + deadLettered;
     this.#consumed += applied;
     this.#lastBatchSize = taken;

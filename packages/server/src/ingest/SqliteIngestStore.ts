@@ -106,6 +106,21 @@ export class SqliteIngestStore {
     )();
   }
 
+  /**
+   * Runs `fn` in one transaction whose commit does not wait for an fsync (`synchronous = NORMAL`
+   * for it alone): the consumer's batches. Nothing acknowledged depends on it: the reports were
+   * synced when queued, WAL commits are in order (the next synced commit syncs this one too), and
+   * a batch lost to a power cut leaves its reports queued, to be applied again, effect and mark together.
+   */
+  unsyncedTransaction<T>(fn: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
   /** Reports waiting to be consumed. */
   backlog(): number {
     return (this.#prepare(`SELECT count(*) AS n FROM ingest_reports WHERE state = 'queued'`).get() as { n: number }).n;
