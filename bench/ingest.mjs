@@ -8,13 +8,12 @@
  *
  *   node bench/ingest.mjs [--hosts 1000] [--concurrency 100] [--seconds 10] [--workers 2] [--node-flags=--trace-gc]
  */
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { spawnSync } from 'node:child_process';
 import { estate, serve } from './lib/estateProcess.mjs';
 import { WORK_DIR } from './lib/paths.mjs';
 
