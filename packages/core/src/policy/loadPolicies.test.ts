@@ -113,11 +113,11 @@ describe('loadPolicies', () => {
     expect(problemsOf(lines('apiVersion: estate/v2', 'kind: ApprovalPolicy', 'metadata: {name: a}', 'spec: {rules: []}'))).toEqual([
       'policies/p.yaml:1:13: error[E_ENVELOPE]: apiVersion must be estate/v1 (got "estate/v2")',
     ]);
-    expect(problemsOf(lines('apiVersion: estate/v1', 'kind: DriftMode', 'metadata: {name: a}', 'spec: {}'))).toEqual([
-      'policies/p.yaml:2:7: error[E_POLICY]: unknown policy kind "DriftMode"; known kinds: ApprovalPolicy, FreezeWindow, DriftIgnore',
+    expect(problemsOf(lines('apiVersion: estate/v1', 'kind: DriftMood', 'metadata: {name: a}', 'spec: {}'))).toEqual([
+      'policies/p.yaml:2:7: error[E_POLICY]: unknown policy kind "DriftMood"; known kinds: ApprovalPolicy, FreezeWindow, DriftIgnore, DriftMode',
     ]);
     expect(problemsOf(lines('apiVersion: estate/v1', 'metadata: {name: a}', 'spec: {}'))).toEqual([
-      'policies/p.yaml:1:1: error[E_ENVELOPE]: missing kind; policy kinds are ApprovalPolicy, FreezeWindow, DriftIgnore',
+      'policies/p.yaml:1:1: error[E_ENVELOPE]: missing kind; policy kinds are ApprovalPolicy, FreezeWindow, DriftIgnore, DriftMode',
     ]);
     expect(problemsOf(lines('apiVersion: estate/v1', 'kind: FreezeWindow', 'metadata: {name: Year_End}', 'spec: {reason: x, schedule: "0 0 * * *", duration: 1d}', 'extra: 1'))).toEqual([
       'policies/p.yaml:3:18: error[E_NAME]: FreezeWindow name \'Year_End\' must be a DNS-1123 label: lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',

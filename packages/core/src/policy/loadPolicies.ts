@@ -10,13 +10,16 @@ import { locateInDocument } from '../yaml/locateInDocument.js';
 import { parseYamlFile, type YamlDocument } from '../yaml/parseYamlFile.js';
 import { isValidTimeZone, parseCron } from './cron.js';
 import { pathGlobProblem, pointerGlobProblem } from './globs.js';
-import type { ApprovalRule, ChangeMatch, DriftIgnoreRule, FreezeScope, FreezeWindow, PolicySet, RiskLevel } from './types.js';
+import type { ApprovalRule, ChangeMatch, DriftIgnoreRule, DriftMode, DriftModeMatch, DriftModeRule, FreezeScope, FreezeWindow, PolicySet, RiskLevel } from './types.js';
 
 /** The folder of the estate repo that holds policies. */
 export const POLICY_PREFIX = 'policies/';
 
 /** The kinds of document a policy file may hold. */
-export const POLICY_KINDS = ['ApprovalPolicy', 'FreezeWindow', 'DriftIgnore'] as const;
+export const POLICY_KINDS = ['ApprovalPolicy', 'FreezeWindow', 'DriftIgnore', 'DriftMode'] as const;
+
+/** The drift modes, weakest first: when several `DriftMode` rules cover an asset, the strictest wins. */
+export const DRIFT_MODES: readonly DriftMode[] = ['observe', 'shadow', 'enforce'];
 
 /** The longest a recurring freeze window may stay open each time: 31 days. */
 export const MAX_FREEZE_DURATION_MS = 31 * 24 * 3600_000;
@@ -127,17 +130,43 @@ const DRIFT_IGNORE_SCHEMA: JsonSchema = {
   },
 };
 
+const DRIFT_MODE_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['rules'],
+  additionalProperties: false,
+  properties: {
+    rules: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['mode', 'match'],
+        additionalProperties: false,
+        properties: {
+          mode: { enum: DRIFT_MODES },
+          match: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { envs: stringList, kinds: stringList, selector: { type: 'string' } },
+          },
+          reason: { type: 'string', minLength: 1 },
+        },
+      },
+    },
+  },
+};
+
 const encoder = new TextEncoder();
 
 /**
  * Parses and checks policy files (path and text), as a loader would: reads every YAML document of
  * the files under `policies/` (others are ignored), in path order, and returns the approval rules,
- * freeze windows and drift ignore rules of the documents without problems. A document with any problem is left out as
+ * freeze windows, drift ignore rules and drift mode rules of the documents without problems. A document with any problem is left out as
  * a whole and its problems are reported (`E_YAML_*`, `E_ENVELOPE`, `E_NAME`, `E_POLICY`), with
  * line and column. Never throws on bad content.
  */
 export function loadPolicies(files: Array<{ path: string; text: string }>): PolicySet {
-  const set: PolicySet = { rules: [], freezes: [], driftIgnores: [], diagnostics: [] };
+  const set: PolicySet = { rules: [], freezes: [], driftIgnores: [], driftModes: [], diagnostics: [] };
   const seen = new Map<string, { path: string; document: YamlDocument }>();
   for (const file of files.filter((f) => isPolicyPath(f.path)).sort(comparePaths)) {
     const parsed = parseYamlFile(file.path, encoder.encode(file.text));
@@ -164,6 +193,9 @@ export function loadPolicies(files: Array<{ path: string; text: string }>): Poli
       } else if (envelope.kind === 'DriftIgnore') {
         const rules = readDriftIgnore(envelope.name, file.path, envelope.spec, report);
         if (problems.length === 0) set.driftIgnores.push(...rules);
+      } else if (envelope.kind === 'DriftMode') {
+        const rules = readDriftMode(envelope.name, file.path, envelope.spec, report);
+        if (problems.length === 0) set.driftModes.push(...rules);
       } else {
         const window = readFreezeWindow(envelope.name, file.path, envelope.spec, report);
         if (problems.length === 0 && window) set.freezes.push(window);
@@ -314,6 +346,22 @@ function readDriftIgnore(policy: string, path: string, spec: Record<string, unkn
     const rule: DriftIgnoreRule = { policy, path, fields: checkGlobs(raw['fields'] as string[], [...at, 'fields'], pointerGlobProblem, report), reason: raw['reason'] as string };
     if (typeof raw['kind'] === 'string') rule.kind = raw['kind'];
     if (typeof raw['selector'] === 'string') rule.selector = checkSelector(raw['selector'], [...at, 'selector'], report);
+    return rule;
+  });
+}
+
+function readDriftMode(policy: string, path: string, spec: Record<string, unknown>, report: Reporter): DriftModeRule[] {
+  const problems = toSchemaProblems(compileSchema(DRIFT_MODE_SCHEMA)(spec), ['spec']);
+  for (const p of problems) report('E_POLICY', p.path, p.message, p.target);
+  if (problems.length) return [];
+  return (spec['rules'] as Array<Record<string, unknown>>).map((raw, index) => {
+    const rawMatch = raw['match'] as Record<string, unknown>;
+    const match: DriftModeMatch = {};
+    if (rawMatch['envs'] !== undefined) match.envs = [...(rawMatch['envs'] as string[])];
+    if (rawMatch['kinds'] !== undefined) match.kinds = [...(rawMatch['kinds'] as string[])];
+    if (typeof rawMatch['selector'] === 'string') match.selector = checkSelector(rawMatch['selector'], ['spec', 'rules', index, 'match', 'selector'], report);
+    const rule: DriftModeRule = { policy, path, index, mode: raw['mode'] as DriftMode, match };
+    if (typeof raw['reason'] === 'string') rule.reason = raw['reason'];
     return rule;
   });
 }

@@ -112,6 +112,33 @@ export interface DriftIgnoreRule {
   reason: string;
 }
 
+/** What the drift engine does with drift of an asset: record it, propose adopting it, or restore Git's version. */
+export type DriftMode = 'observe' | 'shadow' | 'enforce';
+
+/** Which assets a `DriftMode` rule covers; every given criterion must hold, `{}` covers every asset. */
+export interface DriftModeMatch {
+  /** Environments: assets labelled `env=<e>`. */
+  envs?: string[];
+  /** Asset kinds (`Host`). */
+  kinds?: string[];
+  /** A label selector tested on the asset's labels. */
+  selector?: string;
+}
+
+/** One rule of a `DriftMode` document, as loaded. */
+export interface DriftModeRule {
+  /** `metadata.name` of the DriftMode document. */
+  policy: string;
+  /** The policy file. */
+  path: string;
+  /** The rule's position in its document's `spec.rules`, from 0. */
+  index: number;
+  mode: DriftMode;
+  match: DriftModeMatch;
+  /** Why the assets get this mode. */
+  reason?: string;
+}
+
 /** Everything loaded from `policies/`: the usable rules and windows, and what was wrong. */
 export interface PolicySet {
   /** Rules in file path order, then document and rule order. */
@@ -119,6 +146,8 @@ export interface PolicySet {
   freezes: FreezeWindow[];
   /** Drift ignore rules, in file path order, then document and rule order. */
   driftIgnores: DriftIgnoreRule[];
+  /** Drift mode rules, in file path order, then document and rule order. */
+  driftModes: DriftModeRule[];
   /** Problems found; the documents they belong to are left out of `rules` and `freezes`. */
   diagnostics: Diagnostic[];
 }
