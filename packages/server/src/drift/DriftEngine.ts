@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { compareHost, driftIgnoredBy, matchesSelector, type DriftIgnoreRule, type HostFacts, type LabelSelector, type PolicySet } from '@estate/core';
+import { compareHost, driftIgnoredBy, driftModeFor, matchesSelector, type DriftIgnoreRule, type DriftMode, type DriftModeRule, type HostFacts, type LabelSelector, type PolicySet } from '@estate/core';
 import type { ReportProcessor } from '../ingest/types.js';
 import type { CommitRef, Store } from '../store/Store.js';
 import type { DriftStore } from './DriftStore.js';
@@ -11,11 +11,14 @@ interface DeclaredHost {
   spec: Record<string, unknown>;
 }
 
-/** What the engine compares reports against: the Host assets and ignore rules of one commit of main. */
+/** What the engine compares reports against: the Host assets, ignore and mode rules of one commit of main. */
 interface Declared {
   commit: CommitRef;
   hosts: Map<string, DeclaredHost>;
+  /** The same hosts by asset id. */
+  byId: Map<string, DeclaredHost>;
   ignores: DriftIgnoreRule[];
+  modes: DriftModeRule[];
 }
 
 /** A host that reported before but not within the stale threshold. */
@@ -76,7 +79,8 @@ export class DriftEngine {
       const metadata = (asset.document['metadata'] ?? {}) as { labels?: Record<string, string> };
       hosts.set(asset.name, { id: asset.id, labels: metadata.labels ?? {}, spec: (asset.document['spec'] ?? {}) as Record<string, unknown> });
     }
-    const declared: Declared = { commit: head, hosts, ignores: policySet.driftIgnores };
+    const byId = new Map([...hosts.values()].map((host) => [host.id, host]));
+    const declared: Declared = { commit: head, hosts, byId, ignores: policySet.driftIgnores, modes: policySet.driftModes };
     this.#declared = declared;
     const now = new Date().toISOString();
     for (const observation of this.#drift.observations()) {
@@ -97,6 +101,15 @@ export class DriftEngine {
   /** Ids of the declared hosts whose labels `selector` matches. */
   assetsMatching(selector: LabelSelector): string[] {
     return [...(this.#declared?.hosts.values() ?? [])].filter((host) => matchesSelector(selector, host.labels)).map((host) => host.id);
+  }
+
+  /**
+   * The drift mode of an asset by the `DriftMode` rules at the snapshot (docs/drift.md#modes): of a
+   * Host with its labels there, or of a Host without labels when it is not declared (any more).
+   */
+  modeOf(assetId: string): DriftMode {
+    const labels = this.#declared?.byId.get(assetId)?.labels ?? {};
+    return driftModeFor(this.#declared?.modes ?? [], { kind: 'Host', labels }).mode;
   }
 
   /** Gauges for `/metrics`. */

@@ -17,6 +17,14 @@ metadata: {name: noise}
 spec:
   rules:
     - {kind: Host, selector: "env=prod", fields: ["/spec/cpus"], reason: cpu hotplug in prod}
+---
+apiVersion: estate/v1
+kind: DriftMode
+metadata: {name: rollout}
+spec:
+  rules:
+    - {mode: shadow, match: {envs: [prod], kinds: [Host]}}
+    - {mode: enforce, match: {selector: "role=db"}}
 `;
 const extra = `  cpus: 4
   packages: {nginx: ">=1.22", curl: "*"}
@@ -85,6 +93,8 @@ describe('drift engine, end to end', () => {
       ['/spec/files/~1etc~1motd/content', `sha256:${sha(MOTD)}`, `sha256:${sha(hacked)}`, 'open', first['reportId']],
       ['/spec/files/~1etc~1motd/mode', '0644', '0666', 'open', first['reportId']],
     ]);
+    // The DriftMode rules at main's head: web-01 is env=prod, role=web, so shadow.
+    expect(open.body.items.map((i: { mode: string }) => i.mode)).toEqual(['shadow', 'shadow', 'shadow']);
     expect(JSON.stringify(open.body)).not.toContain('hacked');
     // cpus differ (4 declared, 2 observed) but the DriftIgnore rule hides them.
     expect(open.body.items.some((i: { field: string }) => i.field === '/spec/cpus')).toBe(false);

@@ -20,7 +20,7 @@ const noQuery = { type: 'object', additionalProperties: false, properties: {} } 
 
 const item = {
   type: 'object',
-  required: ['asset', 'field', 'declared', 'observed', 'firstSeen', 'lastSeen', 'reportId', 'state'],
+  required: ['asset', 'field', 'declared', 'observed', 'firstSeen', 'lastSeen', 'reportId', 'state', 'mode'],
   properties: {
     asset: { type: 'string' },
     field: { type: 'string', description: 'JSON pointer of the declared field.' },
@@ -31,6 +31,7 @@ const item = {
     reportId: { type: 'string' },
     state: { type: 'string', enum: ['open', 'resolved'] },
     resolvedAt: { type: 'string' },
+    mode: { type: 'string', enum: ['observe', 'shadow', 'enforce'], description: "The asset's drift mode by the DriftMode policies at main's head." },
   },
 } as const;
 
@@ -74,7 +75,7 @@ export function registerDriftRoutes(app: FastifyInstance, deps: { engine: DriftE
       const items = page.slice(0, limit);
       reply.header('cache-control', 'no-store');
       return {
-        items: items.map(({ id: _id, ...rest }) => rest),
+        items: items.map(({ id: _id, ...rest }) => ({ ...rest, mode: engine.modeOf(rest.asset) })),
         ...(more ? { nextCursor: encodeCursor('drift', items[items.length - 1]!.id) } : {}),
       };
     },
