@@ -21,6 +21,9 @@ import type {
   GrayRelease,
   ConfigVersionEntry,
   DeadLetter,
+  DriftItem,
+  DriftPage,
+  DriftQuery,
   CommitPage,
   CreateChangeInput,
   DiffAnswer,
@@ -313,6 +316,17 @@ export class EstateClient {
   /** Queues a dead letter's report again, with no attempts counted (admin); `E_DEAD_LETTER_NOT_FOUND` when there is none. */
   async replayDeadLetter(id: number): Promise<ReplayAnswer> {
     return this.#request<ReplayAnswer>('POST', `/api/v1/reports/dead-letters/${encodeURIComponent(String(id))}/replay`);
+  }
+
+  /** One page of drift items, in the order they opened (`GET /api/v1/drift`; viewer). */
+  async listDrift(query: DriftQuery = {}): Promise<DriftPage> {
+    const { asset, selector, state, limit, cursor } = query;
+    return this.#get<DriftPage>('/api/v1/drift', { asset, selector, state, limit, cursor });
+  }
+
+  /** Every drift item matching `query`, in the order they opened, page after page. */
+  async *iterateDrift(query: Omit<DriftQuery, 'cursor'> = {}): AsyncGenerator<DriftItem, void, undefined> {
+    yield* this.#paginate((cursor) => this.listDrift({ ...query, cursor }));
   }
 
   /** Gray releases of an app's config in an env, newest first. */

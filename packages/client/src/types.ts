@@ -631,6 +631,42 @@ export interface DeadLetter {
   failedAt: string;
 }
 
+/** What the drift engine does with an asset's drift (docs/drift.md#modes-driftmode). */
+export type DriftMode = 'observe' | 'shadow' | 'enforce';
+
+/** A declared field that differs (or differed) from what a host reports (`GET /api/v1/drift`; docs/drift.md). */
+export interface DriftItem {
+  /** `host/web-01` */
+  asset: string;
+  /** JSON pointer of the declared field. */
+  field: string;
+  declared: unknown;
+  observed: unknown;
+  firstSeen: string;
+  lastSeen: string;
+  /** The report that last showed it (or converged it). */
+  reportId: string;
+  state: 'open' | 'resolved';
+  resolvedAt?: string;
+  /** The asset's drift mode by the DriftMode policies at main's head. */
+  mode: DriftMode;
+}
+
+/** Filters of {@link DriftItem} lists; `state` defaults to `open`. */
+export interface DriftQuery extends PageQuery {
+  /** Only items of this asset, e.g. `host/web-01`. */
+  asset?: string;
+  /** Only items of declared assets whose labels match this selector. */
+  selector?: string;
+  state?: 'open' | 'resolved' | 'all';
+}
+
+/** One page of drift items, in the order they opened. */
+export interface DriftPage {
+  items: DriftItem[];
+  nextCursor?: string;
+}
+
 /** The answer to a replay: the report is queued again. */
 export interface ReplayAnswer {
   reportId: string;
