@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -180,6 +180,29 @@ describe('collectFacts on a fake root', () => {
     await put('/etc/app.conf', 'inside\n');
     const { facts } = await collectFacts({ root, files: ['/../../etc/app.conf'], units: [] });
     expect(facts.files?.['/../../etc/app.conf']).toMatchObject({ content: 'inside\n' });
+  });
+
+  it('does not follow a symbolic link out of the root, for managed files and the files collectors read', async () => {
+    const outside = await mkdtemp(path.join(tmpdir(), 'estate-agent-outside-'));
+    try {
+      await writeFile(path.join(outside, 'shadow'), 'root:secret-hash:19000::::::\n');
+      await writeFile(path.join(outside, 'hostname'), 'outside-host\n');
+      await put('/etc/app.conf', 'placeholder');
+      await rm(path.join(root, '/etc/app.conf'));
+      await symlink(path.join(outside, 'shadow'), path.join(root, '/etc/app.conf'));
+      await symlink(path.join(outside, 'hostname'), path.join(root, '/etc/hostname'));
+      await put('/etc/inner.conf', 'inner\n');
+      await symlink('inner.conf', path.join(root, '/etc/relative.conf'));
+      const { facts, errors } = await collectFacts({ root, files: ['/etc/app.conf', '/etc/relative.conf'], units: [] });
+      expect(JSON.stringify(facts)).not.toContain('secret-hash');
+      expect(facts.hostname).toBeUndefined();
+      expect(errors['hostname']).toContain('outside the root');
+      expect(errors['files']).toContain('outside the root');
+      const inside = await collectFacts({ root, files: ['/etc/relative.conf'], units: [] });
+      expect(inside.facts.files?.['/etc/relative.conf']).toMatchObject({ content: 'inner\n' });
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 });
 

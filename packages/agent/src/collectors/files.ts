@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileFact } from '../types.js';
-import { readRootFile, resolveUnderRoot } from './readRootFile.js';
+import { confineToRoot, readRootFile } from './readRootFile.js';
 
 /** Contents larger than this are not sent (the fact says `truncated: true`); sha256 still covers the whole file. */
 export const MAX_CONTENT_BYTES = 64 * 1024;
@@ -19,14 +19,16 @@ export async function collectManagedFiles(root: string, files: readonly string[]
   const facts: Record<string, FileFact> = {};
   for (const file of files) {
     if (!path.posix.isAbsolute(file)) throw new Error(`managed file '${file}' is not an absolute path`);
-    facts[file] = await collectFile(resolveUnderRoot(root, file), users, groups);
+    facts[file] = await collectFile(root, file, users, groups);
   }
   return facts;
 }
 
-async function collectFile(location: string, users: Map<number, string>, groups: Map<number, string>): Promise<FileFact> {
+async function collectFile(root: string, file: string, users: Map<number, string>, groups: Map<number, string>): Promise<FileFact> {
+  let location: string;
   let info;
   try {
+    location = await confineToRoot(root, file);
     info = await stat(location);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { missing: true };
