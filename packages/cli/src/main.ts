@@ -16,6 +16,7 @@ import {
 } from './commands/change.js';
 import { configGetCommand, configWatchCommand } from './commands/config.js';
 import { diffCommand } from './commands/diff.js';
+import { driftListCommand, driftShowCommand } from './commands/drift.js';
 import { editCommand } from './commands/edit.js';
 import { historyCommand } from './commands/history.js';
 import { initCommand } from './commands/init.js';
@@ -295,6 +296,24 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .addOption(serverOption())
     .addOption(formatOption())
     .action(run((id: string, options: Parameters<typeof reportsReplayCommand>[2]) => reportsReplayCommand(ctx, id, options)));
+  const drift = program.command('drift').description('declared fields that differ from what hosts report, and their modes (docs/drift.md)');
+  drift
+    .command('list')
+    .description('drift items in the order they opened; exit 1 when an open item is listed (viewer)')
+    .option('--asset <id>', 'only items of this asset (host/web-01 or web-01)')
+    .option('--selector <selector>', "only items of declared hosts whose labels match (e.g. 'env=prod')")
+    .addOption(new Option('--state <state>', 'open, resolved or all').choices(['open', 'resolved', 'all']).default('open'))
+    .addOption(serverOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(run((options: Parameters<typeof driftListCommand>[1]) => driftListCommand(ctx, options)));
+  drift
+    .command('show')
+    .description("one host's drift items, declared against observed; exit 1 when it has open drift (viewer)")
+    .argument('<asset>', 'the host: host/web-01 or web-01')
+    .addOption(new Option('--state <state>', 'open, resolved or all').choices(['open', 'resolved', 'all']).default('open'))
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((asset: string, options: Parameters<typeof driftShowCommand>[2]) => driftShowCommand(ctx, asset, options)));
   const audit = program.command('audit').description("the server's hash-chained audit trail");
   audit
     .command('verify')
