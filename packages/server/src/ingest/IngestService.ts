@@ -228,9 +228,12 @@ export class IngestService {
     let applied = 0;
     let deadLettered = 0;
     let failed = false;
+    /** Hosts with a report that failed and stays queued: their later reports wait, so a host is applied in seq order. */
+    const heldHosts = new Set<string>();
     this.#store.unsyncedTransaction(() => {
       for (const queued of batch) {
         if (taken > 0 && performance.now() - started > this.#o.batchMaxMs) break;
+        if (heldHosts.has(queued.report.host)) continue;
         taken++;
         const now = new Date();
         try {
@@ -244,6 +247,8 @@ export class IngestService {
             this.#store.deadLetter(queued, attempts, reason, now);
             deadLettered++;
             this.#o.log('warn', `report ${queued.report.reportId} of host ${queued.report.host} failed ${attempts} times and went to the dead letters: ${reason}`);
+          } else {
+            heldHosts.add(queued.report.host);
           }
         }
       }

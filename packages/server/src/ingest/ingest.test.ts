@@ -227,6 +227,31 @@ describe('report ingestion', () => {
     expect((await h.post('/api/v1/reports/dead-letters/999/replay', h.admin, undefined)).body).toMatchObject({ error: { code: 'E_DEAD_LETTER_NOT_FOUND' } });
   });
 
+  it('applies a host in seq order even when one of its reports fails once in a batch', async () => {
+    let failOnce = true;
+    const applied: string[] = [];
+    const h = await start({
+      commitWindowMs: 50,
+      processors: [
+        (r, { stale }) => {
+          if (failOnce && r.seq === 1) {
+            failOnce = false;
+            throw new Error('busy');
+          }
+          applied.push(`${r.seq}${stale ? ' stale' : ''}`);
+        },
+      ],
+    });
+    const answers = await Promise.all([report('web-01', 1), report('web-01', 2)].map((r) => h.post('/api/v1/reports', h.agent, r)));
+    expect(answers.map((a) => a.status)).toEqual([202, 202]);
+    await eventually(
+      async () => applied.length,
+      (n) => n === 2,
+    );
+    expect(applied).toEqual(['1', '2']);
+    expect((await h.get('/api/v1/hosts/web-01/observation', h.viewer)).body.seq).toBe(2);
+  });
+
   it('consumes a report queued before a restart exactly once', async () => {
     const data = mkdtempSync(join(tmpdir(), 'estate-ingest-data-'));
     const first = await start({ consume: false }, data);
