@@ -28,7 +28,8 @@ export { evaluatePolicies, tallyApprovals, DEFAULT_REQUIREMENT, POLICY_CHANGE_RE
 export { activeFreezes } from './policy/activeFreezes.js';
 export { parseCron, previousCronTime, nextCronTime, isValidTimeZone, type CronSchedule } from './policy/cron.js';
 export { matchesPathGlob, matchesPointerGlob } from './policy/globs.js';
-export { compareHost, type CompareHostOptions, MEMORY_TOLERANCE_GIB, MEMORY_TOLERANCE_RATIO, type DriftField, type HostFacts, type ObservedFile } from './drift/compareHost.js';
+export { compareHost, type CompareHostOptions, MEMORY_TOLERANCE_GIB, MEMORY_TOLERANCE_RATIO, type DriftField } from './drift/compareHost.js';
+export type { HostFacts, ListeningPort, ObservedFile } from './drift/hostFacts.js';
 export { compareVersions, compileVersionSpec, satisfiesVersion } from './drift/versionRange.js';
 export { driftIgnoredBy } from './drift/driftIgnore.js';
 export * from './config/types.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { compareHost, type HostFacts } from './compareHost.js';
+import { compareHost } from './compareHost.js';
+import type { HostFacts } from './hostFacts.js';
 import { driftIgnoredBy } from './driftIgnore.js';
 import { loadPolicies } from '../policy/loadPolicies.js';
 

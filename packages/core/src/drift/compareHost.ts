@@ -1,25 +1,7 @@
 import type { Asset } from '../estate.js';
 import { toPointer } from '../jsonPointer.js';
+import type { HostFacts, ObservedFile } from './hostFacts.js';
 import { satisfiesVersion } from './versionRange.js';
-
-/** One managed file as observed; `missing: true` when it does not exist on the host. */
-export type ObservedFile =
-  | { sha256: string; mode: string; owner: string; size?: number; content?: string; truncated?: true }
-  | { missing: true };
-
-/** The facts of a host as its agent reports them (docs/agent.md); every fact is optional. */
-export interface HostFacts {
-  hostname?: string;
-  ip?: string[];
-  os?: string | Record<string, string>;
-  kernel?: string;
-  cpus?: number;
-  memoryGiB?: number;
-  packages?: Record<string, string>;
-  files?: Record<string, ObservedFile>;
-  services?: Record<string, string>;
-  ports?: unknown[];
-}
 
 /**
  * One declared field compared with its fact. `field` is the JSON pointer of the declared value in

@@ -64,7 +64,7 @@ export class DriftEngine {
   readonly processor: ReportProcessor = (report, { stale }) => {
     // A stale report's facts are older than the observation already evaluated; before the first snapshot the refresh catches up.
     if (stale || !this.#declared) return;
-    this.#evaluate(this.#declared, report.host, report.facts as HostFacts, report.reportId, report.collectedAt);
+    this.#evaluate(this.#declared, report.host, report.facts, report.reportId, report.collectedAt);
   };
 
   /**

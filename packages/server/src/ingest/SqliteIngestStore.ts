@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { DeadLetter, HostObservation, Report, ReportFacts, SubmitResult } from './types.js';
+import type { HostFacts } from '@estate/core';
+import type { DeadLetter, HostObservation, Report, SubmitResult } from './types.js';
 
 /**
  * Every accepted report has a row in `ingest_reports` for good: its id is how a report sent twice
@@ -198,7 +199,7 @@ export class SqliteIngestStore {
   observation(host: string): HostObservation | undefined {
     const row = this.#prepare('SELECT * FROM host_observations WHERE host = ?').get(host) as ObservationRow | undefined;
     if (!row) return undefined;
-    return { host: row.host, seq: row.seq, reportId: row.report_id, collectedAt: row.collected_at, observedAt: row.observed_at, facts: JSON.parse(row.facts) as ReportFacts };
+    return { host: row.host, seq: row.seq, reportId: row.report_id, collectedAt: row.collected_at, observedAt: row.observed_at, facts: JSON.parse(row.facts) as HostFacts };
   }
 
   close(): void {

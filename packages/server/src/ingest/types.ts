@@ -1,31 +1,5 @@
+import type { HostFacts } from '@estate/core';
 import type Database from 'better-sqlite3';
-
-/** One managed file as an agent observed it; `missing: true` when it does not exist. */
-export type FileFact =
-  | { sha256: string; mode: string; owner: string; size?: number; content?: string; truncated?: true }
-  | { missing: true };
-
-/** One listening socket. */
-export interface PortFact {
-  protocol: 'tcp' | 'udp';
-  address: string;
-  port: number;
-}
-
-/** The facts of a report (issue 6, point 1); every fact is optional (a collector may fail). */
-export interface ReportFacts {
-  hostname?: string;
-  ip?: string[];
-  /** `/etc/os-release` fields (`id`, `versionId`, `prettyName`), or one string. */
-  os?: string | Record<string, string>;
-  kernel?: string;
-  cpus?: number;
-  memoryGiB?: number;
-  packages?: Record<string, string>;
-  files?: Record<string, FileFact>;
-  services?: Record<string, string>;
-  ports?: PortFact[];
-}
 
 /** A fact report as `POST /api/v1/reports` accepts it. */
 export interface Report {
@@ -35,7 +9,7 @@ export interface Report {
   /** Increases with every report of the host. */
   seq: number;
   collectedAt: string;
-  facts: ReportFacts;
+  facts: HostFacts;
   /** Collectors that failed, by name, with their message. */
   errors?: Record<string, string>;
 }
@@ -48,7 +22,7 @@ export interface HostObservation {
   collectedAt: string;
   /** When the report was applied. */
   observedAt: string;
-  facts: ReportFacts;
+  facts: HostFacts;
 }
 
 /** A report that kept failing, set aside with the reason. */
