@@ -73,6 +73,8 @@ export interface RunningServer {
   configIndex: ConfigIndex;
   ingest: IngestService;
   drift: DriftEngine;
+  /** Drift items, unmanaged hosts, the drift event log and revert requests (in ingest.db). */
+  driftStore: DriftStore;
   /** The server's age recipient: estate.yaml lists it so the server can decrypt config secrets. */
   secretsRecipient: string;
   /** Stops listening and indexing, and releases the data dir. */
@@ -309,6 +311,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       configIndex,
       ingest,
       drift,
+      driftStore,
       secretsRecipient: identities.recipient,
       close: undo,
     };

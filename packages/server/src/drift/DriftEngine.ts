@@ -125,6 +125,6 @@ export class DriftEngine {
     }
     this.#drift.markManaged(host);
     const fields = compareHost({ spec: asset.spec }, facts, { sha256 });
-    this.#drift.record(asset.id, fields, (field) => driftIgnoredBy(declared.ignores, { kind: 'Host', labels: asset.labels }, field) !== undefined, reportId, at);
+    this.#drift.record(asset.id, fields, (field) => driftIgnoredBy(declared.ignores, { kind: 'Host', labels: asset.labels }, field)?.reason, { reportId, at, host, commit: declared.commit.sha });
   }
 }

@@ -22,6 +22,27 @@ CREATE TABLE IF NOT EXISTS drift_items (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS drift_items_open ON drift_items(asset, field) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS drift_items_asset ON drift_items(asset, id);
+CREATE TABLE IF NOT EXISTS drift_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  type TEXT NOT NULL,
+  asset TEXT,
+  host TEXT,
+  field TEXT,
+  item_id INTEGER,
+  report_id TEXT,
+  commit_sha TEXT,
+  details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS drift_events_asset ON drift_events(asset, id);
+CREATE INDEX IF NOT EXISTS drift_events_host ON drift_events(host, id);
+CREATE TABLE IF NOT EXISTS drift_reverts (
+  asset TEXT NOT NULL,
+  field TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  PRIMARY KEY (asset, field)
+);
 CREATE TABLE IF NOT EXISTS drift_unmanaged (
   host TEXT PRIMARY KEY,
   first_seen TEXT NOT NULL,
@@ -47,6 +68,51 @@ export interface DriftItem {
   resolvedAt?: string;
 }
 
+/**
+ * What happened to drift, in order (`id`): the log that alerts, shadow change requests and the
+ * asset timeline read. Written in the transaction that made it happen, so an applied report's
+ * events exist exactly once. Types:
+ * - `drift.opened`, `drift.changed` (the observed value of an open item changed), `drift.resolved`
+ *   (details.reason: `converged`, `ignored` or another cause) — written by {@link DriftStore.record};
+ * - other types (`host.enforced`, `host.stale`, …) by whoever appends them with {@link DriftStore.appendEvent}.
+ */
+export interface DriftEvent {
+  id: number;
+  at: string;
+  type: string;
+  /** `host/web-01`, when the event is about a declared asset. */
+  asset?: string;
+  /** The reporting host's name, when known. */
+  host?: string;
+  /** JSON pointer of the declared field, for item events. */
+  field?: string;
+  /** The drift item, for item events. */
+  itemId?: number;
+  reportId?: string;
+  /** The commit of main the declared side was read at. */
+  commit?: string;
+  /** Type-specific: `declared`, `observed`, `reason`, `rule`… (never file contents). */
+  details: Record<string, unknown>;
+}
+
+/** Where an item event comes from: the report and the declared commit it was compared at. */
+export interface RecordContext {
+  reportId: string;
+  at: string;
+  /** The commit of main the declared side was read at. */
+  commit?: string;
+  /** The reporting host's name. */
+  host?: string;
+}
+
+/** A pending request to restore a declared field on its host (an enforcing agent acts on it). */
+export interface RevertRequest {
+  asset: string;
+  field: string;
+  requestedBy: string;
+  requestedAt: string;
+}
+
 /** A host that reports but has no Host asset. */
 export interface UnmanagedHost {
   host: string;
@@ -68,21 +134,38 @@ interface ItemRow {
   resolved_at: string | null;
 }
 
+interface EventRow {
+  id: number;
+  at: string;
+  type: string;
+  asset: string | null;
+  host: string | null;
+  field: string | null;
+  item_id: number | null;
+  report_id: string | null;
+  commit_sha: string | null;
+  details: string;
+}
+
 /** The drift tables on an ingest.db connection. Every method runs in the caller's transaction, if any. */
 export class DriftStore {
   readonly #db: Database.Database;
-  readonly #findOpen: Database.Statement;
   readonly #update: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #resolve: Database.Statement;
+  readonly #findOpenFull: Database.Statement;
+  readonly #appendEvent: Database.Statement;
 
   constructor(db: Database.Database) {
     this.#db = db;
     db.exec(SCHEMA);
-    this.#findOpen = db.prepare(`SELECT id FROM drift_items WHERE asset = ? AND field = ? AND state = 'open'`);
     this.#update = db.prepare(`UPDATE drift_items SET declared = ?, observed = ?, last_seen = ?, report_id = ? WHERE id = ?`);
     this.#insert = db.prepare(`INSERT INTO drift_items (asset, field, declared, observed, first_seen, last_seen, report_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')`);
     this.#resolve = db.prepare(`UPDATE drift_items SET state = 'resolved', resolved_at = ?, last_seen = ?, report_id = ? WHERE id = ?`);
+    this.#findOpenFull = db.prepare(`SELECT id, declared, observed FROM drift_items WHERE asset = ? AND field = ? AND state = 'open'`);
+    this.#appendEvent = db.prepare(
+      `INSERT INTO drift_events (at, type, asset, host, field, item_id, report_id, commit_sha, details) VALUES (@at, @type, @asset, @host, @field, @itemId, @reportId, @commit, @details)`,
+    );
   }
 
   /** Runs `work` in a transaction (a savepoint inside one already open). */
@@ -91,20 +174,124 @@ export class DriftStore {
   }
 
   /**
-   * Records the comparison of one asset at `at` from report `reportId`: a differing field opens an
-   * item (or updates the open one's observed value and lastSeen); a converged field resolves the
-   * open item. `ignored` fields resolve their open item and open none.
+   * Records the comparison of one asset from a report: a differing field opens an item (or updates
+   * the open one's observed value and lastSeen); a converged field resolves the open item. `ignored`
+   * fields resolve their open item and open none; `ignored` returns the matching rule's reason.
+   * Each opening, change of the observed value and resolution appends a {@link DriftEvent}.
    */
-  record(asset: string, fields: readonly DriftField[], ignored: (field: string) => boolean, reportId: string, at: string): void {
+  record(asset: string, fields: readonly DriftField[], ignored: (field: string) => string | undefined, context: RecordContext): void {
+    const { reportId, at } = context;
     for (const f of fields) {
-      const open = this.#findOpen.get(asset, f.field) as { id: number } | undefined;
-      if (f.differs && !ignored(f.field)) {
-        if (open) this.#update.run(JSON.stringify(f.declared), JSON.stringify(f.observed), at, reportId, open.id);
-        else this.#insert.run(asset, f.field, JSON.stringify(f.declared), JSON.stringify(f.observed), at, at, reportId);
+      const open = this.#findOpenFull.get(asset, f.field) as { id: number; declared: string; observed: string } | undefined;
+      const rule = f.differs ? ignored(f.field) : undefined;
+      const declared = JSON.stringify(f.declared);
+      const observed = JSON.stringify(f.observed);
+      if (f.differs && rule === undefined) {
+        if (open) {
+          this.#update.run(declared, observed, at, reportId, open.id);
+          if (open.observed !== observed || open.declared !== declared) this.#event('drift.changed', asset, f, open.id, context);
+        } else {
+          const id = Number(this.#insert.run(asset, f.field, declared, observed, at, at, reportId).lastInsertRowid);
+          this.#event('drift.opened', asset, f, id, context);
+        }
       } else if (open) {
         this.#resolve.run(at, at, reportId, open.id);
+        this.#event('drift.resolved', asset, f, open.id, context, rule === undefined ? { reason: 'converged' } : { reason: 'ignored', rule });
       }
     }
+  }
+
+  /**
+   * Resolves the open item of `asset` and `field` for a cause other than a report (`reason`:
+   * `undeclared` when the field or asset is no longer declared, …). Returns false when none is open.
+   */
+  resolve(asset: string, field: string, reason: string, context: RecordContext, details: Record<string, unknown> = {}): boolean {
+    const open = this.#findOpenFull.get(asset, field) as { id: number; declared: string; observed: string } | undefined;
+    if (!open) return false;
+    this.#resolve.run(context.at, context.at, context.reportId, open.id);
+    const f = { field, declared: JSON.parse(open.declared) as unknown, observed: JSON.parse(open.observed) as unknown };
+    this.#event('drift.resolved', asset, f, open.id, context, { reason, ...details });
+    return true;
+  }
+
+  /** Appends an event of another type (`host.enforced`, `host.stale`, …); returns its id. */
+  appendEvent(event: Omit<DriftEvent, 'id'>): number {
+    return Number(
+      this.#appendEvent.run({
+        at: event.at,
+        type: event.type,
+        asset: event.asset ?? null,
+        host: event.host ?? null,
+        field: event.field ?? null,
+        itemId: event.itemId ?? null,
+        reportId: event.reportId ?? null,
+        commit: event.commit ?? null,
+        details: JSON.stringify(event.details),
+      }).lastInsertRowid,
+    );
+  }
+
+  /** Events after `afterId` in order, of one asset or host when given. */
+  events(query: { afterId: number; limit: number; asset?: string; host?: string; types?: readonly string[] }): DriftEvent[] {
+    const where = ['id > ?'];
+    const params: unknown[] = [query.afterId];
+    if (query.asset !== undefined) {
+      where.push('asset = ?');
+      params.push(query.asset);
+    }
+    if (query.host !== undefined) {
+      where.push('host = ?');
+      params.push(query.host);
+    }
+    if (query.types !== undefined) {
+      where.push('type IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(query.types));
+    }
+    const rows = this.#db.prepare(`SELECT * FROM drift_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, query.limit) as EventRow[];
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      type: r.type,
+      ...(r.asset === null ? {} : { asset: r.asset }),
+      ...(r.host === null ? {} : { host: r.host }),
+      ...(r.field === null ? {} : { field: r.field }),
+      ...(r.item_id === null ? {} : { itemId: r.item_id }),
+      ...(r.report_id === null ? {} : { reportId: r.report_id }),
+      ...(r.commit_sha === null ? {} : { commit: r.commit_sha }),
+      details: JSON.parse(r.details) as Record<string, unknown>,
+    }));
+  }
+
+  /** Asks for `field` of `asset` to be restored on its host; a second request replaces the first. */
+  requestRevert(request: RevertRequest): void {
+    this.#db
+      .prepare('INSERT INTO drift_reverts (asset, field, requested_by, requested_at) VALUES (?, ?, ?, ?) ON CONFLICT (asset, field) DO UPDATE SET requested_by = excluded.requested_by, requested_at = excluded.requested_at')
+      .run(request.asset, request.field, request.requestedBy, request.requestedAt);
+  }
+
+  /** The pending revert requests of `asset`. */
+  reverts(asset: string): RevertRequest[] {
+    const rows = this.#db.prepare('SELECT * FROM drift_reverts WHERE asset = ? ORDER BY field').all(asset) as Array<{ asset: string; field: string; requested_by: string; requested_at: string }>;
+    return rows.map((r) => ({ asset: r.asset, field: r.field, requestedBy: r.requested_by, requestedAt: r.requested_at }));
+  }
+
+  /** Forgets a revert request (done, or no longer needed); returns whether there was one. */
+  clearRevert(asset: string, field: string): boolean {
+    return this.#db.prepare('DELETE FROM drift_reverts WHERE asset = ? AND field = ?').run(asset, field).changes > 0;
+  }
+
+  #event(type: string, asset: string, f: Pick<DriftField, 'field' | 'declared' | 'observed'>, itemId: number, context: RecordContext, extra: Record<string, unknown> = {}): void {
+    this.appendEvent({
+      at: context.at,
+      type,
+      asset,
+      ...(context.host === undefined ? {} : { host: context.host }),
+      field: f.field,
+      itemId,
+      reportId: context.reportId,
+      ...(context.commit === undefined ? {} : { commit: context.commit }),
+      details: { declared: f.declared, observed: f.observed, ...extra },
+    });
   }
 
   /** Marks a host as reporting without a Host asset. */

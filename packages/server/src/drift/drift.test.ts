@@ -117,6 +117,22 @@ describe('drift engine, end to end', () => {
     expect(resolved.body.items).toHaveLength(3);
     expect(resolved.body.items.every((i: { state: string; reportId: string }) => i.state === 'resolved' && i.reportId === third['reportId'])).toBe(true);
 
+    // The event log: three openings, one change of nginx's observed version (the file's stayed the same), three resolutions.
+    const events = server.driftStore.events({ afterId: 0, limit: 100, asset: 'host/web-01' });
+    expect(events.map((e) => [e.type, e.field, e.reportId])).toEqual([
+      ['drift.opened', '/spec/packages/nginx', first['reportId']],
+      ['drift.opened', '/spec/files/~1etc~1motd/content', first['reportId']],
+      ['drift.opened', '/spec/files/~1etc~1motd/mode', first['reportId']],
+      ['drift.changed', '/spec/packages/nginx', second['reportId']],
+      ['drift.resolved', '/spec/packages/nginx', third['reportId']],
+      ['drift.resolved', '/spec/files/~1etc~1motd/content', third['reportId']],
+      ['drift.resolved', '/spec/files/~1etc~1motd/mode', third['reportId']],
+    ]);
+    expect(events[3]!.details).toEqual({ declared: '>=1.22', observed: '1.20.0-1' });
+    expect(events[4]!.details).toMatchObject({ reason: 'converged' });
+    expect(events.every((e) => e.host === 'web-01' && e.commit === server.drift.commit?.sha)).toBe(true);
+    expect(JSON.stringify(events)).not.toContain('hacked');
+
     // Paging and the selector filter.
     const page = await get('/api/v1/drift?state=all&limit=2');
     expect(page.body.items).toHaveLength(2);
