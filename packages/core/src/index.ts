@@ -32,6 +32,7 @@ export { compareHost, type CompareHostOptions, MEMORY_TOLERANCE_GIB, MEMORY_TOLE
 export type { HostFacts, ListeningPort, ObservedFile } from './drift/hostFacts.js';
 export { compareVersions, compileVersionSpec, satisfiesVersion } from './drift/versionRange.js';
 export { driftIgnoredBy } from './drift/driftIgnore.js';
+export { adoptObserved, declaredHostFields, declareObservedHost, type Adoption, type AdoptionOperation, type HostDocument } from './drift/adoptObserved.js';
 export * from './config/types.js';
 export { classifyConfigPath, isConfigPath, CONFIG_PREFIX } from './config/configLayout.js';
 export { mergeConfig } from './config/mergeConfig.js';
