@@ -1,5 +1,5 @@
 import { EstateError, NotFoundError } from '@estate/core';
-import type { QueuedReport, SqliteIngestStore } from './SqliteIngestStore.js';
+import type { ObservedPosition, QueuedReport, SqliteIngestStore } from './SqliteIngestStore.js';
 import type { DeadLetter, HostObservation, Report, ReportProcessor, SubmitResult } from './types.js';
 
 /** Options of {@link IngestService}; {@link compileIngestOptions} fills in the defaults. */
@@ -22,6 +22,10 @@ export interface IngestOptions {
   retryAfterSeconds: number;
   /** Run the consumer in this process (default true). Off, reports are only queued. */
   consume: boolean;
+  /** How long a consumed report's id is kept to recognise it sent again, in ms (default 24 h). */
+  dedupWindowMs: number;
+  /** How long shutdown goes on applying queued reports, in ms (default 3,000); the rest stays queued. */
+  shutdownDrainMs: number;
   /** More work per applied report, in the same transaction (the drift engine's hook). */
   processors: ReportProcessor[];
   log: (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) => void;
@@ -39,11 +43,13 @@ export function compileIngestOptions(options: Partial<IngestOptions> = {}): Inge
     maxAttempts: 3,
     retryAfterSeconds: 5,
     consume: true,
+    dedupWindowMs: 24 * 3600_000,
+    shutdownDrainMs: 3000,
     processors: [],
     log: () => undefined,
     ...options,
   };
-  for (const key of ['maxBacklog', 'maxFacts', 'commitMaxReports', 'batchMaxReports', 'batchMaxMs', 'maxAttempts', 'retryAfterSeconds'] as const) {
+  for (const key of ['maxBacklog', 'maxFacts', 'commitMaxReports', 'batchMaxReports', 'batchMaxMs', 'maxAttempts', 'retryAfterSeconds', 'dedupWindowMs', 'shutdownDrainMs'] as const) {
     if (!Number.isInteger(compiled[key]) || compiled[key] < 1) throw new EstateError('E_BAD_PARAM', `ingest option ${key} must be a positive integer, not ${compiled[key]}`, { option: key });
   }
   return compiled;
@@ -58,6 +64,21 @@ interface Pending {
 
 /** Pause after a batch in which a report failed, so a failing report is not retried in a tight loop. */
 const RETRY_PAUSE_MS = 100;
+/** Dead letters a listing shows at most, oldest first (every dead letter is kept). */
+export const DEAD_LETTERS_LISTED = 1000;
+/** The consumer deletes expired report ids at most this often… */
+const PRUNE_EVERY_MS = 60_000;
+/** …and at most this many per pass (one short transaction). */
+const PRUNE_MAX_ROWS = 20_000;
+
+/**
+ * A report whose seq is at most half the stored one yet collected after it comes from an agent
+ * that lost its state and counts from 1 again: it is applied (a reset), not consumed as stale.
+ * A report merely overtaken by a newer one was collected before it.
+ */
+export function isSeqReset(stored: ObservedPosition, report: Pick<Report, 'seq' | 'collectedAt'>): boolean {
+  return report.seq <= stored.seq / 2 && Date.parse(report.collectedAt) > Date.parse(stored.collectedAt);
+}
 
 /**
  * Report ingestion (issue 6, point 2): reports are appended to a durable queue with group commit
@@ -80,6 +101,9 @@ export class IngestService {
   #consumed = 0;
   #batches = 0;
   #lastBatchSize = 0;
+  #seqResets = 0;
+  #pruned = 0;
+  #lastPruneAt = 0;
 
   constructor(store: SqliteIngestStore, options: Partial<IngestOptions> = {}) {
     this.#store = store;
@@ -122,9 +146,14 @@ export class IngestService {
     return observation;
   }
 
-  /** Reports that kept failing, oldest first. */
-  deadLetters(): DeadLetter[] {
-    return this.#store.deadLetters();
+  /** Reports that kept failing, oldest first, at most `limit` (see {@link deadLetterCount} for all). */
+  deadLetters(limit = DEAD_LETTERS_LISTED): DeadLetter[] {
+    return this.#store.deadLetters(limit);
+  }
+
+  /** How many dead letters there are (the listing shows the oldest {@link DEAD_LETTERS_LISTED}). */
+  deadLetterCount(): number {
+    return this.#store.deadLetterCount();
   }
 
   /** Queues a dead letter's report again; `E_DEAD_LETTER_NOT_FOUND` when there is no such dead letter. */
@@ -149,18 +178,36 @@ export class IngestService {
       { name: 'estate_ingest_reports_consumed_total', help: 'Reports applied (or found stale) since the process started.', value: this.#consumed },
       { name: 'estate_ingest_batches_total', help: 'Consumer batches committed since the process started.', value: this.#batches },
       { name: 'estate_ingest_last_batch_size', help: 'Reports in the last consumer batch.', value: this.#lastBatchSize },
+      { name: 'estate_ingest_seq_resets_total', help: 'Reports applied as a seq reset (an agent that lost its state) since the process started.', value: this.#seqResets },
+      { name: 'estate_ingest_reports_pruned_total', help: 'Ids of consumed reports deleted after the dedup window since the process started.', value: this.#pruned },
     ];
   }
 
-  /** Stops accepting reports, commits the pending ones and drains the queue (when consuming). */
+  /**
+   * Stops accepting reports, commits the pending ones and applies queued reports for at most
+   * `shutdownDrainMs` (when consuming). What is left stays queued on disk for the next start.
+   */
   close(): void {
     this.#closed = true;
     this.#commit();
     clearTimeout(this.#consumeTimer);
     this.#consumeTimer = undefined;
     if (!this.#o.consume) return;
+    const deadline = performance.now() + this.#o.shutdownDrainMs;
     // Each pass applies or fails every report it takes: failing ones reach the dead letters after maxAttempts passes.
-    while (this.#consumeBatch().taken > 0);
+    while (this.#backlog > 0 && performance.now() < deadline && this.#consumeBatch().taken > 0);
+    if (this.#backlog > 0) this.#o.log('info', `ingest: ${this.#backlog} reports stay queued; they are applied at the next start`, { backlog: this.#backlog });
+  }
+
+  /**
+   * Deletes the ids of reports consumed longer than `dedupWindowMs` ago (at most a bounded number
+   * per call); the consumer calls it about once a minute. Returns how many were deleted.
+   */
+  prune(now = Date.now()): number {
+    this.#lastPruneAt = now;
+    const deleted = this.#store.prune(now - this.#o.dedupWindowMs, PRUNE_MAX_ROWS);
+    this.#pruned += deleted;
+    return deleted;
   }
 
   /** One transaction for every pending report, then each waiting request gets its answer. */
@@ -197,6 +244,7 @@ export class IngestService {
       let failed = true;
       try {
         failed = this.#consumeBatch().failed;
+        if (Date.now() - this.#lastPruneAt >= PRUNE_EVERY_MS) this.prune();
       } catch (error) {
         this.#o.log('error', `ingest consumer: a batch failed and will be retried: ${(error as Error).message}`);
       }
@@ -207,22 +255,25 @@ export class IngestService {
   /**
    * Applies the oldest queued reports in one transaction, per host in seq order. Each report runs
    * in a savepoint: one that throws is rolled back alone and counted as a failed attempt (then
-   * dead-lettered at `maxAttempts`), while the others commit. Tells how many reports it took
+   * dead-lettered at `maxAttempts`), while the others commit. A report whose stored body does not
+   * parse is dead-lettered at once (no attempt could succeed). Tells how many reports it took
    * from the queue and whether one failed.
    */
   #consumeBatch(): { taken: number; failed: boolean } {
     const started = performance.now();
     const batch = this.#store.queued(this.#o.batchMaxReports);
-    batch.sort((a, b) => (a.report.host < b.report.host ? -1 : a.report.host > b.report.host ? 1 : a.report.seq - b.report.seq || a.id - b.id));
+    batch.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.seq - b.seq || a.id - b.id));
     const { db } = this.#store;
-    const applyOne = db.transaction((queued: QueuedReport, now: Date) => {
-      const { report } = queued;
-      const stored = this.#store.observedSeq(report.host);
-      const stale = stored !== undefined && stored >= report.seq;
+    /** Applies one report; tells whether it was taken as a seq reset. */
+    const applyOne = db.transaction((queued: QueuedReport, report: Report, now: Date): boolean => {
+      const stored = this.#store.observedPosition(report.host);
+      const reset = stored !== undefined && stored.seq >= report.seq && isSeqReset(stored, report);
+      const stale = stored !== undefined && stored.seq >= report.seq && !reset;
       // A report older than (or as old as) the stored one never overwrites newer state; it is consumed all the same.
       if (!stale) this.#store.observe(report, now);
       for (const process of this.#o.processors) process(report, { db, stale });
       this.#store.markDone(queued.id);
+      return reset;
     });
     let taken = 0;
     let applied = 0;
@@ -233,11 +284,21 @@ export class IngestService {
     this.#store.unsyncedTransaction(() => {
       for (const queued of batch) {
         if (taken > 0 && performance.now() - started > this.#o.batchMaxMs) break;
-        if (heldHosts.has(queued.report.host)) continue;
+        if (heldHosts.has(queued.host)) continue;
         taken++;
         const now = new Date();
+        const { report } = queued;
+        if (report === undefined) {
+          this.#store.deadLetter(queued, queued.attempts + 1, 'the stored report does not parse (damaged row)', now);
+          deadLettered++;
+          this.#o.log('error', `report ${queued.reportId} of host ${queued.host} is unreadable in the queue and went to the dead letters`);
+          continue;
+        }
         try {
-          applyOne(queued, now);
+          if (applyOne(queued, report, now)) {
+            this.#seqResets++;
+            this.#o.log('warn', `host ${queued.host} restarted its seq at ${queued.seq} (report ${queued.reportId}, collected after the applied one): applied as a reset`, { host: queued.host, seq: queued.seq });
+          }
           applied++;
         } catch (error) {
           failed = true;
@@ -246,9 +307,9 @@ export class IngestService {
           if (attempts >= this.#o.maxAttempts) {
             this.#store.deadLetter(queued, attempts, reason, now);
             deadLettered++;
-            this.#o.log('warn', `report ${queued.report.reportId} of host ${queued.report.host} failed ${attempts} times and went to the dead letters: ${reason}`);
+            this.#o.log('warn', `report ${queued.reportId} of host ${queued.host} failed ${attempts} times and went to the dead letters: ${reason}`);
           } else {
-            heldHosts.add(queued.report.host);
+            heldHosts.add(queued.host);
           }
         }
       }

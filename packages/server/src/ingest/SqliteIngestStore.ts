@@ -4,9 +4,10 @@ import type { HostFacts } from '@estate/core';
 import type { DeadLetter, HostObservation, Report, SubmitResult } from './types.js';
 
 /**
- * Every accepted report has a row in `ingest_reports` for good: its id is how a report sent twice
- * is recognised after it was consumed too. `facts` is kept only while the report is queued (or
- * dead-lettered, in `ingest_dead_letters`). `state`: queued → done, or queued → dead → queued (replay).
+ * Every accepted report has a row in `ingest_reports`: its id is how a report sent twice is
+ * recognised after it was consumed too. The body is kept only while the report is queued or dead;
+ * a done row is deleted once it is older than the dedup window ({@link SqliteIngestStore.prune}).
+ * `state`: queued → done, or queued → dead → queued (replay).
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ingest_reports (
@@ -44,16 +45,29 @@ CREATE TABLE IF NOT EXISTS ingest_dead_letters (
 export interface QueuedReport {
   /** Row id: the order of arrival. */
   id: number;
+  reportId: string;
+  host: string;
+  seq: number;
   attempts: number;
   receivedAt: number;
-  report: Report;
+  /** The report; undefined when its stored body does not parse (it is dead-lettered at once). */
+  report: Report | undefined;
 }
 
 interface QueuedRow {
   id: number;
+  report_id: string;
+  host: string;
+  seq: number;
   attempts: number;
   received_at: number;
-  body: string;
+  body: string | null;
+}
+
+/** Where a host's stored observation stands: what a new report of the host is compared with. */
+export interface ObservedPosition {
+  seq: number;
+  collectedAt: string;
 }
 
 interface ObservationRow {
@@ -135,13 +149,14 @@ export class SqliteIngestStore {
 
   /** The oldest queued reports, at most `limit`, in order of arrival. */
   queued(limit: number): QueuedReport[] {
-    const rows = this.#prepare(`SELECT id, attempts, received_at, body FROM ingest_reports WHERE state = 'queued' ORDER BY id LIMIT ?`).all(limit) as QueuedRow[];
-    return rows.map((row) => ({ id: row.id, attempts: row.attempts, receivedAt: row.received_at, report: JSON.parse(row.body) as Report }));
+    const rows = this.#prepare(`SELECT id, report_id, host, seq, attempts, received_at, body FROM ingest_reports WHERE state = 'queued' ORDER BY id LIMIT ?`).all(limit) as QueuedRow[];
+    return rows.map((row) => ({ id: row.id, reportId: row.report_id, host: row.host, seq: row.seq, attempts: row.attempts, receivedAt: row.received_at, report: readBody(row.body) }));
   }
 
-  /** The stored observation's seq for `host`, if it has one. */
-  observedSeq(host: string): number | undefined {
-    return (this.#prepare('SELECT seq FROM host_observations WHERE host = ?').get(host) as { seq: number } | undefined)?.seq;
+  /** The seq and collection time of `host`'s stored observation, if it has one. */
+  observedPosition(host: string): ObservedPosition | undefined {
+    const row = this.#prepare('SELECT seq, collected_at FROM host_observations WHERE host = ?').get(host) as { seq: number; collected_at: string } | undefined;
+    return row && { seq: row.seq, collectedAt: row.collected_at };
   }
 
   /** Makes `report` the host's latest observation. */
@@ -165,17 +180,29 @@ export class SqliteIngestStore {
 
   /** Sets a queued report aside as a dead letter with the reason (its body stays, for a replay). */
   deadLetter(queued: QueuedReport, attempts: number, reason: string, now: Date): void {
-    const { report } = queued;
     this.#prepare(`UPDATE ingest_reports SET state = 'dead' WHERE id = ?`).run(queued.id);
     this.#prepare(
         `INSERT INTO ingest_dead_letters (report_id, host, seq, reason, attempts, failed_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (report_id) DO UPDATE SET reason = excluded.reason, attempts = excluded.attempts, failed_at = excluded.failed_at`,
       )
-      .run(report.reportId, report.host, report.seq, reason, attempts, now.toISOString());
+      .run(queued.reportId, queued.host, queued.seq, reason, attempts, now.toISOString());
+  }
+
+  /**
+   * Deletes done reports received before `before` (ms since the epoch), at most `limit` of them,
+   * oldest first; returns how many. Their ids are forgotten: a copy sent later is queued again
+   * (and consumed as stale, its seq being at most the host's). Rows are walked in arrival order up
+   * to the first one received at or after `before`, so a pass costs what it deletes.
+   */
+  prune(before: number, limit: number): number {
+    const boundary = this.#prepare('SELECT id FROM ingest_reports WHERE received_at >= ? ORDER BY id LIMIT 1').get(before) as { id: number } | undefined;
+    return this.#prepare(
+      `DELETE FROM ingest_reports WHERE id IN (SELECT id FROM ingest_reports WHERE id < ? AND state = 'done' AND received_at < ? ORDER BY id LIMIT ?)`,
+    ).run(boundary?.id ?? Number.MAX_SAFE_INTEGER, before, limit).changes;
   }
 
   /** Dead letters, oldest first. */
-  deadLetters(limit = 1000): DeadLetter[] {
+  deadLetters(limit: number): DeadLetter[] {
     const rows = this.#prepare('SELECT * FROM ingest_dead_letters ORDER BY id LIMIT ?').all(limit) as DeadLetterRow[];
     return rows.map((row) => ({ id: row.id, reportId: row.report_id, host: row.host, seq: row.seq, reason: row.reason, attempts: row.attempts, failedAt: row.failed_at }));
   }
@@ -214,5 +241,16 @@ export class SqliteIngestStore {
       this.#statements.set(sql, statement);
     }
     return statement;
+  }
+}
+
+/** A stored body as a report; undefined when it is not a JSON object with facts (a damaged row). */
+function readBody(body: string | null): Report | undefined {
+  if (body === null) return undefined;
+  try {
+    const report = JSON.parse(body) as unknown;
+    return typeof report === 'object' && report !== null && typeof (report as Report).facts === 'object' && (report as Report).facts !== null ? (report as Report) : undefined;
+  } catch {
+    return undefined;
   }
 }

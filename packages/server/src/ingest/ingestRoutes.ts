@@ -40,8 +40,9 @@ const observation = {
 
 const deadLetterList = {
   type: 'object',
-  required: ['items'],
+  required: ['items', 'total'],
   properties: {
+    total: { type: 'integer', description: 'Every dead letter; items holds the oldest 1,000 at most.' },
     items: {
       type: 'array',
       items: {
@@ -109,11 +110,11 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Inges
     '/api/v1/reports/dead-letters',
     {
       config: { access: 'admin' },
-      schema: { summary: 'Reports that kept failing, with the reason (admin)', tags: ['ingest'], querystring: noQuery, response: { 200: deadLetterList } },
+      schema: { summary: 'Reports that kept failing, with the reason: the oldest 1,000 and the total (admin)', tags: ['ingest'], querystring: noQuery, response: { 200: deadLetterList } },
     },
     async (_request, reply) => {
       reply.header('cache-control', 'no-store');
-      return { items: ingest.deadLetters() };
+      return { items: ingest.deadLetters(), total: ingest.deadLetterCount() };
     },
   );
 
