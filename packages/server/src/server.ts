@@ -17,8 +17,10 @@ import { ChangeService } from './changes/ChangeService.js';
 import { RevisionReader } from './changes/RevisionReader.js';
 import { SqliteChangeStore } from './changes/SqliteChangeStore.js';
 import { DriftEngine, type DriftOptions } from './drift/DriftEngine.js';
+import { registerDesiredRoutes } from './drift/desiredRoutes.js';
 import { registerDriftRoutes } from './drift/driftRoutes.js';
 import { DriftStore } from './drift/DriftStore.js';
+import { enforcementRecorder } from './drift/recordEnforcement.js';
 import { registerGitHttp } from './gitHttp/registerGitHttp.js';
 import { buildApp } from './http/app.js';
 import { CoalescedRun } from './indexer/CoalescedRun.js';
@@ -157,7 +159,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Drift is recorded in ingest.db by a report processor, in the transaction that applies the report.
     const driftStore = new DriftStore(ingestStore.db);
     const drift = new DriftEngine(driftStore, options.drift);
-    const ingest = new IngestService(ingestStore, { log, ...options.ingest, processors: [drift.processor, ...(options.ingest?.processors ?? [])] });
+    const ingest = new IngestService(ingestStore, { log, ...options.ingest, processors: [enforcementRecorder(driftStore, () => drift.commit?.sha), drift.processor, ...(options.ingest?.processors ?? [])] });
     // Runs after the app closed (no new reports): commits the pending ones and drains the queue.
     cleanup.push(async () => ingest.close());
     const followConfig = (): void => {
@@ -227,6 +229,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         registerIngestRoutes(instance, { ingest });
         ctx.metrics.gauges.push(() => ingest.metrics());
         registerDriftRoutes(instance, { engine: drift, drift: driftStore });
+        registerDesiredRoutes(instance, { engine: drift, drift: driftStore, store, repo });
         ctx.metrics.gauges.push(() => drift.metrics());
         registerGitHttp(instance, {
           repoDir: repo.gitDir,

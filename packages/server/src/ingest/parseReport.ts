@@ -8,6 +8,9 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** An ISO 8601 UTC or offset timestamp with a time part, as `Date.prototype.toISOString` writes one. */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const MAX_STRING = 1024 * 1024;
+/** At most this many enforcement entries per report (a file has three fields an agent restores). */
+export const MAX_ENFORCEMENT_ENTRIES = 1000;
+const SHA256 = /^[0-9a-f]{64}$/;
 
 type Check = (value: unknown, path: string) => void;
 
@@ -46,6 +49,19 @@ const object =
       check(entry, `${path}/${escapePointer(name)}`);
     }
   };
+const text =
+  (max: number, pattern?: RegExp): Check =>
+  (value, path) => {
+    if (typeof value !== 'string' || value.length > max || (pattern !== undefined && !pattern.test(value))) fail(path, pattern ? `must be a string of the form ${pattern.source}` : `must be a string of at most ${max} characters`);
+  };
+const nullable =
+  (check: Check): Check =>
+  (value, path) => {
+    if (value !== null) check(value, path);
+  };
+const boolean: Check = (value, path) => {
+  if (typeof value !== 'boolean') fail(path, 'must be true or false');
+};
 const literal =
   (...values: unknown[]): Check =>
   (value, path) => {
@@ -73,13 +89,35 @@ const checkFacts = object({
   ports: array(object({ protocol: literal('tcp', 'udp'), address: string, port: integer(0, 65535) }, ['protocol', 'port'])),
 });
 
+/** What an enforcing agent restored (docs/drift.md#enforce), bounded. */
+const checkEnforcement: Check = (value, path) => {
+  if (Array.isArray(value) && value.length > MAX_ENFORCEMENT_ENTRIES) fail(path, `must have at most ${MAX_ENFORCEMENT_ENTRIES} entries`);
+  array(
+    object(
+      {
+        path: text(4096, /^\//),
+        field: literal('content', 'mode', 'owner'),
+        fromSha256: nullable(text(64, SHA256)),
+        toSha256: text(64, SHA256),
+        from: text(256),
+        to: text(256),
+        backup: text(4096),
+        at: text(64, ISO_TIME),
+        ok: boolean,
+        error: text(1024),
+      },
+      ['path', 'field', 'fromSha256', 'toSha256', 'at', 'ok'],
+    ),
+  )(value, path);
+};
+
 /**
  * Checks a report body and returns it typed. A body of the wrong form is refused with
  * `E_BAD_REPORT` (400) naming the first bad field as a JSON pointer; one with more than `maxFacts`
  * facts (see {@link countFacts}) with `E_REPORT_TOO_BIG` (422).
  */
 export function parseReport(body: unknown, maxFacts: number): Report {
-  object({ reportId: string, host: string, seq: integer(1), collectedAt: string, facts: checkFacts, errors: map(string) }, ['reportId', 'host', 'seq', 'collectedAt', 'facts'])(body, '');
+  object({ reportId: string, host: string, seq: integer(1), collectedAt: string, facts: checkFacts, errors: map(string), enforcement: checkEnforcement }, ['reportId', 'host', 'seq', 'collectedAt', 'facts'])(body, '');
   const report = body as Report;
   if (!ULID.test(report.reportId)) fail('/reportId', 'must be a ULID (26 characters of Crockford base32)');
   if (!DNS_LABEL.test(report.host)) fail('/host', 'must be a host name (a DNS-1123 label)');

@@ -12,6 +12,28 @@ export interface Report {
   facts: HostFacts;
   /** Collectors that failed, by name, with their message. */
   errors?: Record<string, string>;
+  /** What an enforcing agent restored before collecting (docs/drift.md#enforce). */
+  enforcement?: EnforcementEntry[];
+}
+
+/** One field of a managed file an enforcing agent restored (or failed to). */
+export interface EnforcementEntry {
+  /** The file's absolute path on the host. */
+  path: string;
+  field: 'content' | 'mode' | 'owner';
+  /** Hex SHA-256 of the file before; `null` when it was missing. */
+  fromSha256: string | null;
+  /** Hex SHA-256 of the desired content (of the file's content, for mode and owner). */
+  toSha256: string;
+  /** The mode or owner before and after, for those fields. */
+  from?: string;
+  to?: string;
+  /** Where the agent kept the previous content (below its state dir), when it replaced one. */
+  backup?: string;
+  at: string;
+  ok: boolean;
+  /** Why it failed (never the file's content). */
+  error?: string;
 }
 
 /** The latest facts of a host and the report that produced them. */
