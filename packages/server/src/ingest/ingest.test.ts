@@ -289,3 +289,203 @@ describe('report ingestion', () => {
     rmSync(h.data, { recursive: true, force: true });
   });
 });
+
+/** Rows of an ingest.db table, read from the file itself. */
+function tableRows(data: string, table: string): unknown[] {
+  const db = new Database(join(data, 'ingest.db'), { readonly: true });
+  try {
+    return db.prepare(`SELECT * FROM ${table}`).all();
+  } finally {
+    db.close();
+  }
+}
+
+async function metric(h: Harness, name: string): Promise<number> {
+  const text = await (await fetch(`${h.server.url}/metrics`, { headers: { authorization: `Bearer ${h.admin}` } })).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+}
+
+describe('report ingestion: hostile agents at the default limits', () => {
+  it('refuses 100k facts (422 under the body limit, 413 over it, announced or chunked) and stores nothing anywhere', async () => {
+    const h = await start();
+    // 100k addresses fit in 1 MiB: the fact count refuses them.
+    const ips = Array.from({ length: 100_000 }, () => 'a');
+    const manyIps = await h.post('/api/v1/reports', h.agent, report('web-01', 1, { ip: ips }));
+    expect(manyIps).toMatchObject({ status: 422, body: { error: { code: 'E_REPORT_TOO_BIG', details: { facts: 100_003, limit: 20_000 } } } });
+    // 100k packages do not: the body limit refuses them before they are read.
+    const packages = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`package-${i}`, '1.0.0-1']));
+    const manyPackages = await h.post('/api/v1/reports', h.agent, report('web-01', 1, { packages }));
+    expect(manyPackages).toMatchObject({ status: 413, body: { error: { code: 'E_TOO_LARGE' } } });
+    const body = JSON.stringify(report('web-01', 1, { packages }));
+    const chunked = await fetch(h.server.url + '/api/v1/reports', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.agent}`, 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < body.length; i += 64 * 1024) controller.enqueue(new TextEncoder().encode(body.slice(i, i + 64 * 1024)));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(((await chunked.json()) as JsonBody).error.code).toBe('E_TOO_LARGE');
+    // A real host's 5,000 packages pass.
+    const real = report('web-01', 2, { packages: Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`package-${i}`, '1.0.0-1'])) });
+    expect((await h.post('/api/v1/reports', h.agent, real)).status).toBe(202);
+    await eventually(
+      async () => queueRows(h.data),
+      (rows) => rows.length === 1 && rows[0]!.state === 'done',
+    );
+    expect(queueRows(h.data)).toEqual([{ report_id: real.reportId, state: 'done' }]);
+    expect(tableRows(h.data, 'host_observations')).toEqual([expect.objectContaining({ host: 'web-01', report_id: real.reportId })]);
+    expect(tableRows(h.data, 'ingest_dead_letters')).toEqual([]);
+    for (const table of ['drift_unmanaged', 'drift_reverts']) expect(tableRows(h.data, table)).toEqual([]);
+    for (const row of tableRows(h.data, 'drift_events') as Array<{ report_id: string | null }>) expect(row.report_id).toBe(real.reportId);
+  });
+
+  it('stores nothing for a refused report, in the queue, observations and drift', async () => {
+    const h = await start();
+    const refused = [
+      await h.post('/api/v1/reports', h.agent, report('web-02', 1)),
+      await h.post('/api/v1/reports', h.agent, '{"reportId": ', true),
+      await h.post('/api/v1/reports', h.agent, report('web-01', 1, { kernel: 'x'.repeat(2 * 1024 * 1024) })),
+      await h.post('/api/v1/reports', h.agent, report('web-01', 1, { ip: Array.from({ length: 100_000 }, () => 'a') })),
+    ];
+    expect(refused.map((r) => [r.status, r.body.error.code])).toEqual([
+      [403, 'E_FORBIDDEN'],
+      [400, 'E_BAD_REQUEST'],
+      [413, 'E_TOO_LARGE'],
+      [422, 'E_REPORT_TOO_BIG'],
+    ]);
+    for (const table of ['ingest_reports', 'host_observations', 'ingest_dead_letters', 'drift_items', 'drift_events', 'drift_unmanaged']) expect(tableRows(h.data, table)).toEqual([]);
+  });
+});
+
+describe('report ingestion: retention, seq resets, shutdown, damaged rows', () => {
+  it('forgets consumed report ids after the dedup window; a copy sent later is consumed as stale', async () => {
+    const h = await start({ dedupWindowMs: 50 });
+    const first = report('web-01', 1);
+    expect((await h.post('/api/v1/reports', h.agent, first)).status).toBe(202);
+    await eventually(
+      async () => queueRows(h.data),
+      (rows) => rows[0]?.state === 'done',
+    );
+    expect(h.server.ingest.prune(Date.now())).toBe(0); // still inside the window
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(h.server.ingest.prune(Date.now())).toBe(1);
+    expect(queueRows(h.data)).toEqual([]);
+    expect(await metric(h, 'estate_ingest_reports_pruned_total')).toBe(1);
+
+    const newer = report('web-01', 2);
+    expect((await h.post('/api/v1/reports', h.agent, newer)).status).toBe(202);
+    await eventually(
+      () => h.get('/api/v1/hosts/web-01/observation', h.viewer),
+      (r) => r.body.seq === 2,
+    );
+    // Its id forgotten, the old report is queued again; its seq keeps it from overwriting newer state.
+    expect((await h.post('/api/v1/reports', h.agent, first)).body).toEqual({ reportId: first.reportId, queued: true });
+    await eventually(
+      async () => queueRows(h.data),
+      (rows) => rows.every((row) => row.state === 'done'),
+    );
+    expect((await h.get('/api/v1/hosts/web-01/observation', h.viewer)).body).toMatchObject({ seq: 2, reportId: newer.reportId });
+  });
+
+  it('applies a seq far below the applied one but collected after it as a reset, logged and counted', async () => {
+    const logs: string[] = [];
+    const h = await start({ log: (level, message) => logs.push(`${level}: ${message}`) });
+    const at = (offsetMs: number): string => new Date(Date.now() + offsetMs).toISOString();
+    const ten = { ...report('web-01', 10), collectedAt: at(0) };
+    expect((await h.post('/api/v1/reports', h.agent, ten)).status).toBe(202);
+    await eventually(
+      () => h.get('/api/v1/hosts/web-01/observation', h.viewer),
+      (r) => r.body.seq === 10,
+    );
+    // Overtaken (collected before the applied one): stale, even far below.
+    const overtaken = { ...report('web-01', 2), collectedAt: at(-60_000) };
+    // Just below and collected later: a report sent out of order by a clock that moved, not a reset.
+    const close = { ...report('web-01', 9), collectedAt: at(60_000) };
+    for (const r of [overtaken, close]) expect((await h.post('/api/v1/reports', h.agent, r)).status).toBe(202);
+    await eventually(
+      async () => queueRows(h.data),
+      (rows) => rows.every((row) => row.state === 'done'),
+    );
+    expect((await h.get('/api/v1/hosts/web-01/observation', h.viewer)).body).toMatchObject({ seq: 10, reportId: ten.reportId });
+    expect(await metric(h, 'estate_ingest_seq_resets_total')).toBe(0);
+
+    const restarted = { ...report('web-01', 1), collectedAt: at(120_000) };
+    expect((await h.post('/api/v1/reports', h.agent, restarted)).status).toBe(202);
+    await eventually(
+      () => h.get('/api/v1/hosts/web-01/observation', h.viewer),
+      (r) => r.body.seq === 1,
+    );
+    expect((await h.get('/api/v1/hosts/web-01/observation', h.viewer)).body).toMatchObject({ seq: 1, reportId: restarted.reportId });
+    expect(await metric(h, 'estate_ingest_seq_resets_total')).toBe(1);
+    expect(logs).toContainEqual(expect.stringMatching(/^warn: host web-01 restarted its seq at 1 .*applied as a reset$/));
+    const next = { ...report('web-01', 2), collectedAt: at(180_000) };
+    expect((await h.post('/api/v1/reports', h.agent, next)).status).toBe(202);
+    await eventually(
+      () => h.get('/api/v1/hosts/web-01/observation', h.viewer),
+      (r) => r.body.seq === 2,
+    );
+    expect((await h.get('/api/v1/hosts/web-01/observation', h.viewer)).body.reportId).toBe(next.reportId);
+  });
+
+  it('stops draining at shutdownDrainMs; what is left stays queued and is applied once at the next start', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'estate-ingest-data-'));
+    const applied: string[] = [];
+    /** A slow processor: each report takes 30 ms. */
+    const slow = (r: Report): void => {
+      const until = performance.now() + 30;
+      while (performance.now() < until);
+      applied.push(r.reportId);
+    };
+    const h = await start({ shutdownDrainMs: 1, batchMaxMs: 1, commitWindowMs: 20, processors: [slow] }, data);
+    const reports = Array.from({ length: 30 }, (_, i) => report('web-01', i + 1));
+    const answers = await Promise.all(reports.map((r) => h.post('/api/v1/reports', h.agent, r)));
+    expect(answers.map((a) => a.status)).toEqual(reports.map(() => 202));
+    await h.server.close();
+    started.splice(0);
+    const left = queueRows(data).filter((row) => row.state === 'queued');
+    expect(left.length).toBeGreaterThan(0);
+    expect(applied.length + left.length).toBe(30);
+
+    const server = await startServer({ dataDir: data, port: 0, pollMs: 100, ingest: { processors: [(r) => applied.push(r.reportId)] } });
+    started.push({ server, data });
+    const again = await harness(server, data);
+    await eventually(
+      () => again.get('/api/v1/hosts/web-01/observation', again.viewer),
+      (r) => r.body.seq === 30,
+    );
+    expect([...applied].sort()).toEqual(reports.map((r) => r.reportId).sort());
+  });
+
+  it('dead-letters a queued report whose stored body does not parse at once, and goes on with the others', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'estate-ingest-data-'));
+    const first = await start({ consume: false }, data);
+    const damaged = report('web-01', 1);
+    const good = report('web-01', 2);
+    for (const r of [damaged, good]) expect((await first.post('/api/v1/reports', first.agent, r)).status).toBe(202);
+    await first.server.close();
+    started.splice(0);
+    const db = new Database(join(data, 'ingest.db'));
+    db.prepare(`UPDATE ingest_reports SET body = '{"reportId": "01J' WHERE report_id = ?`).run(damaged.reportId);
+    db.close();
+
+    const server = await startServer({ dataDir: data, port: 0, pollMs: 100 });
+    started.push({ server, data });
+    const h = await harness(server, data);
+    await eventually(
+      () => h.get('/api/v1/hosts/web-01/observation', h.viewer),
+      (r) => r.body.seq === 2,
+    );
+    const letters = (await h.get('/api/v1/reports/dead-letters', h.admin)).body;
+    expect(letters).toEqual({ total: 1, items: [{ id: 1, reportId: damaged.reportId, host: 'web-01', seq: 1, reason: 'the stored report does not parse (damaged row)', attempts: 1, failedAt: expect.any(String) }] });
+    expect(queueRows(data)).toEqual([
+      { report_id: damaged.reportId, state: 'dead' },
+      { report_id: good.reportId, state: 'done' },
+    ]);
+    expect(await metric(h, 'estate_ingest_backlog')).toBe(0);
+  });
+});
