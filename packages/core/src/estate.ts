@@ -59,7 +59,7 @@ export interface EstateConfig {
   environments: Environment[];
   settings: Record<string, unknown>;
   secrets: { recipients: string[] };
-  /** Webhooks for change-request events (`spec.webhooks`); each secret comes from the server's environment. */
+  /** Webhooks for change-request events and drift alerts (`spec.webhooks`); each secret comes from the server's environment. */
   webhooks: EstateWebhook[];
 }
 
@@ -71,6 +71,8 @@ export interface EstateWebhook {
   events?: string[];
   /** The server environment variable holding the signing secret. */
   secretEnv?: string;
+  /** The body format: `estate` (default) or `slack`. */
+  format?: string;
 }
 
 /** Counts about one load, for humans and benchmarks. */

@@ -339,6 +339,7 @@ function readEstateDocument(document: YamlDocument, kinds: KindRegistry, report:
               url: hook['url'],
               ...(Array.isArray(hook['events']) ? { events: hook['events'].map(String) } : {}),
               ...(typeof hook['secretEnv'] === 'string' ? { secretEnv: hook['secretEnv'] } : {}),
+              ...(typeof hook['format'] === 'string' ? { format: hook['format'] } : {}),
             },
           ]
         : [],

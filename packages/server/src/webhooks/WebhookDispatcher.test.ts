@@ -365,7 +365,7 @@ describe('WebhookDispatcher estate.yaml webhooks', () => {
     ];
     dispatcher.setConfigured(hooks);
     dispatcher.setConfigured(hooks);
-    expect(dispatcher.list()).toEqual([{ id: 'cfg-ci', url: receiver.url, events: ['change.merged'], source: 'estate.yaml', createdAt: expect.any(String) }]);
+    expect(dispatcher.list()).toEqual([{ id: 'cfg-ci', url: receiver.url, events: ['change.merged'], source: 'estate.yaml', format: 'estate', createdAt: expect.any(String) }]);
     expect(logs.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
       "webhook 'chat' of estate.yaml is skipped: the environment variable CHAT_HOOK_SECRET (its secretEnv) is not set",
       "webhook 'tiny' of estate.yaml is skipped: the secret in SHORT: a webhook secret must be a string of 16 to 1024 characters",
@@ -441,7 +441,7 @@ describe('WebhookDispatcher checks', () => {
     });
     expect(refusal({ url: receiver.url, secret: SECRET, events: ['token.*'] })).toMatchObject({
       code: 'E_BAD_PARAM',
-      message: "unknown webhook event 'token.*': the families are change.*, review.*",
+      message: "unknown webhook event 'token.*': the families are change.*, review.*, drift.*, host.*, ingest.*",
     });
     expect(refusal({ url: receiver.url, secret: SECRET, events: [] })).toMatchObject({ code: 'E_BAD_PARAM', message: 'webhook events must be a list of 1 to 32 event types or patterns' });
     expect(dispatcher.list()).toEqual([]);
@@ -458,7 +458,7 @@ describe('WebhookDispatcher checks', () => {
     receiver.answer({ status: 500 });
     const dispatcher = makeDispatcher({ retryDelaysMs: [] });
     const hook = dispatcher.create({ url: receiver.url, secret: SECRET, events: ['change.*'] });
-    expect(hook).toEqual({ id: expect.stringMatching(/^wh_[a-z2-7]{12}$/), url: receiver.url, events: ['change.*'], source: 'api', createdAt: expect.any(String) });
+    expect(hook).toEqual({ id: expect.stringMatching(/^wh_[a-z2-7]{12}$/), url: receiver.url, events: ['change.*'], source: 'api', format: 'estate', createdAt: expect.any(String) });
     dispatcher.start();
     dispatcher.dispatch({ type: 'change.rejected', data: {} });
     const deliveries = await until(dispatcher, hook.id, settled);
@@ -476,5 +476,63 @@ describe('WebhookDispatcher checks', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter('-5', now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe('WebhookDispatcher formats and dedup keys', () => {
+  it('writes a slack body ({text, blocks}) for a webhook of format slack, signed like the others', async () => {
+    const dispatcher = makeDispatcher();
+    const hook = dispatcher.create({ url: receiver.url, secret: SECRET, format: 'slack' });
+    expect(hook.format).toBe('slack');
+    dispatcher.start();
+    dispatcher.dispatch({ type: 'change.merged', data: { change: { id: 12, title: 'Grow <web-01>', url: 'https://estate.example.com/api/v1/changes/12' }, by: 'alice' } });
+    await receiver.received(1);
+    const [request] = receiver.requests;
+    expect(JSON.parse(request!.body)).toEqual({
+      text: 'CR #12 merged by alice: Grow <web-01>',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '<https://estate.example.com/api/v1/changes/12|CR #12> merged by alice: Grow &lt;web-01&gt;' } }],
+    });
+    expect(verifyWebhookSignature(SECRET, request!.body, request!.headers['x-estate-signature-256'] as string)).toBe(true);
+    expect(request!.headers['x-estate-event']).toBe('change.merged');
+  });
+
+  it('takes the format of an estate.yaml webhook and skips one with an unknown format', () => {
+    const dispatcher = makeDispatcher({ env: { S: SECRET } });
+    dispatcher.setConfigured([
+      { name: 'chat', url: receiver.url, secretEnv: 'S', format: 'slack' },
+      { name: 'teams', url: receiver.url, secretEnv: 'S', format: 'teams' },
+    ]);
+    expect(dispatcher.list().map((h) => [h.id, h.format])).toEqual([['cfg-chat', 'slack']]);
+    expect(logs.map((l) => l.msg)).toContain("webhook 'teams' of estate.yaml is skipped: unknown webhook format 'teams': expected estate or slack");
+    expect(() => dispatcher.create({ url: receiver.url, secret: SECRET, format: 'teams' as 'slack' })).toThrow(expect.objectContaining({ code: 'E_BAD_PARAM' }));
+  });
+
+  it('gives a webhook one delivery per dedupKey, with the key in the body and a header', async () => {
+    const dispatcher = makeDispatcher();
+    const hook = dispatcher.create({ url: receiver.url, secret: SECRET });
+    dispatcher.dispatch({ type: 'drift.opened', dedupKey: 'alert:7', data: { count: 0, items: [] } });
+    dispatcher.dispatch({ type: 'drift.opened', dedupKey: 'alert:7', data: { count: 0, items: [] } });
+    // A webhook added later still gets the event dispatched again with the same key.
+    const later = dispatcher.create({ url: receiver.url, secret: SECRET });
+    dispatcher.dispatch({ type: 'drift.opened', dedupKey: 'alert:7', data: { count: 0, items: [] } });
+    expect(dispatcher.deliveries(hook.id, { limit: 10 }).map((d) => d.dedupKey)).toEqual(['alert:7']);
+    expect(dispatcher.deliveries(later.id, { limit: 10 })).toHaveLength(1);
+    expect(() => dispatcher.dispatch({ type: 'drift.opened', dedupKey: '', data: {} })).toThrow(expect.objectContaining({ code: 'E_WEBHOOK_EVENT' }));
+    dispatcher.start();
+    await receiver.received(2);
+    expect(receiver.requests.map((r) => r.headers['x-estate-dedup-key'])).toEqual(['alert:7', 'alert:7']);
+    expect(receiver.bodies().map((b) => b['dedupKey'])).toEqual(['alert:7', 'alert:7']);
+  });
+
+  it('adds the format and dedup_key columns to a database made before them', () => {
+    const db = openDb();
+    db.exec(`CREATE TABLE webhook_hooks (id TEXT PRIMARY KEY, url TEXT NOT NULL, events TEXT NOT NULL, secret TEXT, description TEXT, source TEXT NOT NULL, created_at TEXT NOT NULL);
+      CREATE TABLE webhook_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, webhook_id TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL,
+        state TEXT NOT NULL, queue_seq INTEGER NOT NULL, created_at TEXT NOT NULL, base_ms INTEGER NOT NULL, round_attempts INTEGER NOT NULL, next_ms INTEGER, updated_ms INTEGER NOT NULL);
+      INSERT INTO webhook_hooks VALUES ('wh_old', '${receiver.url}', '["*"]', '${SECRET}', NULL, 'api', '2024-01-01T00:00:00.000Z');`);
+    const dispatcher = makeDispatcher({}, db);
+    expect(dispatcher.get('wh_old').format).toBe('estate');
+    dispatcher.dispatch({ type: 'host.stale', dedupKey: 'alert:1', data: {} });
+    expect(dispatcher.deliveries('wh_old', { limit: 10 }).map((d) => [d.event, d.dedupKey])).toEqual([['host.stale', 'alert:1']]);
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
 import { ConflictError, InputError, NotFoundError } from '@estate/core';
+import { renderSlackBody } from './slackBody.js';
 import { signWebhookBody } from './signWebhookBody.js';
 import {
   WEBHOOK_EVENT_TYPES,
@@ -12,9 +13,10 @@ import {
   type WebhookDeliveryState,
   type WebhookDispatcherOptions,
   type WebhookEvent,
+  type WebhookFormat,
   type WebhookLog,
 } from './types.js';
-import { checkWebhookEvents, checkWebhookSecret, checkWebhookUrl, MAX_DESCRIPTION_LENGTH, matchesWebhookEvents } from './webhookInput.js';
+import { checkWebhookEvents, checkWebhookFormat, checkWebhookSecret, checkWebhookUrl, MAX_DESCRIPTION_LENGTH, matchesWebhookEvents } from './webhookInput.js';
 
 /**
  * The webhook tables. A delivery row is written when the event is dispatched and holds the exact
@@ -28,7 +30,8 @@ const SCHEMA = `
     secret TEXT,                       -- API webhooks; NULL for estate.yaml ones (the secret is in the environment)
     description TEXT,
     source TEXT NOT NULL,              -- api | estate.yaml
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    format TEXT NOT NULL DEFAULT 'estate' -- estate | slack: how bodies are written
   );
   CREATE TABLE IF NOT EXISTS webhook_deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,7 +45,8 @@ const SCHEMA = `
     base_ms INTEGER NOT NULL,          -- start of the current round (dispatch or redelivery), ms since the epoch
     round_attempts INTEGER NOT NULL,   -- attempts of the current round
     next_ms INTEGER,                   -- pending: when the next attempt is due
-    updated_ms INTEGER NOT NULL
+    updated_ms INTEGER NOT NULL,
+    dedup_key TEXT                     -- the event's dedupKey: at most one delivery per webhook and key
   );
   CREATE INDEX IF NOT EXISTS webhook_deliveries_queue ON webhook_deliveries (webhook_id, state, queue_seq);
   CREATE INDEX IF NOT EXISTS webhook_deliveries_seq ON webhook_deliveries (queue_seq);
@@ -58,6 +62,20 @@ const SCHEMA = `
     PRIMARY KEY (delivery_id, n)
   ) WITHOUT ROWID;
 `;
+
+/** Columns added after the first release, for databases made before them: table, column, definition. */
+const ADDED_COLUMNS: ReadonlyArray<readonly [string, string, string]> = [
+  ['webhook_hooks', 'format', "TEXT NOT NULL DEFAULT 'estate'"],
+  ['webhook_deliveries', 'dedup_key', 'TEXT'],
+];
+
+/** Indexes on the added columns, made once they exist. */
+const LATER_INDEXES = `
+  CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_dedup ON webhook_deliveries (webhook_id, dedup_key) WHERE dedup_key IS NOT NULL;
+`;
+
+/** Longest dedupKey accepted. */
+const MAX_DEDUP_KEY_LENGTH = 200;
 
 /** 5 s, 30 s, 2 min, 10 min, 30 min, 1 h: about 1 h 47 min from the first attempt to the last. */
 const DEFAULT_RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000];
@@ -92,6 +110,7 @@ interface HookRow {
   description: string | null;
   source: 'api' | 'estate.yaml';
   created_at: string;
+  format: WebhookFormat;
 }
 
 interface DeliveryRow {
@@ -107,6 +126,7 @@ interface DeliveryRow {
   round_attempts: number;
   next_ms: number | null;
   updated_ms: number;
+  dedup_key: string | null;
 }
 
 interface AttemptRow {
@@ -163,7 +183,7 @@ export function compileWebhookDispatcherOptions(options: WebhookDispatcherOption
 }
 
 /**
- * Sends change-request events to webhooks (docs/webhooks.md), in the tables `webhook_*` of the
+ * Sends events (change requests, drift alerts) to webhooks (docs/webhooks.md), in the tables `webhook_*` of the
  * SQLite file it is given.
  *
  * {@link dispatch} writes one delivery row per matching webhook, synchronously, so the event and
@@ -200,21 +220,29 @@ export class WebhookDispatcher {
     this.db = db;
     this.options = compileWebhookDispatcherOptions(options);
     db.exec(SCHEMA);
+    for (const [table, column, definition] of ADDED_COLUMNS) {
+      const columns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all();
+      if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
+    db.exec(LATER_INDEXES);
     this.sql = {
       hooks: db.prepare<[], HookRow>('SELECT * FROM webhook_hooks ORDER BY created_at, id'),
       hook: db.prepare<[string], HookRow>('SELECT * FROM webhook_hooks WHERE id = ?'),
       configuredHooks: db.prepare<[], HookRow>("SELECT * FROM webhook_hooks WHERE source = 'estate.yaml'"),
       insertHook: db.prepare<[HookRow]>(
-        'INSERT INTO webhook_hooks (id, url, events, secret, description, source, created_at) VALUES (@id, @url, @events, @secret, @description, @source, @created_at)',
+        'INSERT INTO webhook_hooks (id, url, events, secret, description, source, created_at, format) VALUES (@id, @url, @events, @secret, @description, @source, @created_at, @format)',
       ),
-      updateConfiguredHook: db.prepare<[{ id: string; url: string; events: string }]>('UPDATE webhook_hooks SET url = @url, events = @events WHERE id = @id'),
+      updateConfiguredHook: db.prepare<[{ id: string; url: string; events: string; format: WebhookFormat }]>(
+        'UPDATE webhook_hooks SET url = @url, events = @events, format = @format WHERE id = @id',
+      ),
+      hasDedupKey: db.prepare<[string, string], { found: number }>('SELECT 1 AS found FROM webhook_deliveries WHERE webhook_id = ? AND dedup_key = ?'),
       deleteHook: db.prepare<[string]>('DELETE FROM webhook_hooks WHERE id = ?'),
       deleteHookAttempts: db.prepare<[string]>('DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE webhook_id = ?)'),
       deleteHookDeliveries: db.prepare<[string]>('DELETE FROM webhook_deliveries WHERE webhook_id = ?'),
       nextQueueSeq: db.prepare<[], { seq: number }>('SELECT COALESCE(MAX(queue_seq), 0) + 1 AS seq FROM webhook_deliveries'),
       insertDelivery: db.prepare<[Omit<DeliveryRow, 'id'>]>(
-        `INSERT INTO webhook_deliveries (uuid, webhook_id, event, body, state, queue_seq, created_at, base_ms, round_attempts, next_ms, updated_ms)
-         VALUES (@uuid, @webhook_id, @event, @body, @state, @queue_seq, @created_at, @base_ms, @round_attempts, @next_ms, @updated_ms)`,
+        `INSERT INTO webhook_deliveries (uuid, webhook_id, event, body, state, queue_seq, created_at, base_ms, round_attempts, next_ms, updated_ms, dedup_key)
+         VALUES (@uuid, @webhook_id, @event, @body, @state, @queue_seq, @created_at, @base_ms, @round_attempts, @next_ms, @updated_ms, @dedup_key)`,
       ),
       delivery: db.prepare<[number], DeliveryRow>('SELECT * FROM webhook_deliveries WHERE id = ?'),
       deliveryPage: db.prepare<[{ webhook: string; before: number; limit: number }], DeliveryRow>(
@@ -251,7 +279,7 @@ export class WebhookDispatcher {
    * or whose name, url or events are invalid, is skipped with a warning logged once.
    */
   setConfigured(hooks: ConfiguredWebhook[]): void {
-    const wanted = new Map<string, { url: string; events: string[]; secret: string }>();
+    const wanted = new Map<string, { url: string; events: string[]; format: WebhookFormat; secret: string }>();
     for (const hook of hooks) {
       const name = typeof hook?.name === 'string' ? hook.name : '';
       const skip = (key: string, message: string): void => this.warnOnce(`${name}\0${key}`, `webhook '${name}' of estate.yaml is skipped: ${message}`, { webhook: `cfg-${name}` });
@@ -266,9 +294,11 @@ export class WebhookDispatcher {
       }
       let url: string;
       let events: string[];
+      let format: WebhookFormat;
       try {
         url = checkWebhookUrl(hook.url);
         events = checkWebhookEvents(hook.events);
+        format = checkWebhookFormat(hook.format);
       } catch (error) {
         skip(`input\0${(error as Error).message}`, (error as Error).message);
         continue;
@@ -288,7 +318,7 @@ export class WebhookDispatcher {
         skip(`short\0${variable}`, `the secret in ${variable}: ${(error as Error).message}`);
         continue;
       }
-      wanted.set(id, { url, events, secret });
+      wanted.set(id, { url, events, format, secret });
     }
 
     const now = this.options.now().toISOString();
@@ -302,8 +332,8 @@ export class WebhookDispatcher {
       }
       for (const [id, hook] of wanted) {
         const events = JSON.stringify(hook.events);
-        if (this.sql.updateConfiguredHook.run({ id, url: hook.url, events }).changes > 0) continue;
-        this.sql.insertHook.run({ id, url: hook.url, events, secret: null, description: null, source: 'estate.yaml', created_at: now });
+        if (this.sql.updateConfiguredHook.run({ id, url: hook.url, events, format: hook.format }).changes > 0) continue;
+        this.sql.insertHook.run({ id, url: hook.url, events, secret: null, description: null, source: 'estate.yaml', created_at: now, format: hook.format });
         added.push(id);
       }
     });
@@ -315,12 +345,13 @@ export class WebhookDispatcher {
 
   /**
    * Adds a webhook. Throws InputError `E_BAD_PARAM` for a url that is not http(s) (or holds a user
-   * name or password), an unknown event type or pattern, a secret shorter than 16 characters, or a
-   * description longer than 1,024. The secret is stored but never returned.
+   * name or password), an unknown event type or pattern or format, a secret shorter than 16
+   * characters, or a description longer than 1,024. The secret is stored but never returned.
    */
-  create(input: { url: string; events?: string[]; secret: string; description?: string }): WebhookDefinition {
+  create(input: { url: string; events?: string[]; secret: string; description?: string; format?: WebhookFormat }): WebhookDefinition {
     const url = checkWebhookUrl(input.url);
     const events = checkWebhookEvents(input.events);
+    const format = checkWebhookFormat(input.format);
     const secret = checkWebhookSecret(input.secret);
     const description = input.description === undefined || input.description === '' ? undefined : input.description;
     if (description !== undefined && (typeof description !== 'string' || description.length > MAX_DESCRIPTION_LENGTH)) {
@@ -334,6 +365,7 @@ export class WebhookDispatcher {
       description: description ?? null,
       source: 'api',
       created_at: this.options.now().toISOString(),
+      format,
     };
     this.write(() => this.sql.insertHook.run(row));
     return definitionFromRow(row);
@@ -370,8 +402,10 @@ export class WebhookDispatcher {
    * Records one delivery per webhook subscribed to the event, durably, then wakes the sender.
    * Synchronous, so it can join the caller's transaction on this connection (the deliveries then
    * commit or roll back with the caller's change); on its own it runs in a `BEGIN IMMEDIATE`
-   * transaction. Throws InputError `E_WEBHOOK_EVENT` for an unknown type, an invalid time, or data
-   * that is not a JSON object.
+   * transaction. Each webhook's body is written now, in its format, and stored with the delivery.
+   * With a `dedupKey`, a webhook that already has a delivery with that key gets none. Throws
+   * InputError `E_WEBHOOK_EVENT` for an unknown type, an invalid time, data that is not a JSON
+   * object, or a dedupKey that is not a string of 1 to 200 characters.
    */
   dispatch(event: WebhookEvent): void {
     if (!EVENT_TYPES.has(event.type)) {
@@ -385,6 +419,10 @@ export class WebhookDispatcher {
     if (typeof event.data !== 'object' || event.data === null || Array.isArray(event.data)) {
       throw new InputError('E_WEBHOOK_EVENT', `the data of event '${event.type}' must be an object`, { type: event.type });
     }
+    const { dedupKey } = event;
+    if (dedupKey !== undefined && (typeof dedupKey !== 'string' || dedupKey === '' || dedupKey.length > MAX_DEDUP_KEY_LENGTH)) {
+      throw new InputError('E_WEBHOOK_EVENT', `the dedupKey of event '${event.type}' must be a string of 1 to ${MAX_DEDUP_KEY_LENGTH} characters`, { type: event.type });
+    }
     const hooks = this.sql.hooks.all().filter((hook) => matchesWebhookEvents(JSON.parse(hook.events) as string[], event.type));
     if (hooks.length === 0) return;
     let data: string;
@@ -393,17 +431,19 @@ export class WebhookDispatcher {
     } catch (error) {
       throw new InputError('E_WEBHOOK_EVENT', `the data of event '${event.type}' is not JSON: ${(error as Error).message}`, { type: event.type }, { cause: error });
     }
-    const head = `"type":${JSON.stringify(event.type)},"at":${JSON.stringify(at.toISOString())},"data":${data}}`;
+    const head = `"type":${JSON.stringify(event.type)},"at":${JSON.stringify(at.toISOString())},${dedupKey !== undefined ? `"dedupKey":${JSON.stringify(dedupKey)},` : ''}"data":${data}}`;
+    let slack: string | undefined;
     const nowMs = now.getTime();
     this.write(() => {
       let seq = this.sql.nextQueueSeq.get()!.seq;
       for (const hook of hooks) {
+        if (dedupKey !== undefined && this.sql.hasDedupKey.get(hook.id, dedupKey)) continue;
         const uuid = randomUUID();
         this.sql.insertDelivery.run({
           uuid,
           webhook_id: hook.id,
           event: event.type,
-          body: `{"id":${JSON.stringify(uuid)},${head}`,
+          body: hook.format === 'slack' ? (slack ??= renderSlackBody(event.type, JSON.parse(data) as Record<string, unknown>)) : `{"id":${JSON.stringify(uuid)},${head}`,
           state: 'pending',
           queue_seq: seq++,
           created_at: now.toISOString(),
@@ -411,6 +451,7 @@ export class WebhookDispatcher {
           round_attempts: 0,
           next_ms: nowMs,
           updated_ms: nowMs,
+          dedup_key: dedupKey ?? null,
         });
       }
     });
@@ -594,6 +635,7 @@ export class WebhookDispatcher {
           'x-estate-event': head.event,
           'x-estate-delivery': head.uuid,
           'x-estate-signature-256': signWebhookBody(secret, head.body),
+          ...(head.dedup_key !== null ? { 'x-estate-dedup-key': head.dedup_key } : {}),
         },
         body: head.body,
         // A redirect is an answer like any other non-2xx: following it would send the signed body elsewhere.
@@ -704,6 +746,7 @@ function definitionFromRow(row: HookRow): WebhookDefinition {
     url: row.url,
     events: JSON.parse(row.events) as string[],
     source: row.source,
+    format: row.format,
     createdAt: row.created_at,
     ...(row.description !== null ? { description: row.description } : {}),
   };
@@ -719,6 +762,7 @@ function deliveryFromRow(row: DeliveryRow, attempts: WebhookAttempt[]): WebhookD
     uuid: row.uuid,
     webhookId: row.webhook_id,
     event: row.event,
+    ...(row.dedup_key !== null ? { dedupKey: row.dedup_key } : {}),
     state: row.state,
     createdAt: row.created_at,
     ...(row.state === 'pending' && row.next_ms !== null ? { nextAttemptAt: new Date(row.next_ms).toISOString() } : {}),

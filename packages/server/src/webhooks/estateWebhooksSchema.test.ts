@@ -18,13 +18,20 @@ describe('spec.webhooks of estate.yaml', () => {
         '      url: https://ci.example.com/estate-events?team=web',
         '      events: [change.merged, review.*]',
         '      secretEnv: ESTATE_WEBHOOK_CI_SECRET',
-        '    - {name: chat-ops, url: "http://10.0.0.5:8080", secretEnv: CHAT_SECRET}',
+        '    - {name: chat-ops, url: "http://10.0.0.5:8080", secretEnv: CHAT_SECRET, format: slack, events: [drift.*, host.stale]}',
+        '    - {name: plain, url: "https://x.example.com/", secretEnv: S, format: estate}',
       ),
     ).toEqual([]);
   });
 
+  it('refuses a format other than estate and slack', async () => {
+    const diagnostics = await diagnosticsOf('    - {name: teams, url: "https://x.example.com/", secretEnv: S, format: teams}');
+    expect(diagnostics.map((d) => [d.code, d.line])).toEqual([['E_SCHEMA', 8]]);
+    expect(diagnostics[0]!.message).toBe('spec.webhooks[0].format must be one of "estate", "slack" (got "teams")');
+  });
+
   it('lists every event type the dispatcher knows as allowed', async () => {
-    expect(await diagnosticsOf('    - name: all', '      url: https://x.example.com/', `      events: ['*', change.*, review.*, ${WEBHOOK_EVENT_TYPES.join(', ')}]`, '      secretEnv: S')).toEqual([]);
+    expect(await diagnosticsOf('    - name: all', '      url: https://x.example.com/', `      events: ['*', change.*, review.*, drift.*, host.*, ingest.*, ${WEBHOOK_EVENT_TYPES.join(', ')}]`, '      secretEnv: S')).toEqual([]);
   });
 
   it('refuses a url that is not http(s) or holds a password, an unknown event, a bad name and a missing secretEnv', async () => {
@@ -60,10 +67,10 @@ describe('spec.webhooks of estate.yaml', () => {
     expect(diagnostics[0]!.message).toMatch(/^spec\.webhooks\[0\]\.url must match pattern/);
     expect(diagnostics[1]!.message).toMatch(/^spec\.webhooks\[1\]\.url must match pattern/);
     expect(diagnostics[2]!.message).toBe(
-      `spec.webhooks[2].events[0] must be one of ${['*', 'change.*', 'review.*', ...WEBHOOK_EVENT_TYPES].map((e) => `"${e}"`).join(', ')} (got "change.mergd")`,
+      `spec.webhooks[2].events[0] must be one of ${['*', 'change.*', 'review.*', 'drift.*', 'host.*', 'ingest.*', ...WEBHOOK_EVENT_TYPES].map((e) => `"${e}"`).join(', ')} (got "change.mergd")`,
     );
     expect(diagnostics[3]!.message).toMatch(/^spec\.webhooks\[3\]\.name must match pattern/);
     expect(diagnostics[4]!.message).toBe("spec.webhooks[4] is missing required field 'secretEnv'");
-    expect(diagnostics[5]!.message).toMatch(/^unknown field 'spec\.webhooks\[5\]\.secret'; known fields: name, url, events, secretEnv/);
+    expect(diagnostics[5]!.message).toMatch(/^unknown field 'spec\.webhooks\[5\]\.secret'; known fields: name, url, events, format, secretEnv/);
   });
 });

@@ -16,10 +16,20 @@ export const WEBHOOK_EVENT_TYPES = [
   'change.emergency',
   'review.acknowledged',
   'review.overdue',
+  'drift.opened',
+  'drift.resolved',
+  'host.stale',
+  'ingest.dead_letter',
 ] as const;
 
 /** One event type, e.g. `change.merged`. */
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** How a webhook's bodies are written: Estate's JSON payload, or Slack's `{text, blocks}` (docs/webhooks.md). */
+export const WEBHOOK_FORMATS = ['estate', 'slack'] as const;
+
+/** One body format. */
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 /** Something that happened, to be POSTed to every webhook that subscribes to its type. */
 export interface WebhookEvent {
@@ -29,6 +39,12 @@ export interface WebhookEvent {
   at?: Date;
   /** The payload's `data`, as given (JSON values only). The change service sends `{change: {...}}`. */
   data: Record<string, unknown>;
+  /**
+   * A key that names the event for good, when the sender may dispatch it again (drift alerts after
+   * a crash): a webhook that already has a delivery with this key gets no second one, and
+   * receivers see it as `dedupKey` and in the `X-Estate-Dedup-Key` header.
+   */
+  dedupKey?: string;
 }
 
 /** A webhook, as listed. Its secret is never part of it. */
@@ -39,6 +55,8 @@ export interface WebhookDefinition {
   /** Event types or patterns: `*` (all), `change.*` (a family), `change.merged` (one type). */
   events: string[];
   source: 'api' | 'estate.yaml';
+  /** The body format; default `estate`. */
+  format: WebhookFormat;
   /** ISO 8601 UTC: when the webhook was created, or first seen in estate.yaml. */
   createdAt: string;
   description?: string;
@@ -53,6 +71,8 @@ export interface ConfiguredWebhook {
   events?: string[];
   /** The name of the server's environment variable that holds the secret. */
   secretEnv?: string;
+  /** Default `estate`. */
+  format?: string;
 }
 
 /** The state of a delivery: waiting to be sent (or retried), sent with a 2xx answer, or given up. */
@@ -79,6 +99,8 @@ export interface WebhookDelivery {
   webhookId: string;
   /** The event type. */
   event: string;
+  /** The event's dedupKey, when its sender gave one. */
+  dedupKey?: string;
   state: WebhookDeliveryState;
   /** ISO 8601 UTC: when the event was dispatched. */
   createdAt: string;

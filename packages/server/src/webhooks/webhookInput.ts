@@ -1,5 +1,5 @@
 import { InputError } from '@estate/core';
-import { WEBHOOK_EVENT_TYPES } from './types.js';
+import { WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, type WebhookFormat } from './types.js';
 
 /** The shortest secret accepted: 16 characters leave no room for guessing. */
 export const MIN_SECRET_LENGTH = 16;
@@ -85,6 +85,16 @@ export function checkWebhookSecret(secret: unknown, parameter = 'secret'): strin
     });
   }
   return secret;
+}
+
+/** Checks a webhook's body format: `estate` or `slack`; `undefined` gives `estate`. Throws InputError `E_BAD_PARAM` otherwise. */
+export function checkWebhookFormat(format: unknown, parameter = 'format'): WebhookFormat {
+  if (format === undefined) return 'estate';
+  if (typeof format === 'string' && (WEBHOOK_FORMATS as readonly string[]).includes(format)) return format as WebhookFormat;
+  throw new InputError('E_BAD_PARAM', `unknown webhook format '${String(format).slice(0, 100)}': expected ${WEBHOOK_FORMATS.join(' or ')}`, {
+    parameter,
+    allowed: [...WEBHOOK_FORMATS],
+  });
 }
 
 /** True when an event of type `type` goes to a webhook subscribed to `patterns`. */

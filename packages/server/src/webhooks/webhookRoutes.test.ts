@@ -111,7 +111,7 @@ describe('webhook routes', () => {
     const created = await call('POST', '/api/v1/webhooks', { body: { url: 'https://ci.example.com/estate', events: ['change.*'], secret: SECRET, description: 'CI' } });
     expect(created.statusCode).toBe(201);
     const body = created.json() as JsonBody;
-    expect(body).toEqual({ id: expect.stringMatching(/^wh_/), url: 'https://ci.example.com/estate', events: ['change.*'], source: 'api', createdAt: expect.any(String), description: 'CI' });
+    expect(body).toEqual({ id: expect.stringMatching(/^wh_/), url: 'https://ci.example.com/estate', events: ['change.*'], source: 'api', format: 'estate', createdAt: expect.any(String), description: 'CI' });
     expect(created.headers.location).toBe(`/api/v1/webhooks/${body.id}`);
     expect(created.headers['cache-control']).toBe('no-store');
     expect(audited.at(-1)).toEqual({ actor: 'admin-user', event: 'webhook.created', subject: `webhook/${body.id}`, details: { host: 'ci.example.com', events: ['change.*'] } });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { decodeCursor, encodeCursor, type CursorList } from '../http/cursor.js';
 import type { WebhookDispatcher } from './WebhookDispatcher.js';
-import { WEBHOOK_EVENT_TYPES } from './types.js';
+import { WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, type WebhookFormat } from './types.js';
 
 /** The cursor list of the delivery log. */
 const DELIVERIES_CURSOR: CursorList = 'webhookDeliveries';
@@ -37,8 +37,9 @@ const createBody = {
     events: {
       type: 'array',
       items: { type: 'string' },
-      description: `Event types or patterns: * (default, all), change.*, review.*, or types among ${WEBHOOK_EVENT_TYPES.join(', ')}.`,
+      description: `Event types or patterns: * (default, all), a family (change.*, review.*, drift.*, host.*, ingest.*), or types among ${WEBHOOK_EVENT_TYPES.join(', ')}.`,
     },
+    format: { type: 'string', enum: [...WEBHOOK_FORMATS], description: 'Body format: estate (default, the JSON payload) or slack ({text, blocks}).' },
     secret: { type: 'string', description: 'Key of the HMAC-SHA256 signature (16 to 1,024 characters). Never returned.' },
     description: { type: 'string', description: 'What the webhook is for (at most 1,024 characters).' },
   },
@@ -57,12 +58,13 @@ const noQuery = { type: 'object', additionalProperties: false, properties: {} } 
 
 const webhook = {
   type: 'object',
-  required: ['id', 'url', 'events', 'source', 'createdAt'],
+  required: ['id', 'url', 'events', 'source', 'format', 'createdAt'],
   properties: {
     id: { type: 'string' },
     url: { type: 'string' },
     events: { type: 'array', items: { type: 'string' } },
     source: { type: 'string', enum: ['api', 'estate.yaml'] },
+    format: { type: 'string', enum: [...WEBHOOK_FORMATS] },
     createdAt: { type: 'string' },
     description: { type: 'string' },
   },
@@ -76,6 +78,7 @@ const delivery = {
     uuid: { type: 'string', description: 'The payload id and X-Estate-Delivery header (the same on every attempt and redelivery).' },
     webhookId: { type: 'string' },
     event: { type: 'string' },
+    dedupKey: { type: 'string', description: 'The event’s dedupKey (drift alerts), when it has one.' },
     state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
     createdAt: { type: 'string' },
     nextAttemptAt: { type: 'string', description: 'Pending deliveries: when the next attempt is due.' },
@@ -117,15 +120,21 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: { webhooks: We
   const { webhooks, audit } = deps;
   const actor = (request: { token?: { name: string } | undefined }): string => request.token?.name ?? 'system';
 
-  app.post<{ Body: { url: string; events?: string[]; secret: string; description?: string } }>(
+  app.post<{ Body: { url: string; events?: string[]; secret: string; description?: string; format?: WebhookFormat } }>(
     '/api/v1/webhooks',
     {
       config: { access: 'admin' },
       schema: { summary: 'Adds a webhook (admin)', tags: ['webhooks'], querystring: noQuery, body: createBody, response: { 201: webhook } },
     },
     async (request, reply) => {
-      const { url, events, secret, description } = request.body;
-      const created = webhooks.create({ url, secret, ...(events !== undefined ? { events } : {}), ...(description !== undefined ? { description } : {}) });
+      const { url, events, secret, description, format } = request.body;
+      const created = webhooks.create({
+        url,
+        secret,
+        ...(events !== undefined ? { events } : {}),
+        ...(description !== undefined ? { description } : {}),
+        ...(format !== undefined ? { format } : {}),
+      });
       audit?.append({ actor: actor(request), event: 'webhook.created', subject: `webhook/${created.id}`, details: { host: new URL(created.url).host, events: created.events } });
       reply.code(201).header('cache-control', 'no-store').header('location', `/api/v1/webhooks/${created.id}`);
       return created;
