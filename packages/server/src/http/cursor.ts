@@ -4,7 +4,7 @@ import { InputError } from '@estate/core';
  * Cursors are opaque to callers: base64url (RFC 4648 §5) of a small JSON array whose first item
  * names the list it belongs to, so a cursor of one list is refused by another.
  */
-export type CursorList = 'assets' | 'history' | 'commits' | 'diff' | 'audit' | 'webhookDeliveries' | 'drift';
+export type CursorList = 'assets' | 'history' | 'commits' | 'diff' | 'audit' | 'webhookDeliveries' | 'drift' | 'timeline';
 
 const BASE64URL = /^[A-Za-z0-9_-]{1,1024}$/;
 
