@@ -14,6 +14,7 @@ import type { DocumentedRoute, RouteSchema } from './openapi.js';
 import { registerOperationalRoutes } from './operationalRoutes.js';
 import type { Access } from './routeAccess.js';
 import { registerTokenRoutes } from './tokenRoutes.js';
+import { registerWebUi } from './webUi.js';
 import type { RouteContext } from './RouteContext.js';
 
 /** Options of {@link buildApp}. */
@@ -125,6 +126,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerCommitRoutes(app, ctx);
   registerOperationalRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
+  registerWebUi(app);
   options.extend?.(app, ctx);
   return app;
 }

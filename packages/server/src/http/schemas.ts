@@ -256,3 +256,20 @@ export const tokenListResponse = {
     },
   },
 } as const;
+export const whoamiResponse = {
+  type: 'object',
+  properties: {
+    token: {
+      type: 'object',
+      required: ['id', 'name', 'role', 'groups', 'scopes'],
+      properties: {
+        id: { type: 'string' },
+        name: { type: 'string' },
+        role: { type: 'string', enum: ['viewer', 'editor', 'approver', 'admin', 'agent'] },
+        groups: { type: 'array', items: { type: 'string' } },
+        scopes: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+        expiresAt: { type: 'string' },
+      },
+    },
+  },
+} as const;
