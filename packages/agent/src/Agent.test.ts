@@ -86,6 +86,7 @@ function newAgent(overrides: Partial<AgentOptionsInput> = {}): Agent {
 describe('Agent', () => {
   it('posts the report of issue 6 with the bearer token', async () => {
     const agent = newAgent();
+    const started = Date.now();
     await agent.collectToSpool();
     expect(await agent.flush()).toEqual({ delivered: 1, remaining: 0 });
     expect(received).toHaveLength(1);
@@ -93,31 +94,48 @@ describe('Agent', () => {
     expect([method, url, headers.authorization, headers['content-type']]).toEqual(['POST', '/api/v1/reports', `Bearer ${TOKEN}`, 'application/json']);
     expect(Object.keys(report)).toEqual(['reportId', 'host', 'seq', 'collectedAt', 'facts', 'errors']);
     expect(report.reportId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-    expect(report).toMatchObject({ host: 'web-01', seq: 1, facts: { hostname: 'web-01', files: { '/etc/motd': { content: 'hello\n' } } } });
+    // A new state dir: seq starts at the clock's milliseconds.
+    expect(report.seq).toBeGreaterThanOrEqual(started);
+    expect(report.seq).toBeLessThanOrEqual(Date.now());
+    expect(report).toMatchObject({ host: 'web-01', facts: { hostname: 'web-01', files: { '/etc/motd': { content: 'hello\n' } } } });
     expect(new Date(report.collectedAt).toISOString()).toBe(report.collectedAt);
     expect(report.errors?.['kernel']).toBe('no /proc/sys/kernel/osrelease');
     expect(await agent.spool.list()).toEqual([]);
   });
 
-  it('keeps seq increasing across a restart', async () => {
+  it('keeps seq increasing across a restart, and from the clock when the state is lost or unreadable', async () => {
+    const started = Date.now();
     const first = newAgent();
-    expect((await first.collectReport()).seq).toBe(1);
-    expect((await first.collectReport()).seq).toBe(2);
+    const seq = (await first.collectReport()).seq;
+    expect(seq).toBeGreaterThanOrEqual(started);
+    expect((await first.collectReport()).seq).toBe(seq + 1);
     const restarted = newAgent();
-    expect((await restarted.collectReport()).seq).toBe(3);
-    expect((await newAgent({ host: 'web-02' }).collectReport()).seq).toBe(1);
+    expect((await restarted.collectReport()).seq).toBe(seq + 2);
+    expect((await newAgent({ host: 'web-02' }).collectReport()).seq).toBeGreaterThanOrEqual(started);
+
+    // State lost: the next agent counts from the clock again, not from 1.
+    await rm(path.join(stateDir, 'seq.json'));
+    const lost = Date.now();
+    expect((await newAgent().collectReport()).seq).toBeGreaterThanOrEqual(lost);
+
+    // An unreadable seq.json is set aside with a warning instead of stopping every collection.
+    await writeFile(path.join(stateDir, 'seq.json'), '{"web-01": 4');
+    const torn = Date.now();
+    expect((await newAgent().collectReport()).seq).toBeGreaterThanOrEqual(torn);
+    expect((await readdir(stateDir)).filter((name) => name.startsWith('seq.json.corrupt-'))).toHaveLength(1);
+    expect(warnings.some((warning) => warning.includes('seq.json is not a JSON object of sequence numbers'))).toBe(true);
   });
 
   it('spools through an outage and an agent restart, then delivers in seq order without duplicates', async () => {
     const first = newAgent();
     answers = ['drop', 'drop'];
-    await first.collectToSpool();
+    const seq = (await first.collectToSpool())!.seq;
     const outage = await first.flush();
     expect(outage).toMatchObject({ delivered: 0, remaining: 1 });
     await first.collectToSpool();
     expect(await first.flush()).toMatchObject({ delivered: 0, remaining: 2 });
     expect(warnings.some((warning) => warning.includes('E_UNREACHABLE'))).toBe(true);
-    expect(await first.spool.list()).toEqual([1, 2]);
+    expect(await first.spool.list()).toEqual([seq, seq + 1]);
 
     const restarted = newAgent();
     answers = [{ status: 500 }];
@@ -128,7 +146,7 @@ describe('Agent', () => {
 
     // The 500 answered seq 1 once; after that every report arrived exactly once, in order.
     const delivered = received.slice(1).map((entry) => entry.report);
-    expect(delivered.map((report) => report.seq)).toEqual([1, 2, 3]);
+    expect(delivered.map((report) => report.seq)).toEqual([seq, seq + 1, seq + 2]);
     expect(new Set(delivered.map((report) => report.reportId)).size).toBe(3);
     expect(received[0]?.report.reportId).toBe(delivered[0]?.reportId);
   });
@@ -159,20 +177,21 @@ describe('Agent', () => {
 
   it('drops the oldest reports past the spool bound and counts them', async () => {
     const agent = newAgent({ spoolMaxReports: 3 });
-    for (let i = 0; i < 5; i++) await agent.collectToSpool();
-    expect(await agent.spool.list()).toEqual([3, 4, 5]);
+    const seqs = [];
+    for (let i = 0; i < 5; i++) seqs.push((await agent.collectToSpool())!.seq);
+    expect(await agent.spool.list()).toEqual(seqs.slice(2));
     expect(await agent.spool.droppedCount()).toBe(2);
     expect(warnings.filter((warning) => warning.startsWith('spool full'))).toHaveLength(2);
   });
 
   it('moves a report the server refuses for good out of the queue and sends the next', async () => {
     const agent = newAgent();
-    await agent.collectToSpool();
+    const refused = (await agent.collectToSpool())!.seq;
     await agent.collectToSpool();
     answers = [{ status: 422 }];
     expect(await agent.flush()).toEqual({ delivered: 1, remaining: 0 });
-    expect(await readdir(path.join(stateDir, 'rejected'))).toEqual(['1.json']);
-    expect(received.map((entry) => entry.report.seq)).toEqual([1, 2]);
+    expect(await readdir(path.join(stateDir, 'rejected'))).toEqual([`${refused}.json`]);
+    expect(received.map((entry) => entry.report.seq)).toEqual([refused, refused + 1]);
   });
 });
 

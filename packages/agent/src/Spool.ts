@@ -3,7 +3,7 @@ import path from 'node:path';
 import { syncDirectory, writeFileDurably } from './durableFile.js';
 import type { AgentLogger, Report } from './types.js';
 
-/** How many refused reports `<stateDir>/rejected/` keeps (the newest). */
+/** How many refused reports `<stateDir>/rejected/` (and unreadable ones `<stateDir>/corrupt/`) keeps (the newest). */
 const MAX_REJECTED_KEPT = 100;
 
 /** Bounds of the spool: the oldest reports are dropped past either. */
@@ -53,9 +53,17 @@ export class Spool {
       .sort((a, b) => a - b);
   }
 
-  /** The spooled report with this sequence number. */
-  async read(seq: number): Promise<Report> {
-    return JSON.parse(await readFile(this.#path(seq), 'utf8')) as Report;
+  /**
+   * The spooled report with this sequence number and its size in bytes. Throws `SyntaxError` when
+   * the file is not a report of that `seq` (torn or edited): {@link setAside} it.
+   */
+  async read(seq: number): Promise<{ report: Report; bytes: number }> {
+    const text = await readFile(this.#path(seq), 'utf8');
+    const report = JSON.parse(text) as unknown;
+    if (typeof report !== 'object' || report === null || (report as Report).seq !== seq || typeof (report as Report).reportId !== 'string') {
+      throw new SyntaxError(`spool/${seq}.json is not a report of seq ${seq}`);
+    }
+    return { report: report as Report, bytes: Buffer.byteLength(text) };
   }
 
   /** Removes a report the server acknowledged. */
@@ -66,13 +74,22 @@ export class Spool {
 
   /** Moves a report the server refused for good (a 4xx other than 401/403/408/429) to `<stateDir>/rejected/`, out of the queue. */
   async reject(seq: number): Promise<void> {
-    const rejectedDir = path.join(this.#stateDir, 'rejected');
-    await mkdir(rejectedDir, { recursive: true });
-    await rename(this.#path(seq), path.join(rejectedDir, `${seq}.json`));
+    await this.#moveOut(seq, 'rejected');
+  }
+
+  /** Moves a report that cannot be read (or sent) to `<stateDir>/corrupt/`, out of the queue, so it cannot stop the spool. */
+  async setAside(seq: number): Promise<void> {
+    await this.#moveOut(seq, 'corrupt');
+  }
+
+  async #moveOut(seq: number, into: 'rejected' | 'corrupt'): Promise<void> {
+    const target = path.join(this.#stateDir, into);
+    await mkdir(target, { recursive: true });
+    await rename(this.#path(seq), path.join(target, `${seq}.json`));
     await syncDirectory(this.#dir);
     // Kept for a person to look at, not forever: the newest ones only.
-    const kept = (await readdir(rejectedDir)).filter((name) => /^\d+\.json$/.test(name)).sort((a, b) => parseInt(a) - parseInt(b));
-    for (const name of kept.slice(0, Math.max(0, kept.length - MAX_REJECTED_KEPT))) await unlink(path.join(rejectedDir, name));
+    const kept = (await readdir(target)).filter((name) => /^\d+\.json$/.test(name)).sort((a, b) => parseInt(a) - parseInt(b));
+    for (const name of kept.slice(0, Math.max(0, kept.length - MAX_REJECTED_KEPT))) await unlink(path.join(target, name));
   }
 
   /** How many reports were dropped over the spool's lifetime because it was full. */

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { AgentError } from './AgentError.js';
+import { MAX_REPORT_BYTES } from './fitReport.js';
 import type { AgentLogger } from './types.js';
 
 /** The agent's options as given; {@link compileAgentOptions} applies the defaults. */
@@ -28,6 +29,14 @@ export interface AgentOptionsInput {
   backoffMaxMs?: number;
   /** Timeout of one send (default 30 s). */
   requestTimeoutMs?: number;
+  /** Restore managed files from the server's desired state (`--enforce`; default off). */
+  enforce?: boolean;
+  /** Backup directories enforcement keeps (default 20). */
+  backupsKept?: number;
+  /** The largest report sent, in bytes of JSON (default 1 MiB, the server's body limit). */
+  maxReportBytes?: number;
+  /** Whether owners may be set when restoring (default: the agent runs as root). */
+  canChown?: boolean;
   logger?: AgentLogger;
   fetch?: typeof fetch;
   /** Random numbers in [0, 1) for jitter (tests pass a fixed one). */
@@ -49,6 +58,10 @@ export interface AgentOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;
   requestTimeoutMs: number;
+  enforce: boolean;
+  backupsKept: number;
+  maxReportBytes: number;
+  canChown: boolean;
   logger: AgentLogger;
   fetch: typeof fetch;
   random: () => number;
@@ -80,6 +93,10 @@ export function compileAgentOptions(input: AgentOptionsInput): AgentOptions {
     backoffBaseMs: positive('backoff base', input.backoffBaseMs ?? 1000),
     backoffMaxMs: positive('backoff max', input.backoffMaxMs ?? 5 * 60_000),
     requestTimeoutMs: positive('request timeout', input.requestTimeoutMs ?? 30_000),
+    enforce: input.enforce ?? false,
+    backupsKept: positive('backups kept', input.backupsKept ?? 20),
+    maxReportBytes: positive('max report bytes', input.maxReportBytes ?? MAX_REPORT_BYTES),
+    canChown: input.canChown ?? process.getuid?.() === 0,
     logger: input.logger ?? { info: () => {}, warn: () => {} },
     fetch: input.fetch ?? globalThis.fetch.bind(globalThis),
     random: input.random ?? Math.random,

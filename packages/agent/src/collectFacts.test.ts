@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -220,6 +220,52 @@ describe('parsers', () => {
   });
 
   it('notes a host without dpkg instead of failing', async () => {
-    expect(await collectPackages(root)).toEqual({ note: 'no /var/lib/dpkg/status: only dpkg hosts report packages (rpm is not read yet)' });
+    expect(await collectPackages(root)).toEqual({ note: 'no /var/lib/dpkg/status and no rpm database (/var/lib/rpm, /usr/lib/sysimage/rpm): packages are not reported' });
+  });
+});
+
+describe('rpm hosts', () => {
+  let bin: string;
+  let savedPath: string | undefined;
+  beforeEach(async () => {
+    bin = await mkdtemp(path.join(tmpdir(), 'estate-agent-bin-'));
+    savedPath = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${savedPath ?? ''}`;
+  });
+  afterEach(async () => {
+    process.env['PATH'] = savedPath;
+    await rm(bin, { recursive: true, force: true });
+  });
+
+  /** A stand-in \`rpm\` on PATH: records its arguments and prints \`output\` (as rpm -qa --queryformat would). */
+  async function fakeRpm(output: string, exitCode = 0): Promise<string> {
+    const argsFile = path.join(bin, 'args');
+    await writeFile(path.join(bin, 'rpm'), `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\nprintf '%s' '${output}'\necho 'rpm: cannot open Packages database' >&2\nexit ${exitCode}\n`, { mode: 0o755 });
+    return argsFile;
+  }
+
+  it('reads packages with rpm -qa --queryformat when the root has an rpm database and no dpkg status', async () => {
+    await mkdir(path.join(root, 'usr/lib/sysimage/rpm'), { recursive: true });
+    const argsFile = await fakeRpm('bash\t5.1.8-9.el9\nnginx\t1:1.20.1-14.el9\ngpg-pubkey\t8483c65d-5ccc5b19\nglibc\t2.34-100.el9\nglibc\t2.34-100.el9\n');
+    expect(await collectPackages(root)).toEqual({ packages: { bash: '5.1.8-9.el9', glibc: '2.34-100.el9', nginx: '1:1.20.1-14.el9' } });
+    const args = (await readFile(argsFile, 'utf8')).split('\n').slice(0, -1);
+    expect(args).toEqual(['--root', root, '-qa', '--queryformat', '%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n']);
+    const { facts, errors } = await collectFacts({ root, files: [], units: [] });
+    expect(facts.packages).toEqual({ bash: '5.1.8-9.el9', glibc: '2.34-100.el9', nginx: '1:1.20.1-14.el9' });
+    expect(errors['packages']).toBeUndefined();
+  });
+
+  it('prefers dpkg, and names a failing rpm in errors.packages', async () => {
+    await mkdir(path.join(root, 'var/lib/rpm'), { recursive: true });
+    await fakeRpm('', 1);
+    await expect(collectPackages(root)).rejects.toThrow('rpm -qa failed: rpm: cannot open Packages database');
+    await put('/var/lib/dpkg/status', 'Package: nginx\nStatus: install ok installed\nVersion: 1.22.1-9\n');
+    expect(await collectPackages(root)).toEqual({ packages: { nginx: '1.22.1-9' } });
+  });
+
+  it('says so when the root has an rpm database but there is no rpm command', async () => {
+    await mkdir(path.join(root, 'var/lib/rpm'), { recursive: true });
+    process.env['PATH'] = bin;
+    await expect(collectPackages(root)).rejects.toThrow('the root has an rpm database but there is no rpm command on PATH');
   });
 });

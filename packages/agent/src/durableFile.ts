@@ -5,7 +5,7 @@ import path from 'node:path';
  * Writes a file so that a crash leaves either the old or the new content: write a temporary file,
  * fsync it, rename it over the target, fsync the directory (so the rename itself is on disk).
  */
-export async function writeFileDurably(file: string, content: string): Promise<void> {
+export async function writeFileDurably(file: string, content: string | Uint8Array): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
   const handle = await open(temporary, 'w', 0o600);
   try {

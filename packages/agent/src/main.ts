@@ -5,8 +5,9 @@ import { AgentError } from './AgentError.js';
 import type { AgentLogger } from './types.js';
 
 const USAGE = `usage: estate-agent --server URL --host NAME [--root DIR] [--state-dir DIR] [--interval 60s]
-                    [--once] [--files /etc/a,/etc/b] [--units nginx.service,ssh.service] [--token-file FILE]
-The agent token comes from the environment variable ESTATE_AGENT_TOKEN or from --token-file (never a flag value).`;
+                    [--once] [--enforce] [--files /etc/a,/etc/b] [--units nginx.service,ssh.service] [--token-file FILE]
+The agent token comes from the environment variable ESTATE_AGENT_TOKEN or from --token-file (never a flag value).
+SIGUSR1 makes a running agent collect and send a report now.`;
 
 /** Where `main` writes and what it reads from its surroundings; the bin passes the process's own. */
 export interface MainEnvironment {
@@ -14,6 +15,8 @@ export interface MainEnvironment {
   stderr: (line: string) => void;
   /** Subscribes to the signals that stop the agent (SIGTERM, SIGINT); returns an unsubscribe. */
   onStop: (stop: () => void) => () => void;
+  /** Subscribes to the signal that asks for a report now (SIGUSR1); returns an unsubscribe. */
+  onReportNow?: (reportNow: () => void) => () => void;
 }
 
 const processEnvironment: MainEnvironment = {
@@ -26,6 +29,10 @@ const processEnvironment: MainEnvironment = {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
     };
+  },
+  onReportNow: (reportNow) => {
+    process.on('SIGUSR1', reportNow);
+    return () => process.off('SIGUSR1', reportNow);
   },
 };
 
@@ -62,12 +69,17 @@ export async function main(argv: string[], environment: MainEnvironment = proces
     if (!controller.signal.aborted) logger.info('stopping after the send in flight');
     controller.abort();
   });
+  const unsubscribeReportNow = environment.onReportNow?.(() => {
+    logger.info('SIGUSR1: collecting and sending a report now');
+    agent.reportNow();
+  });
   try {
-    logger.info(`reporting as ${agent.options.host} to ${agent.options.server.origin} every ${agent.options.intervalMs / 1000} s`);
+    logger.info(`reporting as ${agent.options.host} to ${agent.options.server.origin} every ${agent.options.intervalMs / 1000} s${agent.options.enforce ? ', enforcing managed files' : ''}`);
     await agent.run(controller.signal);
     return 0;
   } finally {
     unsubscribe();
+    unsubscribeReportNow?.();
   }
 }
 
@@ -88,6 +100,7 @@ function parseFlags(argv: string[]): { options: Omit<ConstructorParameters<typeo
         'state-dir': { type: 'string' },
         interval: { type: 'string' },
         once: { type: 'boolean' },
+        enforce: { type: 'boolean' },
         files: { type: 'string' },
         units: { type: 'string' },
         'token-file': { type: 'string' },
@@ -102,6 +115,7 @@ function parseFlags(argv: string[]): { options: Omit<ConstructorParameters<typeo
   if (values.root !== undefined) options.root = values.root;
   if (values['state-dir'] !== undefined) options.stateDir = values['state-dir'];
   if (values.interval !== undefined) options.intervalMs = parseDuration(values.interval);
+  if (values.enforce) options.enforce = true;
   return { options, once: values.once ?? false, tokenFile: values['token-file'] };
 }
 

@@ -14,17 +14,28 @@ export const MAX_CONTENT_BYTES = 64 * 1024;
  * file. A file that does not exist is `{missing: true}`.
  */
 export async function collectManagedFiles(root: string, files: readonly string[]): Promise<Record<string, FileFact>> {
-  const users = parseIdNames((await readRootFile(root, '/etc/passwd')) ?? '');
-  const groups = parseIdNames((await readRootFile(root, '/etc/group')) ?? '');
+  const accounts = await readAccounts(root);
   const facts: Record<string, FileFact> = {};
   for (const file of files) {
     if (!path.posix.isAbsolute(file)) throw new Error(`managed file '${file}' is not an absolute path`);
-    facts[file] = await collectFile(root, file, users, groups);
+    facts[file] = await collectFile(root, file, accounts);
   }
   return facts;
 }
 
-async function collectFile(root: string, file: string, users: Map<number, string>, groups: Map<number, string>): Promise<FileFact> {
+/** The user and group names of a root, by id (its `/etc/passwd` and `/etc/group`). */
+export interface Accounts {
+  users: Map<number, string>;
+  groups: Map<number, string>;
+}
+
+/** Reads the root's `/etc/passwd` and `/etc/group` (empty when missing). */
+export async function readAccounts(root: string): Promise<Accounts> {
+  return { users: parseIdNames((await readRootFile(root, '/etc/passwd')) ?? ''), groups: parseIdNames((await readRootFile(root, '/etc/group')) ?? '') };
+}
+
+/** The fact of one managed file (below the root, symbolic links confined to it); `{missing: true}` when it does not exist. */
+export async function collectFile(root: string, file: string, { users, groups }: Accounts): Promise<FileFact> {
   let location: string;
   let info;
   try {
