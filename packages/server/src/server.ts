@@ -22,6 +22,9 @@ import { registerDriftRoutes } from './drift/driftRoutes.js';
 import { DriftStore } from './drift/DriftStore.js';
 import { enforcementRecorder } from './drift/recordEnforcement.js';
 import { registerGitHttp } from './gitHttp/registerGitHttp.js';
+import { AssetTimeline } from './timeline/AssetTimeline.js';
+import { FirstReports } from './timeline/FirstReports.js';
+import { registerTimelineRoutes } from './timeline/timelineRoutes.js';
 import { buildApp } from './http/app.js';
 import { CoalescedRun } from './indexer/CoalescedRun.js';
 import { Indexer } from './indexer/Indexer.js';
@@ -159,7 +162,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Drift is recorded in ingest.db by a report processor, in the transaction that applies the report.
     const driftStore = new DriftStore(ingestStore.db);
     const drift = new DriftEngine(driftStore, options.drift);
-    const ingest = new IngestService(ingestStore, { log, ...options.ingest, processors: [enforcementRecorder(driftStore, () => drift.commit?.sha), drift.processor, ...(options.ingest?.processors ?? [])] });
+    // Each host's first report, for its timeline (host_observations keeps only the latest).
+    const firstReports = new FirstReports(ingestStore.db);
+    const ingest = new IngestService(ingestStore, { log, ...options.ingest, processors: [enforcementRecorder(driftStore, () => drift.commit?.sha), drift.processor, firstReports.processor, ...(options.ingest?.processors ?? [])] });
     // Runs after the app closed (no new reports): commits the pending ones and drains the queue.
     cleanup.push(async () => ingest.close());
     const followConfig = (): void => {
@@ -206,6 +211,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       // Until that commit is indexed, everything indexed is older than it.
       return commit ? commit.seq + 1 : Number.MAX_SAFE_INTEGER;
     };
+    const timeline = new AssetTimeline({ store, db: ingestStore.db, drift: driftStore, firstReports, changes, governedFromSeq });
 
     // Refused writes are audited (refused reads are not: they change nothing). Over git, a refused
     // push already fails at its GET of the ref list (a fetch only needs viewer).
@@ -229,6 +235,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         registerIngestRoutes(instance, { ingest });
         ctx.metrics.gauges.push(() => ingest.metrics());
         registerDriftRoutes(instance, { engine: drift, drift: driftStore });
+        registerTimelineRoutes(instance, { timeline, store, kinds: ctx.kinds });
         registerDesiredRoutes(instance, { engine: drift, drift: driftStore, store, repo });
         ctx.metrics.gauges.push(() => drift.metrics());
         registerGitHttp(instance, {
