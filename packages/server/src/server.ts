@@ -16,10 +16,13 @@ import { changePushHandler } from './changes/changePushHandler.js';
 import { ChangeService } from './changes/ChangeService.js';
 import { RevisionReader } from './changes/RevisionReader.js';
 import { SqliteChangeStore } from './changes/SqliteChangeStore.js';
+import { DriftActions } from './drift/DriftActions.js';
+import { registerDriftActionRoutes } from './drift/driftActionRoutes.js';
 import { DriftEngine, type DriftOptions } from './drift/DriftEngine.js';
 import { registerDesiredRoutes } from './drift/desiredRoutes.js';
 import { registerDriftRoutes } from './drift/driftRoutes.js';
 import { DriftStore } from './drift/DriftStore.js';
+import { ShadowChanges } from './drift/ShadowChanges.js';
 import { enforcementRecorder } from './drift/recordEnforcement.js';
 import { registerGitHttp } from './gitHttp/registerGitHttp.js';
 import { AssetTimeline } from './timeline/AssetTimeline.js';
@@ -80,6 +83,8 @@ export interface RunningServer {
   drift: DriftEngine;
   /** Drift items, unmanaged hosts, the drift event log and revert requests (in ingest.db). */
   driftStore: DriftStore;
+  /** Shadow mode's change requests, one per host (docs/drift.md#shadow). */
+  shadow: ShadowChanges;
   /** The server's age recipient: estate.yaml lists it so the server can decrypt config secrets. */
   secretsRecipient: string;
   /** Stops listening and indexing, and releases the data dir. */
@@ -204,6 +209,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       log,
     });
     await changes.recover();
+    const driftActions = new DriftActions({ drift: driftStore, store, changes, audit });
+    const shadow = new ShadowChanges({ db: ingestStore.db, drift: driftStore, engine: drift, actions: driftActions, changes, audit, log });
+    drift.onEvaluated(() => shadow.kick());
+    cleanup.push(() => shadow.stop());
     const governedSince = changes.governedSince(await repo.tryResolveCommit('refs/heads/main'));
     const governedFromSeq = async (): Promise<number> => {
       if (governedSince === '') return 0;
@@ -235,6 +244,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         registerIngestRoutes(instance, { ingest });
         ctx.metrics.gauges.push(() => ingest.metrics());
         registerDriftRoutes(instance, { engine: drift, drift: driftStore });
+        registerDriftActionRoutes(instance, { actions: driftActions, engine: drift });
         registerTimelineRoutes(instance, { timeline, store, kinds: ctx.kinds });
         registerDesiredRoutes(instance, { engine: drift, drift: driftStore, store, repo });
         ctx.metrics.gauges.push(() => drift.metrics());
@@ -322,6 +332,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ingest,
       drift,
       driftStore,
+      shadow,
       secretsRecipient: identities.recipient,
       close: undo,
     };

@@ -25,6 +25,10 @@ export const AUDIT_EVENT_TYPES = [
   'config.release.started',
   'config.release.promoted',
   'config.release.aborted',
+  'drift.adopted',
+  'drift.declared',
+  'drift.ignored',
+  'drift.revert.requested',
 ] as const;
 
 /** One kind of audited event, e.g. `change.merged`. */

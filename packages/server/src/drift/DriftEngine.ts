@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { compareHost, driftIgnoredBy, driftModeFor, matchesSelector, type DriftIgnoreRule, type DriftMode, type DriftModeRule, type HostFacts, type LabelSelector, type PolicySet } from '@estate/core';
+import { compareHost, declaredHostFields, driftIgnoredBy, driftModeFor, matchesSelector, type DriftIgnoreRule, type DriftMode, type DriftModeRule, type HostFacts, type LabelSelector, type PolicySet } from '@estate/core';
 import type { ReportProcessor } from '../ingest/types.js';
 import type { CommitRef, Store } from '../store/Store.js';
 import type { DriftStore } from './DriftStore.js';
@@ -49,10 +49,19 @@ export class DriftEngine {
   readonly #drift: DriftStore;
   readonly #o: DriftOptions;
   #declared: Declared | undefined;
+  #onEvaluated: (() => void) | undefined;
 
   constructor(drift: DriftStore, options: Partial<DriftOptions> = {}) {
     this.#drift = drift;
     this.#o = { staleAfterMs: 15 * 60_000, ...options };
+  }
+
+  /**
+   * Calls `listener` after each evaluation that may have written drift events (a report applied, a
+   * refresh), inside the consumer's transaction for a report: it must only schedule work.
+   */
+  onEvaluated(listener: () => void): void {
+    this.#onEvaluated = listener;
   }
 
   /** The head the snapshot was read at, if any. */
@@ -65,6 +74,7 @@ export class DriftEngine {
     // A stale report's facts are older than the observation already evaluated; before the first snapshot the refresh catches up.
     if (stale || !this.#declared) return;
     this.#evaluate(this.#declared, report.host, report.facts, report.reportId, report.collectedAt);
+    this.#onEvaluated?.();
   };
 
   /**
@@ -85,6 +95,26 @@ export class DriftEngine {
     const now = new Date().toISOString();
     for (const observation of this.#drift.observations()) {
       this.#drift.transaction(() => this.#evaluate(declared, observation.host, JSON.parse(observation.facts) as HostFacts, observation.reportId, now));
+    }
+    this.#resolveUndeclared(declared, now);
+    this.#onEvaluated?.();
+  }
+
+  /**
+   * Resolves (reason `undeclared`) the open items of assets no longer declared, and of fields their
+   * asset no longer declares. Only a new snapshot can undeclare something, so refresh calls it.
+   */
+  #resolveUndeclared(declared: Declared, at: string): void {
+    for (const asset of this.#drift.openAssets()) {
+      const host = declared.byId.get(asset);
+      const fields = host && declaredHostFields(host.spec);
+      this.#drift.transaction(() => {
+        for (const item of this.#drift.openItems(asset)) {
+          if (fields?.has(item.field)) continue;
+          const name = asset.slice(asset.indexOf('/') + 1);
+          this.#drift.resolve(asset, item.field, 'undeclared', { reportId: item.reportId, at, host: name, commit: declared.commit.sha }, { what: host ? 'field' : 'asset' });
+        }
+      });
     }
   }
 
@@ -114,7 +144,11 @@ export class DriftEngine {
 
   /** Gauges for `/metrics`. */
   metrics(): Array<{ name: string; help: string; value: number }> {
-    return [{ name: 'estate_drift_open', help: 'Drift items open (a declared field that differs from the latest report).', value: this.#drift.openCount() }];
+    const ignored = this.#drift.ignoredCount();
+    return [
+      { name: 'estate_drift_open', help: 'Drift items open (a declared field that differs from the latest report), ignored ones left out.', value: this.#drift.openCount() - ignored },
+      { name: 'estate_drift_ignored', help: 'Open drift items ignored until their observed value changes.', value: ignored },
+    ];
   }
 
   #evaluate(declared: Declared, host: string, facts: HostFacts, reportId: string, at: string): void {
@@ -125,6 +159,9 @@ export class DriftEngine {
     }
     this.#drift.markManaged(host);
     const fields = compareHost({ spec: asset.spec }, facts, { sha256 });
+    const ignored = this.#drift.ignoredObservations(asset.id);
+    // An ignored item stays ignored while its observed value stays the same; another value opens it again.
+    for (const f of fields) if (f.differs && ignored.has(f.field) && ignored.get(f.field) !== JSON.stringify(f.observed)) this.#drift.unignore(asset.id, f.field);
     this.#drift.record(asset.id, fields, (field) => driftIgnoredBy(declared.ignores, { kind: 'Host', labels: asset.labels }, field)?.reason, { reportId, at, host, commit: declared.commit.sha });
   }
 }

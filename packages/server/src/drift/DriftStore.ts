@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { DriftField } from '@estate/core';
+import type { DriftField, HostFacts } from '@estate/core';
 
 /**
  * Drift lives in ingest.db, next to the observations: the consumer's report processor writes it
@@ -43,6 +43,16 @@ CREATE TABLE IF NOT EXISTS drift_reverts (
   requested_at TEXT NOT NULL,
   PRIMARY KEY (asset, field)
 );
+CREATE TABLE IF NOT EXISTS drift_ignores (
+  item_id INTEGER PRIMARY KEY,
+  asset TEXT NOT NULL,
+  field TEXT NOT NULL,
+  observed TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  ignored_by TEXT NOT NULL,
+  ignored_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS drift_ignores_asset ON drift_ignores(asset);
 CREATE TABLE IF NOT EXISTS drift_unmanaged (
   host TEXT PRIMARY KEY,
   first_seen TEXT NOT NULL,
@@ -120,6 +130,19 @@ export interface UnmanagedHost {
   lastSeen: string;
   reportId: string;
 }
+
+/**
+ * A drift item as lists show it: an open item someone ignored (`POST /api/v1/drift/ignore`) is
+ * `ignored` while its observed value stays the same.
+ */
+export interface ListedDriftItem extends Omit<DriftItem, 'state'> {
+  state: 'open' | 'ignored' | 'resolved';
+  /** Who ignored it, when and why (state `ignored`). */
+  ignored?: { reason: string; by: string; at: string };
+}
+
+/** The states a list of items filters by: `all` is every one. */
+export type DriftStateFilter = ListedDriftItem['state'] | 'all';
 
 interface ItemRow {
   id: number;
@@ -278,6 +301,106 @@ export class DriftStore {
   /** Forgets a revert request (done, or no longer needed); returns whether there was one. */
   clearRevert(asset: string, field: string): boolean {
     return this.#db.prepare('DELETE FROM drift_reverts WHERE asset = ? AND field = ?').run(asset, field).changes > 0;
+  }
+
+  /** The latest facts of `host`, with the report that sent them. */
+  observation(host: string): { reportId: string; facts: HostFacts } | undefined {
+    const row = this.#db.prepare('SELECT report_id AS reportId, facts FROM host_observations WHERE host = ?').get(host) as { reportId: string; facts: string } | undefined;
+    return row && { reportId: row.reportId, facts: JSON.parse(row.facts) as HostFacts };
+  }
+
+  /** The assets that have open items (ignored ones included). */
+  openAssets(): string[] {
+    return (this.#db.prepare(`SELECT DISTINCT asset FROM drift_items WHERE state = 'open' ORDER BY asset`).all() as Array<{ asset: string }>).map((r) => r.asset);
+  }
+
+  /** The open and ignored items of `asset`, in the order they opened. */
+  openItems(asset: string): ListedDriftItem[] {
+    return this.list({ assets: [asset], state: 'all', afterId: 0, limit: Number.MAX_SAFE_INTEGER }).filter((item) => item.state !== 'resolved');
+  }
+
+  /**
+   * Items by id, after `afterId`, of the `assets` (when given) in a state: `open` leaves out the
+   * ignored ones, `ignored` lists only them, `all` every item.
+   */
+  list(query: { assets?: readonly string[]; state: DriftStateFilter; afterId: number; limit: number }): ListedDriftItem[] {
+    const where = ['i.id > ?'];
+    const params: unknown[] = [query.afterId];
+    if (query.assets !== undefined) {
+      if (query.assets.length === 0) return [];
+      where.push(`i.asset IN (SELECT value FROM json_each(?))`);
+      params.push(JSON.stringify(query.assets));
+    }
+    if (query.state === 'open') where.push(`i.state = 'open' AND g.item_id IS NULL`);
+    else if (query.state === 'ignored') where.push(`g.item_id IS NOT NULL`);
+    else if (query.state === 'resolved') where.push(`i.state = 'resolved'`);
+    const rows = this.#db
+      .prepare(
+        `SELECT i.*, g.reason AS ignore_reason, g.ignored_by, g.ignored_at FROM drift_items i LEFT JOIN drift_ignores g ON g.item_id = i.id AND i.state = 'open'
+         WHERE ${where.join(' AND ')} ORDER BY i.id LIMIT ?`,
+      )
+      .all(...params, query.limit) as Array<ItemRow & { ignore_reason: string | null; ignored_by: string | null; ignored_at: string | null }>;
+    return rows.map((r) => ({
+      id: r.id,
+      asset: r.asset,
+      field: r.field,
+      declared: JSON.parse(r.declared) as unknown,
+      observed: JSON.parse(r.observed) as unknown,
+      firstSeen: r.first_seen,
+      lastSeen: r.last_seen,
+      reportId: r.report_id,
+      state: r.ignore_reason === null ? r.state : 'ignored',
+      ...(r.resolved_at === null ? {} : { resolvedAt: r.resolved_at }),
+      ...(r.ignore_reason === null ? {} : { ignored: { reason: r.ignore_reason, by: r.ignored_by!, at: r.ignored_at! } }),
+    }));
+  }
+
+  /**
+   * Ignores the open item of `asset` and `field` while its observed value stays the same, and
+   * appends a `drift.ignored` event; ignoring it again replaces the reason. Returns the item, or
+   * undefined when none is open.
+   */
+  ignore(asset: string, field: string, ignore: { reason: string; by: string; at: string }): ListedDriftItem | undefined {
+    let item: ListedDriftItem | undefined;
+    this.transaction(() => {
+      const open = this.#findOpenFull.get(asset, field) as { id: number; declared: string; observed: string } | undefined;
+      if (!open) return;
+      this.#db
+        .prepare(
+          `INSERT INTO drift_ignores (item_id, asset, field, observed, reason, ignored_by, ignored_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (item_id) DO UPDATE SET observed = excluded.observed, reason = excluded.reason, ignored_by = excluded.ignored_by, ignored_at = excluded.ignored_at`,
+        )
+        .run(open.id, asset, field, open.observed, ignore.reason, ignore.by, ignore.at);
+      item = this.list({ assets: [asset], state: 'ignored', afterId: open.id - 1, limit: 1 })[0];
+      this.appendEvent({
+        at: ignore.at,
+        type: 'drift.ignored',
+        asset,
+        field,
+        itemId: open.id,
+        reportId: item!.reportId,
+        details: { declared: JSON.parse(open.declared) as unknown, observed: JSON.parse(open.observed) as unknown, reason: ignore.reason, by: ignore.by },
+      });
+    });
+    return item;
+  }
+
+  /** The observed values (as JSON) that the ignored open items of `asset` were ignored at, by field. */
+  ignoredObservations(asset: string): Map<string, string> {
+    const rows = this.#db
+      .prepare(`SELECT g.field, g.observed FROM drift_ignores g JOIN drift_items i ON i.id = g.item_id WHERE g.asset = ? AND i.state = 'open'`)
+      .all(asset) as Array<{ field: string; observed: string }>;
+    return new Map(rows.map((r) => [r.field, r.observed]));
+  }
+
+  /** Ends the ignoring of the open item of `asset` and `field` (its observed value changed): it is open again. */
+  unignore(asset: string, field: string): void {
+    this.#db.prepare(`DELETE FROM drift_ignores WHERE item_id IN (SELECT id FROM drift_items WHERE asset = ? AND field = ? AND state = 'open')`).run(asset, field);
+  }
+
+  /** Open items that are ignored. */
+  ignoredCount(): number {
+    return (this.#db.prepare(`SELECT count(*) AS n FROM drift_ignores g JOIN drift_items i ON i.id = g.item_id WHERE i.state = 'open'`).get() as { n: number }).n;
   }
 
   #event(type: string, asset: string, f: Pick<DriftField, 'field' | 'declared' | 'observed'>, itemId: number, context: RecordContext, extra: Record<string, unknown> = {}): void {

@@ -2,7 +2,7 @@ import { InputError, parseLabelSelector } from '@estate/core';
 import type { FastifyInstance } from 'fastify';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import type { DriftEngine } from './DriftEngine.js';
-import type { DriftStore } from './DriftStore.js';
+import type { DriftStateFilter, DriftStore } from './DriftStore.js';
 
 const listQuery = {
   type: 'object',
@@ -10,7 +10,7 @@ const listQuery = {
   properties: {
     asset: { type: 'string', minLength: 1, maxLength: 512, description: 'Only items of this asset, e.g. host/web-01.' },
     selector: { type: 'string', minLength: 1, maxLength: 4096, description: 'Only items of declared assets whose labels match this selector.' },
-    state: { type: 'string', enum: ['open', 'resolved', 'all'], default: 'open', description: 'Items open (default), resolved, or all.' },
+    state: { type: 'string', enum: ['open', 'ignored', 'resolved', 'all'], default: 'open', description: 'Items open (default; ignored ones left out), ignored, resolved, or all.' },
     limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Items per page.' },
     cursor: { type: 'string', minLength: 1, maxLength: 1024, description: 'The nextCursor of the previous page.' },
   },
@@ -29,8 +29,14 @@ const item = {
     firstSeen: { type: 'string' },
     lastSeen: { type: 'string' },
     reportId: { type: 'string' },
-    state: { type: 'string', enum: ['open', 'resolved'] },
+    state: { type: 'string', enum: ['open', 'ignored', 'resolved'] },
     resolvedAt: { type: 'string' },
+    ignored: {
+      type: 'object',
+      required: ['reason', 'by', 'at'],
+      properties: { reason: { type: 'string' }, by: { type: 'string' }, at: { type: 'string' } },
+      description: 'State ignored: who ignored the item, when and why (until its observed value changes).',
+    },
     mode: { type: 'string', enum: ['observe', 'shadow', 'enforce'], description: "The asset's drift mode by the DriftMode policies at main's head." },
   },
 } as const;
@@ -51,7 +57,7 @@ const hostList = (properties: Record<string, unknown>): Record<string, unknown> 
 export function registerDriftRoutes(app: FastifyInstance, deps: { engine: DriftEngine; drift: DriftStore }): void {
   const { engine, drift } = deps;
 
-  app.get<{ Querystring: { asset?: string; selector?: string; state: 'open' | 'resolved' | 'all'; limit: number; cursor?: string } }>(
+  app.get<{ Querystring: { asset?: string; selector?: string; state: DriftStateFilter; limit: number; cursor?: string } }>(
     '/api/v1/drift',
     {
       config: { access: 'viewer' },
@@ -70,7 +76,7 @@ export function registerDriftRoutes(app: FastifyInstance, deps: { engine: DriftE
         }
         assets = assets === undefined ? matching : assets.filter((id) => matching.includes(id));
       }
-      const page = drift.items({ ...(assets ? { assets } : {}), state, afterId, limit: limit + 1 });
+      const page = drift.list({ ...(assets ? { assets } : {}), state, afterId, limit: limit + 1 });
       const more = page.length > limit;
       const items = page.slice(0, limit);
       reply.header('cache-control', 'no-store');
