@@ -41,6 +41,8 @@ import type {
   RelationsQuery,
   ReplayAnswer,
   ReviewsAnswer,
+  TimelinePage,
+  TimelineQuery,
 } from './types.js';
 
 /** Options of {@link EstateClient}. */
@@ -322,6 +324,14 @@ export class EstateClient {
   async listDrift(query: DriftQuery = {}): Promise<DriftPage> {
     const { asset, selector, state, limit, cursor } = query;
     return this.#get<DriftPage>('/api/v1/drift', { asset, selector, state, limit, cursor });
+  }
+
+  /**
+   * One page of an asset's timeline, newest first, with the verdict: its declared changes with their
+   * change requests, and what its host reported (`GET /api/v1/assets/:kind/:name/timeline`; viewer).
+   */
+  async assetTimeline(id: string | AssetName, query: TimelineQuery = {}): Promise<TimelinePage> {
+    return this.#get<TimelinePage>(`${assetPath(id)}/timeline`, { limit: query.limit, cursor: query.cursor, since: query.since });
   }
 
   /** Every drift item matching `query`, in the order they opened, page after page. */

@@ -667,6 +667,56 @@ export interface DriftPage {
   nextCursor?: string;
 }
 
+/** One entry of an asset's timeline (`GET /api/v1/assets/:kind/:name/timeline`; docs/drift.md). */
+export interface TimelineEntry {
+  /** ISO 8601 UTC. */
+  at: string;
+  source: 'declared' | 'observed';
+  /** `asset.added|changed|moved|removed`, `drift.opened|changed|resolved`, `host.enforced`, `host.stale`, `report.first|latest`. */
+  type: string;
+  /** One readable line; file contents never appear. */
+  summary: string;
+  /** Declared entries: the commit of main and how it got there. */
+  commit?: { seq: number; sha: string; subject: string; author: string; committedAt: string } | string;
+  provenance?: Omit<Provenance, 'sha' | 'seq' | 'subject' | 'author' | 'committedAt'>;
+  path?: string;
+  fromPath?: string;
+  fields?: FieldChange[];
+  /** Observed entries: the drift event, field and report. */
+  eventId?: number;
+  field?: string;
+  itemId?: number;
+  reportId?: string;
+  seq?: number;
+  details?: Record<string, unknown>;
+}
+
+/** An open drift item of a timeline, with the commit that explains it (absent: changed outside Git). */
+export interface TimelineDrift {
+  field: string;
+  declared: unknown;
+  observed: unknown;
+  firstSeen: string;
+  reportId: string;
+  explainedBy?: { seq: number; sha: string; author: string; provenance: Omit<Provenance, 'sha' | 'seq' | 'subject' | 'author' | 'committedAt'> };
+}
+
+/** Paging and time filter of a timeline. */
+export interface TimelineQuery extends PageQuery {
+  /** Only entries at or after this ISO 8601 time. */
+  since?: string;
+}
+
+/** One page of an asset's timeline, newest first, with the verdict. */
+export interface TimelinePage {
+  asset: string;
+  /** Does the asset differ from Git, since when, and did that go through Git. */
+  verdict: string;
+  openDrift: TimelineDrift[];
+  items: TimelineEntry[];
+  nextCursor?: string;
+}
+
 /** The answer to a replay: the report is queued again. */
 export interface ReplayAnswer {
   reportId: string;
