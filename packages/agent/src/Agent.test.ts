@@ -195,6 +195,45 @@ describe('Agent', () => {
   });
 });
 
+describe('Agent limits and damaged state', () => {
+  it('leaves out file contents, largest first, to fit the report size cap, and spools nothing it cannot fit', async () => {
+    await writeFile(path.join(root, 'etc/big.conf'), 'x'.repeat(60_000));
+    await writeFile(path.join(root, 'etc/small.conf'), 'y'.repeat(30_000));
+    const agent = newAgent({ files: ['/etc/motd', '/etc/big.conf', '/etc/small.conf'], maxReportBytes: 50_000 });
+    const report = (await agent.collectToSpool())!;
+    expect(report.facts.files).toMatchObject({
+      '/etc/big.conf': { truncated: true, size: 60_000 },
+      '/etc/small.conf': { content: 'y'.repeat(30_000) },
+      '/etc/motd': { content: 'hello\n' },
+    });
+    expect(report.facts.files?.['/etc/big.conf']).not.toHaveProperty('content');
+    expect(warnings).toContain(`report seq ${report.seq} was over 50000 bytes: the content of 1 managed file(s) left out (marked truncated)`);
+    expect(await agent.flush()).toEqual({ delivered: 1, remaining: 0 });
+    expect(Buffer.byteLength(JSON.stringify(received[0]!.report))).toBeLessThanOrEqual(50_000);
+
+    // Too big even without contents (a cap below the facts themselves): not spooled, a warning instead.
+    const tiny = newAgent({ maxReportBytes: 100 });
+    expect(await tiny.collectToSpool()).toBeUndefined();
+    expect(await tiny.spool.list()).toEqual([]);
+    expect(warnings.some((warning) => /report seq \d+ is larger than 100 bytes even without file contents: not sent/.test(warning))).toBe(true);
+  });
+
+  it('sets a corrupt spool entry and an oversized one aside instead of stopping the spool', async () => {
+    const agent = newAgent();
+    const first = (await agent.collectToSpool())!;
+    const second = (await agent.collectToSpool())!;
+    const third = (await agent.collectToSpool())!;
+    await writeFile(path.join(stateDir, 'spool', `${first.seq}.json`), '{"reportId": "01J');
+    // An entry an agent without the cap spooled: too big even without contents.
+    await writeFile(path.join(stateDir, 'spool', `${second.seq}.json`), JSON.stringify({ ...second, errors: { packages: 'z'.repeat(2 * 1024 * 1024) } }));
+    expect(await agent.flush()).toEqual({ delivered: 1, remaining: 0 });
+    expect(received.map((entry) => entry.report.seq)).toEqual([third.seq]);
+    expect(await readdir(path.join(stateDir, 'corrupt'))).toEqual([`${first.seq}.json`]);
+    expect(await readdir(path.join(stateDir, 'rejected'))).toEqual([`${second.seq}.json`]);
+    expect(warnings.some((warning) => warning.startsWith(`spooled report seq ${first.seq} cannot be read`))).toBe(true);
+  });
+});
+
 describe('estate-agent command', () => {
   const stderr: string[] = [];
   const environment = (env: NodeJS.ProcessEnv) => ({ env, stderr: (line: string) => stderr.push(line), onStop: () => () => {} });
@@ -228,5 +267,23 @@ describe('estate-agent command', () => {
     expect(output).not.toContain(TOKEN);
     // The answer came after SIGTERM, and the report still left the spool.
     expect(await readdir(path.join(stateDir, 'spool'))).toEqual([]);
+  });
+
+  it('SIGUSR1 collects and sends a report now, long before the interval', async () => {
+    const tokenFile = path.join(stateDir, 'token');
+    await writeFile(tokenFile, TOKEN + '\n', { mode: 0o600 });
+    const bin = fileURLToPath(new URL('../bin/estate-agent.js', import.meta.url));
+    const child = spawn(process.execPath, [bin, '--server', serverUrl, '--host', 'web-01', '--root', root, '--state-dir', stateDir, '--token-file', tokenFile, '--interval', '1h'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let output = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    while (received.length < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    await writeFile(path.join(root, 'etc/hostname'), 'web-01-renamed\n');
+    child.kill('SIGUSR1');
+    while (received.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGTERM');
+    expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).toBe(0);
+    expect(received.map((entry) => entry.report.facts.hostname)).toEqual(['web-01', 'web-01-renamed']);
+    expect(received[1]!.report.seq).toBe(received[0]!.report.seq + 1);
+    expect(output).toContain('SIGUSR1: collecting and sending a report now');
   });
 });

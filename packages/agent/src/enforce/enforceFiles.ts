@@ -115,7 +115,8 @@ async function enforceFile(file: DesiredFile, fields: Set<FileField>, context: F
     let ownerError: string | undefined;
     if (owner && !context.canChown) ownerError = 'owner not restored: the agent does not run as root';
     else if (owner) ownerIds = resolveOwner(file.owner!, context.accounts, info?.gid ?? 0);
-    const modeBits = file.mode !== undefined && (mode || content) ? parseInt(file.mode, 8) : info ? info.mode & 0o7777 : 0o644;
+    // The declared mode when it is restored (or the file is new), else the file keeps its own.
+    const modeBits = file.mode !== undefined && (mode || !info) ? parseInt(file.mode, 8) : info ? info.mode & 0o7777 : 0o644;
     if (content) {
       const bytes = Buffer.from(file.content!, file.encoding === 'base64' ? 'base64' : 'utf8');
       if (createHash('sha256').update(bytes).digest('hex') !== file.sha256) throw new Error('the desired content does not match its sha256');

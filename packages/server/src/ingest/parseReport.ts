@@ -98,7 +98,7 @@ const checkEnforcement: Check = (value, path) => {
         path: text(4096, /^\//),
         field: literal('content', 'mode', 'owner'),
         fromSha256: nullable(text(64, SHA256)),
-        toSha256: text(64, SHA256),
+        toSha256: nullable(text(64, SHA256)),
         from: text(256),
         to: text(256),
         backup: text(4096),

@@ -23,8 +23,8 @@ export interface EnforcementEntry {
   field: 'content' | 'mode' | 'owner';
   /** Hex SHA-256 of the file before; `null` when it was missing. */
   fromSha256: string | null;
-  /** Hex SHA-256 of the desired content (of the file's content, for mode and owner). */
-  toSha256: string;
+  /** Hex SHA-256 of the desired content (of the file's content, for mode and owner); `null` when unknown. */
+  toSha256: string | null;
   /** The mode or owner before and after, for those fields. */
   from?: string;
   to?: string;
