@@ -18,6 +18,7 @@ import { RevisionReader } from './changes/RevisionReader.js';
 import { SqliteChangeStore } from './changes/SqliteChangeStore.js';
 import { DriftActions } from './drift/DriftActions.js';
 import { registerDriftActionRoutes } from './drift/driftActionRoutes.js';
+import { DriftAlerts, type DriftAlertOptions } from './drift/DriftAlerts.js';
 import { DriftEngine, type DriftOptions } from './drift/DriftEngine.js';
 import { registerDesiredRoutes } from './drift/desiredRoutes.js';
 import { registerDriftRoutes } from './drift/driftRoutes.js';
@@ -64,6 +65,8 @@ export interface ServeOptions {
   ingest?: Partial<IngestOptions>;
   /** The drift engine: the stale threshold (docs/drift.md). */
   drift?: Partial<DriftOptions>;
+  /** Drift alerts to the webhooks: windows and limits (docs/drift.md#alerts). */
+  alerts?: Partial<DriftAlertOptions>;
 }
 
 /** A server that is listening. */
@@ -83,6 +86,8 @@ export interface RunningServer {
   drift: DriftEngine;
   /** Drift items, unmanaged hosts, the drift event log and revert requests (in ingest.db). */
   driftStore: DriftStore;
+  /** Drift, stale-host and dead-letter alerts to the webhooks (docs/drift.md#alerts). */
+  alerts: DriftAlerts;
   /** Shadow mode's change requests, one per host (docs/drift.md#shadow). */
   shadow: ShadowChanges;
   /** The server's age recipient: estate.yaml lists it so the server can decrypt config secrets. */
@@ -198,6 +203,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
     let url = options.publicUrl ?? '';
     const publicUrl = (): string => url;
+    // Alerts read the drift event log and the dead letters of ingest.db and dispatch to the webhooks.
+    const alerts = new DriftAlerts({ db: ingestStore.db, drift: driftStore, engine: drift, webhooks, publicUrl }, { log, ...options.alerts });
+    cleanup.push(async () => alerts.stop());
     const changes = new ChangeService({
       repo,
       changes: records,
@@ -248,6 +256,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         registerTimelineRoutes(instance, { timeline, store, kinds: ctx.kinds });
         registerDesiredRoutes(instance, { engine: drift, drift: driftStore, store, repo });
         ctx.metrics.gauges.push(() => drift.metrics());
+        ctx.metrics.gauges.push(() => alerts.metrics());
         registerGitHttp(instance, {
           repoDir: repo.gitDir,
           hooksDir: join(dataDir, 'git-hooks'),
@@ -289,6 +298,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     followConfig();
     followDrift();
     webhooks.start();
+    alerts.start();
     // Checks of open change requests follow main; estate.yaml's webhooks too.
     let configuredFor: string | undefined;
     const follow = async (): Promise<void> => {
@@ -332,6 +342,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ingest,
       drift,
       driftStore,
+      alerts,
       shadow,
       secretsRecipient: identities.recipient,
       close: undo,
