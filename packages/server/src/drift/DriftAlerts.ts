@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { InputError } from '@estate/core';
 import type { WebhookDispatcher } from '../webhooks/WebhookDispatcher.js';
 import type { DriftEngine } from './DriftEngine.js';
 import type { DriftEvent, DriftStore } from './DriftStore.js';
@@ -124,10 +125,10 @@ export function compileDriftAlertOptions(options: Partial<DriftAlertOptions> = {
     ...options,
   };
   for (const key of ['pollMs', 'groupWindowMs', 'flapWindowMs', 'stalePollMs'] as const) {
-    if (!Number.isFinite(compiled[key]) || compiled[key] < 0) throw new RangeError(`drift alert option ${key} must be a number of milliseconds ≥ 0, not ${compiled[key]}`);
+    if (!Number.isFinite(compiled[key]) || compiled[key] < 0) throw new InputError('E_BAD_PARAM', `drift alert option ${key} must be a number of milliseconds ≥ 0, not ${compiled[key]}`, { option: key });
   }
   for (const key of ['maxPerMinute', 'maxItems'] as const) {
-    if (!Number.isInteger(compiled[key]) || compiled[key] < 1) throw new RangeError(`drift alert option ${key} must be a positive integer, not ${compiled[key]}`);
+    if (!Number.isInteger(compiled[key]) || compiled[key] < 1) throw new InputError('E_BAD_PARAM', `drift alert option ${key} must be a positive integer, not ${compiled[key]}`, { option: key });
   }
   return compiled;
 }
@@ -189,7 +190,7 @@ export class DriftAlerts {
   #timer: NodeJS.Timeout | undefined;
   readonly #sql;
 
-  /** Creates the tables if needed. Throws RangeError for invalid options. */
+  /** Creates the tables if needed. Throws InputError `E_BAD_PARAM` for invalid options. */
   constructor(deps: DriftAlertsDeps, options: Partial<DriftAlertOptions> = {}) {
     this.#deps = deps;
     this.#db = deps.db;
