@@ -297,7 +297,7 @@ export class AssetTimeline {
     const items = this.#d.drift.items({ assets: [id], state: 'open', afterId: 0, limit: 10_000 });
     const facts = observation ? (JSON.parse(observation.facts) as HostFacts) : undefined;
     const openDrift: OpenDrift[] = [];
-    const explain = facts && items.length > 0 ? await this.#explainer(id, facts) : undefined;
+    const explain = host !== undefined && facts && items.length > 0 ? await this.#explainer(id, host, facts) : undefined;
     for (const item of items) {
       const commit = explain ? await explain(item) : undefined;
       const record = commit ? await this.#d.store.commitBySeq(commit.seq) : undefined;
@@ -340,10 +340,11 @@ export class AssetTimeline {
    * Finds, for an open item, the commit that explains it: the latest commit that changed the
    * field's declared value, when the host still matches the value before it (compared as the drift
    * engine does, with the latest facts) and has not matched the new value since (no resolution of
-   * the field at or after that commit). A field the commit newly declared counts only when its drift
-   * opened at that very commit.
+   * the field at or after that commit). A field the commit newly declared has no earlier value: it
+   * counts when its drift opened on a report received before the commit was indexed (the drift
+   * engine's re-comparison after the commit) or on the host's first report.
    */
-  async #explainer(id: string, facts: HostFacts): Promise<(item: DriftItem) => Promise<CommitRef | undefined>> {
+  async #explainer(id: string, host: string, facts: HostFacts): Promise<(item: DriftItem) => Promise<CommitRef | undefined>> {
     const versions = await this.#d.store.assetVersions(id, { limit: EXPLAIN_VERSIONS });
     const compared = new Map<AssetVersion, Map<string, DriftField>>();
     const fieldsOf = (version: AssetVersion): Map<string, DriftField> => {
@@ -381,11 +382,11 @@ export class AssetTimeline {
         }
       }
       if (!change) return undefined;
-      const opened = this.#d.db.prepare(`SELECT id, commit_sha FROM drift_events WHERE item_id = ? AND type = 'drift.opened' ORDER BY id LIMIT 1`).get(item.id) as
-        | { id: number; commit_sha: string | null }
+      const opened = this.#d.db.prepare(`SELECT id, report_id FROM drift_events WHERE item_id = ? AND type = 'drift.opened' ORDER BY id LIMIT 1`).get(item.id) as
+        | { id: number; report_id: string | null }
         | undefined;
       if (!opened) return undefined;
-      if (change.before === undefined ? opened.commit_sha !== change.commit.sha : change.before.differs) return undefined;
+      if (change.before === undefined ? !(await this.#openedBefore(opened.report_id, host, change.commit)) : change.before.differs) return undefined;
       const resolved = this.#d.db
         .prepare(`SELECT commit_sha FROM drift_events WHERE asset = ? AND field = ? AND type = 'drift.resolved' AND id < ? ORDER BY id DESC LIMIT 1`)
         .get(id, item.field, opened.id) as { commit_sha: string | null } | undefined;
@@ -393,6 +394,15 @@ export class AssetTimeline {
       if (resolvedAt !== undefined && resolvedAt >= change.commit.seq) return undefined;
       return change.commit;
     };
+  }
+
+  /** Whether `reportId` is the host's first report, or was received before `commit` was indexed. */
+  async #openedBefore(reportId: string | null, host: string, commit: CommitRef): Promise<boolean> {
+    if (reportId === null) return false;
+    if (this.#d.firstReports.of(host)?.reportId === reportId) return true;
+    const received = this.#d.db.prepare('SELECT received_at FROM ingest_reports WHERE report_id = ?').get(reportId) as { received_at: number } | undefined;
+    const indexedAt = (await this.#d.store.commitBySeq(commit.seq))?.indexedAt;
+    return received !== undefined && indexedAt !== undefined && received.received_at < Date.parse(indexedAt);
   }
 }
 

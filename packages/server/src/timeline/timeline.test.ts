@@ -33,10 +33,10 @@ afterAll(async () => {
 const get = (path: string): Promise<{ status: number; body: JsonBody }> => f.call('GET', path, f.tokens.viewer);
 const timeline = (query = ''): Promise<{ status: number; body: JsonBody }> => get(`/api/v1/assets/host/web-01/timeline${query}`);
 
-/** Posts a report of web-01 with these cpus and os; returns its id. */
-async function report(cpus: number, os = 'debian-12'): Promise<string> {
+/** Posts a report of web-01 with these cpus, os and memory; returns its id. */
+async function report(cpus: number, os = 'debian-12', memoryGiB = 8): Promise<string> {
   const reportId = `01JDQ2${String(++ids).padStart(20, '0')}`;
-  const body = { reportId, host: 'web-01', seq: ++seq, collectedAt: new Date().toISOString(), facts: { hostname: 'web-01.example.com', ip: ['10.0.0.1'], os, cpus } };
+  const body = { reportId, host: 'web-01', seq: ++seq, collectedAt: new Date().toISOString(), facts: { hostname: 'web-01.example.com', ip: ['10.0.0.1'], os, cpus, memoryGiB } };
   expect((await f.call('POST', '/api/v1/reports', agent, body)).status).toBe(202);
   reports.push(reportId);
   return reportId;
@@ -54,7 +54,7 @@ describe('asset timeline (the 3 a.m. answer)', () => {
   let changeId: number;
   let pushSha: string;
 
-  it('explains drift opened by a merged CR the host has not applied yet', async () => {
+  it('explains drift opened by a merged CR the host has not applied yet, on a changed field and a newly declared one', async () => {
     await report(2);
     await eventually(() => timeline(), (answer) => answer.body.items?.[0]?.type === 'report.latest');
     const clean = await timeline();
@@ -64,31 +64,33 @@ describe('asset timeline (the 3 a.m. answer)', () => {
     await nextSecond();
     const created = await f.call('POST', '/api/v1/changes', f.tokens.alice, {
       title: 'more cpus',
-      operations: [patchHost('web-01', { cpus: 4, files: [{ path: '/etc/motd', content: SECRET_MOTD }] })],
+      operations: [patchHost('web-01', { cpus: 4, memoryGiB: 16, files: [{ path: '/etc/motd', content: SECRET_MOTD }] })],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     changeId = created.body.id;
     expect((await f.call('POST', `/api/v1/changes/${changeId}/approve`, f.tokens.bob, {})).status).toBe(200);
     expect((await f.call('POST', `/api/v1/changes/${changeId}/merge`, f.tokens.alice, {})).status).toBe(200);
-    await driftUntil((items) => items.some((i) => i.field === '/spec/cpus' && i.state === 'open'));
+    await driftUntil((items) => items.filter((i) => i.state === 'open').length === 2);
 
     const pending = await timeline();
+    const byCr = expect.objectContaining({ author: 'alice', provenance: expect.objectContaining({ status: 'change-request', change: expect.objectContaining({ id: changeId }) }) });
     expect(pending.body.openDrift).toEqual([
-      expect.objectContaining({ field: '/spec/cpus', declared: 4, observed: 2, explainedBy: expect.objectContaining({ author: 'alice', provenance: expect.objectContaining({ status: 'change-request' }) }) }),
+      expect.objectContaining({ field: '/spec/cpus', declared: 4, observed: 2, explainedBy: byCr }),
+      expect.objectContaining({ field: '/spec/memoryGiB', declared: 16, observed: 8, explainedBy: byCr }),
     ]);
     expect(pending.body.verdict).toContain(`; the last declared change was CR #${changeId} by alice at `);
     expect(pending.body.verdict).toMatch(new RegExp(`the drift is explained by Git: CR #${changeId} by alice changed the declared value and the host has not applied it yet$`));
   });
 
   it('interleaves a CR, a direct push, and drift opened and resolved, newest first, with provenance', async () => {
-    await report(4);
-    await driftUntil((items) => items.some((i) => i.field === '/spec/cpus' && i.state === 'resolved'));
+    await report(4, 'debian-12', 16);
+    await driftUntil((items) => items.filter((i) => i.state === 'resolved').length === 2);
 
     // mallory commits straight to main on the server's disk: no change request.
     await nextSecond();
     pushSha = directPush(f, 'mallory', 'os to debian-13', (yaml) => yaml.replace('debian-12', 'debian-13'));
     await driftUntil((items) => items.some((i) => i.field === '/spec/os' && i.state === 'open'));
-    const outside = await report(8, 'debian-13');
+    const outside = await report(8, 'debian-13', 16);
     await driftUntil((items) => items.some((i) => i.field === '/spec/os' && i.state === 'resolved') && items.some((i) => i.field === '/spec/cpus' && i.state === 'open'));
 
     const answer = await timeline();
@@ -108,7 +110,9 @@ describe('asset timeline (the 3 a.m. answer)', () => {
       ['observed', 'report.latest', reports[2]],
       ['observed', 'drift.opened', '/spec/os'],
       ['declared', 'asset.changed', pushSha],
+      ['observed', 'drift.resolved', '/spec/memoryGiB'],
       ['observed', 'drift.resolved', '/spec/cpus'],
+      ['observed', 'drift.opened', '/spec/memoryGiB'],
       ['observed', 'drift.opened', '/spec/cpus'],
       ['declared', 'asset.changed', expect.any(String)],
       ['observed', 'report.first', reports[0]],
@@ -125,9 +129,13 @@ describe('asset timeline (the 3 a.m. answer)', () => {
       commit: { sha: pushSha, author: 'mallory', subject: 'os to debian-13' },
       fields: [{ op: 'replace', pointer: '/spec/os', old: 'debian-12', new: 'debian-13' }],
     });
-    expect(items[7].summary).toMatch(new RegExp(`^cpus changed 2 → 4, files/0/content changed sha256:[0-9a-f]{12}… → sha256:[0-9a-f]{12}… by alice in CR #${changeId} "more cpus", approved by bob$`));
-    expect(items[7].provenance).toMatchObject({ status: 'change-request', change: { id: changeId, author: 'alice', approvedBy: ['bob'], title: 'more cpus' } });
-    expect(items[9].provenance).toEqual({ status: 'before-governance' });
+    const cr = items[9];
+    expect(cr.summary).toContain('cpus changed 2 → 4');
+    expect(cr.summary).toContain('memoryGiB set to 16');
+    expect(cr.summary).toMatch(/files\/0\/content changed sha256:[0-9a-f]{12}… → sha256:[0-9a-f]{12}…/);
+    expect(cr.summary).toMatch(new RegExp(` by alice in CR #${changeId} "more cpus", approved by bob$`));
+    expect(cr.provenance).toMatchObject({ status: 'change-request', change: { id: changeId, author: 'alice', approvedBy: ['bob'], title: 'more cpus' } });
+    expect(items[11].provenance).toEqual({ status: 'before-governance' });
     // File contents never appear: the CR's field changes show digests.
     const text = JSON.stringify(body);
     expect(text).not.toContain('TOPSECRET');
@@ -150,9 +158,9 @@ describe('asset timeline (the 3 a.m. answer)', () => {
     expect(pages).toBe(4);
     expect(paged).toEqual(all);
 
-    const since = all[7].at;
+    const since = all[9].at;
     const recent = await timeline(`?since=${encodeURIComponent(since)}`);
-    expect(recent.body.items).toEqual(all.slice(0, 8));
+    expect(recent.body.items).toEqual(all.slice(0, 10));
   });
 
   it('shows restores by an enforcing agent', async () => {
