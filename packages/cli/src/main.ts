@@ -30,6 +30,7 @@ import { serveCommand } from './commands/serve.js';
 import { configInstancesCommand, configReleaseEndCommand, configReleaseListCommand, configReleaseStartCommand, configVersionsCommand } from './commands/configRelease.js';
 import { TOKEN_ROLES, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.js';
 import { validateCommand } from './commands/validate.js';
+import { whyCommand } from './commands/why.js';
 
 /** Error codes that mean "the thing asked about is not OK" (exit 1) rather than a usage problem (2). */
 const NOT_OK_CODES = new Set([
@@ -314,6 +315,15 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .addOption(serverOption())
     .addOption(formatOption())
     .action(run((asset: string, options: Parameters<typeof driftShowCommand>[2]) => driftShowCommand(ctx, asset, options)));
+  program
+    .command('why')
+    .description('who changed an asset, and did it go through Git: a verdict, then its declared changes and what its host reported, newest first; exit 1 on open drift (viewer)')
+    .argument('<asset>', 'the asset: host/web-01 (or a host name: web-01)')
+    .option('--limit <n>', 'entries to show (default 20)')
+    .option('--since <time>', 'only entries at or after this ISO 8601 time')
+    .option('--json', 'print the verdict, the open drift and the entries as JSON')
+    .addOption(serverOption())
+    .action(run((asset: string, options: Parameters<typeof whyCommand>[2]) => whyCommand(ctx, asset, options)));
   const audit = program.command('audit').description("the server's hash-chained audit trail");
   audit
     .command('verify')
