@@ -16,7 +16,7 @@ import {
 } from './commands/change.js';
 import { configGetCommand, configWatchCommand } from './commands/config.js';
 import { diffCommand } from './commands/diff.js';
-import { driftListCommand, driftShowCommand } from './commands/drift.js';
+import { driftAdoptCommand, driftDeclareCommand, driftIgnoreCommand, driftListCommand, driftRevertCommand, driftShowCommand } from './commands/drift.js';
 import { editCommand } from './commands/edit.js';
 import { historyCommand } from './commands/history.js';
 import { initCommand } from './commands/init.js';
@@ -54,6 +54,12 @@ const NOT_OK_CODES = new Set([
   'E_FORBIDDEN',
   // Host reports: no such dead letter to replay.
   'E_DEAD_LETTER_NOT_FOUND',
+  // Drift actions: nothing to adopt, a field no agent restores, no such open item or report, a host declared already.
+  'E_NOTHING_TO_ADOPT',
+  'E_NOT_REVERTIBLE',
+  'E_DRIFT_ITEM_NOT_FOUND',
+  'E_OBSERVATION_NOT_FOUND',
+  'E_ALREADY_DECLARED',
   // An audit export line that is not an entry: the file checked is not OK.
   'E_AUDIT_FORMAT',
 ]);
@@ -303,7 +309,7 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .description('drift items in the order they opened; exit 1 when an open item is listed (viewer)')
     .option('--asset <id>', 'only items of this asset (host/web-01 or web-01)')
     .option('--selector <selector>', "only items of declared hosts whose labels match (e.g. 'env=prod')")
-    .addOption(new Option('--state <state>', 'open, resolved or all').choices(['open', 'resolved', 'all']).default('open'))
+    .addOption(new Option('--state <state>', 'open (ignored ones left out), ignored, resolved or all').choices(['open', 'ignored', 'resolved', 'all']).default('open'))
     .addOption(serverOption())
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(run((options: Parameters<typeof driftListCommand>[1]) => driftListCommand(ctx, options)));
@@ -311,10 +317,45 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .command('show')
     .description("one host's drift items, declared against observed; exit 1 when it has open drift (viewer)")
     .argument('<asset>', 'the host: host/web-01 or web-01')
-    .addOption(new Option('--state <state>', 'open, resolved or all').choices(['open', 'resolved', 'all']).default('open'))
+    .addOption(new Option('--state <state>', 'open (ignored ones left out), ignored, resolved or all').choices(['open', 'ignored', 'resolved', 'all']).default('open'))
     .addOption(serverOption())
     .addOption(formatOption())
     .action(run((asset: string, options: Parameters<typeof driftShowCommand>[2]) => driftShowCommand(ctx, asset, options)));
+  drift
+    .command('adopt')
+    .description("open a change request adopting the observed values of a host's open drift (editor); exit 1 when nothing can be adopted")
+    .argument('<asset>', 'the host: host/web-01 or web-01')
+    .option('--field <pointer>', 'only this field, as drift show prints it (repeatable)', collect)
+    .option('--title <title>', 'the change request title (default: drift: adopt observed state of <asset>)')
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((asset: string, options: Parameters<typeof driftAdoptCommand>[2]) => driftAdoptCommand(ctx, asset, options)));
+  drift
+    .command('revert')
+    .description("ask the host's enforcing agent to restore a managed file from Git (editor); exit 1 for other fields")
+    .argument('<asset>', 'the host: host/web-01 or web-01')
+    .argument('<field>', 'the file field as drift show prints it, e.g. /spec/files/~1etc~1motd/content')
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((asset: string, field: string, options: Parameters<typeof driftRevertCommand>[3]) => driftRevertCommand(ctx, asset, field, options)));
+  drift
+    .command('ignore')
+    .description('ignore an open drift item while its observed value stays the same (editor); a DriftIgnore policy is the permanent way')
+    .argument('<asset>', 'the host: host/web-01 or web-01')
+    .argument('<field>', 'the field as drift show prints it')
+    .option('--reason <text>', 'why the item may stay as it is (required)')
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((asset: string, field: string, options: Parameters<typeof driftIgnoreCommand>[3]) => driftIgnoreCommand(ctx, asset, field, options)));
+  drift
+    .command('declare')
+    .description('open a change request declaring an unmanaged host as a Host asset from its latest report (editor)')
+    .argument('<host>', 'the host name its reports carry (estate drift list shows unmanaged hosts via the API)')
+    .option('--name <name>', "the Host asset's name (default: the host's)")
+    .option('--label <key=value>', 'a label of the new Host (repeatable)', collect)
+    .addOption(serverOption())
+    .addOption(formatOption())
+    .action(run((host: string, options: Parameters<typeof driftDeclareCommand>[2]) => driftDeclareCommand(ctx, host, options)));
   program
     .command('why')
     .description('who changed an asset, and did it go through Git: a verdict, then its declared changes and what its host reported, newest first; exit 1 on open drift (viewer)')

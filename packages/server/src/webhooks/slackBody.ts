@@ -44,7 +44,7 @@ function changeMessage(type: string, data: Record<string, unknown>): { text: str
   let what: string;
   if (type === 'review.acknowledged') what = `Review of ${cr} acknowledged${by}`;
   else if (type === 'review.overdue') what = `Review of ${cr} is overdue${typeof data['dueAt'] === 'string' ? ` (due ${data['dueAt']})` : ''}`;
-  else if (type === 'change.checked') what = `${cr} checked${typeof data['checks'] === 'string' ? `: ${data['checks']}` : ''}`;
+  else if (type === 'change.checked') what = typeof data['checks'] === 'string' ? `${cr} checks ${data['checks']}` : `${cr} checked`;
   else what = `${cr} ${CHANGE_VERBS[type] ?? type}${by}`;
   if (type === 'change.emergency' && typeof data['reason'] === 'string') what += ` (${clip(data['reason'])})`;
   const text = `${what}${title}`;
