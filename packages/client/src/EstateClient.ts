@@ -21,9 +21,12 @@ import type {
   GrayRelease,
   ConfigVersionEntry,
   DeadLetter,
+  DriftAdoptAnswer,
+  DriftIgnoreAnswer,
   DriftItem,
   DriftPage,
   DriftQuery,
+  DriftRevertAnswer,
   CommitPage,
   CreateChangeInput,
   DiffAnswer,
@@ -337,6 +340,29 @@ export class EstateClient {
   /** Every drift item matching `query`, in the order they opened, page after page. */
   async *iterateDrift(query: Omit<DriftQuery, 'cursor'> = {}): AsyncGenerator<DriftItem, void, undefined> {
     yield* this.#paginate((cursor) => this.listDrift({ ...query, cursor }));
+  }
+
+  /**
+   * Opens a change request adopting the observed values of an asset's open drift items (all, or
+   * `fields`); `E_NOTHING_TO_ADOPT` when none can be adopted (`POST /api/v1/drift/adopt`; editor).
+   */
+  async adoptDrift(input: { asset: string; fields?: string[]; title?: string }): Promise<DriftAdoptAnswer> {
+    return this.#request<DriftAdoptAnswer>('POST', '/api/v1/drift/adopt', { body: input });
+  }
+
+  /** Asks an enforcing agent to restore a managed file's field from Git; `E_NOT_REVERTIBLE` for other fields (editor). */
+  async revertDrift(asset: string, field: string): Promise<DriftRevertAnswer> {
+    return this.#request<DriftRevertAnswer>('POST', '/api/v1/drift/revert', { body: { asset, field } });
+  }
+
+  /** Ignores an open drift item while its observed value stays the same (editor). */
+  async ignoreDrift(asset: string, field: string, reason: string): Promise<DriftIgnoreAnswer> {
+    return this.#request<DriftIgnoreAnswer>('POST', '/api/v1/drift/ignore', { body: { asset, field, reason } });
+  }
+
+  /** Opens the change request declaring an unmanaged host as a Host asset from its latest report (editor). */
+  async declareHost(host: string, options: { name?: string; labels?: Record<string, string> } = {}): Promise<{ change: Change }> {
+    return this.#request<{ change: Change }>('POST', `/api/v1/drift/unmanaged/${encodeURIComponent(host)}/declare`, { body: options });
   }
 
   /** Gray releases of an app's config in an env, newest first. */

@@ -646,8 +646,11 @@ export interface DriftItem {
   lastSeen: string;
   /** The report that last showed it (or converged it). */
   reportId: string;
-  state: 'open' | 'resolved';
+  /** `ignored`: open, but someone ignored it while its observed value stays the same. */
+  state: 'open' | 'ignored' | 'resolved';
   resolvedAt?: string;
+  /** State `ignored`: who ignored it, when and why. */
+  ignored?: { reason: string; by: string; at: string };
   /** The asset's drift mode by the DriftMode policies at main's head. */
   mode: DriftMode;
 }
@@ -658,13 +661,42 @@ export interface DriftQuery extends PageQuery {
   asset?: string;
   /** Only items of declared assets whose labels match this selector. */
   selector?: string;
-  state?: 'open' | 'resolved' | 'all';
+  state?: 'open' | 'ignored' | 'resolved' | 'all';
 }
 
 /** One page of drift items, in the order they opened. */
 export interface DriftPage {
   items: DriftItem[];
   nextCursor?: string;
+}
+
+/** A drift field an adoption left out, and why. */
+export interface DriftSkip {
+  field: string;
+  reason: string;
+}
+
+/** The answer of `POST /api/v1/drift/adopt`: the change request opened and the fields left out. */
+export interface DriftAdoptAnswer {
+  change: Change;
+  skipped: DriftSkip[];
+}
+
+/** The answer of `POST /api/v1/drift/revert`: the revert request an enforcing agent acts on. */
+export interface DriftRevertAnswer {
+  asset: string;
+  field: string;
+  requestedBy: string;
+  requestedAt: string;
+  /** The asset's drift mode now (an agent running with enforcement on acts on revert requests in any mode). */
+  mode: DriftMode;
+}
+
+/** The answer of `POST /api/v1/drift/ignore`. */
+export interface DriftIgnoreAnswer {
+  item: DriftItem;
+  /** What ignoring does and the permanent way (a DriftIgnore policy). */
+  note: string;
 }
 
 /** One entry of an asset's timeline (`GET /api/v1/assets/:kind/:name/timeline`; docs/drift.md). */
