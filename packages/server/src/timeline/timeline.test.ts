@@ -163,7 +163,7 @@ describe('asset timeline (the 3 a.m. answer)', () => {
     expect(recent.body.items).toEqual(all.slice(0, 10));
   });
 
-  it('shows restores by an enforcing agent', async () => {
+  it('shows restores by an enforcing agent and a host gone stale, as their writers record them', async () => {
     f.server.driftStore.appendEvent({
       at: new Date(Date.now() + 1000).toISOString(),
       type: 'host.enforced',
@@ -173,8 +173,13 @@ describe('asset timeline (the 3 a.m. answer)', () => {
       reportId: reports[2],
       details: { path: '/etc/motd', field: 'content', fromSha256: 'a'.repeat(64), toSha256: 'b'.repeat(64), backup: '/var/lib/estate-agent/backups/etc-motd.1', ok: true },
     });
-    const top = (await timeline('?limit=1')).body;
-    expect(top.items).toEqual([expect.objectContaining({ source: 'observed', type: 'host.enforced', summary: `restored /etc/motd from Git (backup /var/lib/estate-agent/backups/etc-motd.1) (report ${reports[2]})` })]);
+    const lastReportAt = new Date().toISOString();
+    f.server.driftStore.appendEvent({ at: new Date(Date.now() + 2000).toISOString(), type: 'host.stale', asset: 'host/web-01', host: 'web-01', reportId: reports[2], details: { lastReportAt } });
+    const top = (await timeline('?limit=2')).body;
+    expect(top.items.map((e: JsonBody) => [e.source, e.type, e.summary])).toEqual([
+      ['observed', 'host.stale', `host stopped reporting (last report ${reports[2]} at ${lastReportAt.slice(0, 19).replace('T', ' ')}Z)`],
+      ['observed', 'host.enforced', `restored /etc/motd from Git (backup /var/lib/estate-agent/backups/etc-motd.1) (report ${reports[2]})`],
+    ]);
     expect(top.nextCursor).toEqual(expect.any(String));
   });
 

@@ -110,8 +110,9 @@ export function describeEvent(event: { type: string; field?: string; reportId?: 
       return `restored ${what} from Git${backup}${report}`;
     }
     case 'host.stale': {
-      const last = d['lastReportAt'] === undefined ? '' : ` (last report${d['reportId'] === undefined ? '' : ` ${text(d['reportId'])}`} at ${showTime(text(d['lastReportAt']))})`;
-      return `host stopped reporting${last}`;
+      const id = event.reportId === undefined ? '' : ` ${event.reportId}`;
+      const at = d['lastReportAt'] === undefined ? '' : ` at ${showTime(text(d['lastReportAt']))}`;
+      return `host stopped reporting (last report${id}${at})`;
     }
     default:
       return `${event.type}${field ? ` on ${field}` : ''}${report}`;
