@@ -127,6 +127,12 @@ describe('webhook routes', () => {
     expectError(await call('GET', '/api/v1/webhooks/wh_nope'), 404, 'E_WEBHOOK_NOT_FOUND', "webhook 'wh_nope' does not exist");
   });
 
+  it('adds a webhook of format slack for drift alerts', async () => {
+    const created = await call('POST', '/api/v1/webhooks', { body: { url: 'https://hooks.example.com/T1/B2', events: ['drift.*', 'host.stale'], secret: SECRET, format: 'slack' } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ events: ['drift.*', 'host.stale'], format: 'slack' });
+  });
+
   it('refuses a bad url, a short secret, unknown events and unknown fields with 400 E_BAD_PARAM', async () => {
     const post = (body: unknown): Promise<LightMyRequestResponse> => call('POST', '/api/v1/webhooks', { body });
     expectError(await post({ url: 'gopher://example.com/', secret: SECRET }), 400, 'E_BAD_PARAM', "webhook url 'gopher://example.com/' must use http or https, not gopher");
@@ -134,6 +140,7 @@ describe('webhook routes', () => {
     expectError(await post({ url: 'https://example.com/', secret: SECRET, events: ['change.mergd'] }), 400, 'E_BAD_PARAM', /^unknown webhook event 'change.mergd'/);
     expectError(await post({ url: 'https://example.com/', secret: SECRET, token: 'x' }), 400, 'E_BAD_PARAM', "unknown parameter 'token'");
     expectError(await post({ url: 'https://example.com/' }), 400, 'E_BAD_PARAM', "missing parameter 'secret'");
+    expectError(await post({ url: 'https://example.com/', secret: SECRET, format: 'teams' }), 400, 'E_BAD_PARAM', /format/);
     expect(answers.join('\n')).not.toContain('too-short');
   });
 
