@@ -242,13 +242,17 @@ export class AssetTimeline {
 
   /** Drift events of the asset (or of its host) below `before`, newest first; those older than `sinceMs` left out. */
   #events(id: string, host: string | undefined, want: number, before: number | undefined, sinceMs: number): { items: Ranked[]; more: boolean } {
+    // Two index walks of at most a chunk each, merged: `asset = ? OR host = ?` would read every event of the asset below the position and sort them.
+    const columns = 'id, at, type, field, item_id, report_id, commit_sha, details';
     const statement = this.#d.db.prepare(
-      `SELECT id, at, type, field, item_id, report_id, commit_sha, details FROM drift_events WHERE (asset = ? OR host = ?) AND id < ? ORDER BY id DESC LIMIT ?`,
+      `SELECT * FROM (SELECT ${columns} FROM drift_events WHERE asset = @asset AND id < @before ORDER BY id DESC LIMIT @limit)
+       UNION SELECT * FROM (SELECT ${columns} FROM drift_events WHERE host = @host AND id < @before ORDER BY id DESC LIMIT @limit)
+       ORDER BY id DESC LIMIT @limit`,
     );
     const items: Ranked[] = [];
     let next = before ?? Number.MAX_SAFE_INTEGER;
     while (items.length < want && next !== 0) {
-      const rows = statement.all(id, host ?? null, next, EVENT_CHUNK) as EventRow[];
+      const rows = statement.all({ asset: id, host: host ?? null, before: next, limit: EVENT_CHUNK }) as EventRow[];
       for (const row of rows) {
         next = row.id;
         const ms = Date.parse(row.at);
