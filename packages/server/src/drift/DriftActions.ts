@@ -54,8 +54,10 @@ export class DriftActions {
     const items = this.#d.drift.openItems(asset);
     const skipped: Adoption['skipped'] = [];
     let wanted: string[];
-    if (fields === undefined) wanted = items.filter((item) => item.state === 'open').map((item) => item.field);
-    else {
+    if (fields === undefined) {
+      wanted = items.filter((item) => item.state === 'open').map((item) => item.field);
+      for (const item of items) if (item.state === 'ignored') skipped.push({ field: item.field, reason: 'the item is ignored' });
+    } else {
       wanted = [];
       for (const field of new Set(fields)) {
         const item = items.find((i) => i.field === field);

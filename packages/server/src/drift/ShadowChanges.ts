@@ -101,7 +101,8 @@ export class ShadowChanges {
       const now = new Date().toISOString();
       for (;;) {
         const events = drift.events({ afterId: cursor, limit: PAGE, types: TYPES });
-        for (const event of events) if (event.asset !== undefined) mark.run(event.asset, now);
+        // Only hosts in shadow now: the others' events give the worker nothing to do.
+        for (const event of events) if (event.asset !== undefined && engine.modeOf(event.asset) === 'shadow') mark.run(event.asset, now);
         if (events.length > 0) cursor = events[events.length - 1]!.id;
         if (events.length < PAGE) break;
       }
