@@ -315,6 +315,10 @@ export class AssetTimeline {
         ...(explainedBy ? { explainedBy: { ...explainedBy, provenance: this.#d.changes.provenance(explainedBy.sha, explainedBy.seq, governedFrom) } } : {}),
       });
     }
+    if (!last) {
+      const reports = observation ? ` (latest report ${observation.reportId}, collected ${showTime(observation.collectedAt)})` : '';
+      return { verdict: `${id} was never declared in Git${observation ? `; host ${host} reports as unmanaged${reports}` : ''}`, openDrift };
+    }
     const parts: string[] = [];
     if (openDrift.length > 0) {
       const since = openDrift.map((d) => d.firstSeen).reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b));
@@ -327,15 +331,11 @@ export class AssetTimeline {
     } else {
       parts.push(`${id} is not a host: nothing reports on it`);
     }
-    if (last) {
-      const dates = await this.#d.store.commitsBySeq([last.commit.seq]);
-      const commit = { sha: last.commit.sha, author: last.commit.author.name };
-      const when = dates[0]?.committer.date ?? last.commit.author.date;
-      const status = last.change === 'removed' ? 'it was removed from Git by' : 'the last declared change was';
-      parts.push(`${status} ${nameProvenance(this.#d.changes.provenance(commit.sha, last.commit.seq, governedFrom), commit)} at ${showTime(when)}`);
-    } else {
-      parts.push('it was never declared in Git');
-    }
+    const dates = await this.#d.store.commitsBySeq([last.commit.seq]);
+    const commit = { sha: last.commit.sha, author: last.commit.author.name };
+    const when = dates[0]?.committer.date ?? last.commit.author.date;
+    const status = last.change === 'removed' ? 'it was removed from Git by' : 'the last declared change was';
+    parts.push(`${status} ${nameProvenance(this.#d.changes.provenance(commit.sha, last.commit.seq, governedFrom), commit)} at ${showTime(when)}`);
     if (openDrift.length > 0) parts.push(explanation(openDrift));
     return { verdict: parts.join('; '), openDrift };
   }

@@ -183,6 +183,15 @@ describe('asset timeline (the 3 a.m. answer)', () => {
     expect(top.nextCursor).toEqual(expect.any(String));
   });
 
+  it('shows the reports of a host no Host asset declares', async () => {
+    const token = (await issueToken(f.server.store, { name: 'agent-db-09', role: 'agent', scopes: { hosts: ['db-09'] } })).token;
+    const body = { reportId: '01JDQ300000000000000000001', host: 'db-09', seq: 1, collectedAt: new Date().toISOString(), facts: { hostname: 'db-09', cpus: 8 } };
+    expect((await f.call('POST', '/api/v1/reports', token, body)).status).toBe(202);
+    const answer = await eventually(() => get('/api/v1/assets/host/db-09/timeline'), (a) => a.status === 200);
+    expect(answer.body.verdict).toMatch(/^host\/db-09 was never declared in Git; host db-09 reports as unmanaged \(latest report 01JDQ300000000000000000001, collected .*\)$/);
+    expect(answer.body.items).toEqual([expect.objectContaining({ source: 'observed', type: 'report.latest', summary: expect.stringMatching(/^first and latest report 01JDQ300000000000000000001 \(seq 1\)/) })]);
+  });
+
   it('refuses an unknown asset, a bad cursor and a bad since', async () => {
     const missing = await get('/api/v1/assets/host/web-99/timeline');
     expect(missing.status).toBe(404);
