@@ -5,9 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import type { CommitRef, Store } from '../store/Store.js';
 import type { DriftEngine } from './DriftEngine.js';
 import type { DriftStore } from './DriftStore.js';
+import { readSources, type SourceContent } from './sourceFiles.js';
 
-/** A `source:` file larger than this is not served (the agent leaves its content alone). */
-export const MAX_DESIRED_FILE_BYTES = 1024 * 1024;
+export { isRepoRelativePath } from './sourceFiles.js';
 /** How many hosts' file lists are kept for the current commit before the cache starts over. */
 const MAX_CACHED_HOSTS = 10_000;
 
@@ -160,54 +160,36 @@ class DesiredFiles {
     if (!version) throw new NotFoundError('E_ASSET_NOT_FOUND', `no Host asset ${asset} at main's ${commit.sha.slice(0, 12)}`, { asset, commit: commit.sha });
     const spec = (version.document['spec'] ?? {}) as Record<string, unknown>;
     const declared = Array.isArray(spec['files']) ? (spec['files'] as unknown[]) : [];
-    const result: DesiredFile[] = [];
-    for (const file of declared) {
-      if (typeof file !== 'object' || file === null || typeof (file as { path?: unknown }).path !== 'string') continue;
-      result.push(await this.#desiredFile(file as Record<string, unknown>, commit.sha));
-    }
+    const managed = declared.filter((file): file is Record<string, unknown> => typeof file === 'object' && file !== null && typeof (file as { path?: unknown }).path === 'string');
+    const sources = await readSources(this.#repo, commit.sha, managed.flatMap((file) => (typeof file['content'] !== 'string' && typeof file['source'] === 'string' ? [file['source']] : [])));
+    const result = managed.map((file) => desiredFile(file, sources));
     this.#cache.set(asset, result);
     return result;
   }
-
-  async #desiredFile(file: Record<string, unknown>, commit: string): Promise<DesiredFile> {
-    const desired: DesiredFile = { path: file['path'] as string };
-    if (typeof file['mode'] === 'string') desired.mode = file['mode'];
-    if (typeof file['owner'] === 'string') desired.owner = file['owner'];
-    let bytes: Buffer;
-    if (typeof file['content'] === 'string') {
-      bytes = Buffer.from(file['content'], 'utf8');
-    } else if (typeof file['source'] === 'string') {
-      const read = await this.#readSource(file['source'], commit);
-      if ('problem' in read) return { ...desired, problem: read.problem };
-      bytes = read.bytes;
-    } else {
-      return desired;
-    }
-    const text = decodeUtf8(bytes);
-    return {
-      ...desired,
-      content: text ?? bytes.toString('base64'),
-      encoding: text === undefined ? 'base64' : 'utf8',
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-    };
-  }
-
-  /** A repo-relative `source:` at the commit: a regular file (no link, no URL, no `..`), at most {@link MAX_DESIRED_FILE_BYTES}. */
-  async #readSource(source: string, commit: string): Promise<{ bytes: Buffer } | { problem: { code: string; message: string } }> {
-    if (/^[a-z][a-z0-9+.-]*:/i.test(source)) return { problem: { code: 'E_SOURCE_URL', message: 'a source given as a URL is not served to agents; declare a repo-relative path' } };
-    if (!isRepoRelativePath(source)) return { problem: { code: 'E_SOURCE_PATH', message: `source '${source}' is not a plain repo-relative path (no leading /, no . or .. segments, no backslashes)` } };
-    const entry = (await this.#repo.listTree(commit, [source], { sizes: true })).find((e) => e.path === source);
-    if (!entry) return { problem: { code: 'E_SOURCE_NOT_FOUND', message: `source '${source}' is not a file at ${commit.slice(0, 12)}` } };
-    if (entry.mode !== '100644' && entry.mode !== '100755') return { problem: { code: 'E_SOURCE_PATH', message: `source '${source}' is not a regular file (git mode ${entry.mode})` } };
-    if ((entry.size ?? 0) > MAX_DESIRED_FILE_BYTES) return { problem: { code: 'E_SOURCE_TOO_BIG', message: `source '${source}' is larger than ${MAX_DESIRED_FILE_BYTES} bytes` } };
-    return { bytes: await this.#repo.readBlob(entry.oid) };
-  }
 }
 
-/** `files/nginx.conf`: segments that are neither empty, `.` nor `..`; no backslash or NUL. */
-export function isRepoRelativePath(source: string): boolean {
-  if (source === '' || source.startsWith('/') || /[\\\0]/.test(source)) return false;
-  return source.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+/** One managed file as declared, with its inline content or its `source:` read from git (`sources`, by source). */
+function desiredFile(file: Record<string, unknown>, sources: Map<string, SourceContent>): DesiredFile {
+  const desired: DesiredFile = { path: file['path'] as string };
+  if (typeof file['mode'] === 'string') desired.mode = file['mode'];
+  if (typeof file['owner'] === 'string') desired.owner = file['owner'];
+  let bytes: Buffer;
+  if (typeof file['content'] === 'string') {
+    bytes = Buffer.from(file['content'], 'utf8');
+  } else if (typeof file['source'] === 'string') {
+    const read = sources.get(file['source'])!;
+    if ('problem' in read) return { ...desired, problem: read.problem };
+    bytes = read.bytes;
+  } else {
+    return desired;
+  }
+  const text = decodeUtf8(bytes);
+  return {
+    ...desired,
+    content: text ?? bytes.toString('base64'),
+    encoding: text === undefined ? 'base64' : 'utf8',
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
 }
 
 function decodeUtf8(bytes: Buffer): string | undefined {
