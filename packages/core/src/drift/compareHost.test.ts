@@ -105,6 +105,24 @@ describe('compareHost', () => {
     expect(compareHost({ spec: { hostname: 'a' } }, facts, options).map((f) => f.field)).toEqual(['/spec/hostname']);
   });
 
+  it('compares a source: file by the digest sourceSha256 gives, and not when it gives none', () => {
+    const field = '/spec/files/~1etc~1app.conf/content';
+    const digests: Record<string, string> = { 'files/app.conf': sha('x') };
+    const sourceSha256 = (source: string): string | undefined => digests[source];
+    const content = (f: HostFacts, o: typeof options & { sourceSha256?: typeof sourceSha256 }) => compareHost({ spec }, f, o).find((d) => d.field === field);
+    expect(content(facts, { ...options, sourceSha256 })).toEqual({ field, declared: `sha256:${sha('x')}`, observed: `sha256:${sha('x')}`, differs: false });
+    const edited: HostFacts = { files: { '/etc/app.conf': { sha256: sha('y'), mode: '0600', owner: 'app:app', size: 1, content: 'y' } } };
+    expect(content(edited, { ...options, sourceSha256 })).toEqual({ field, declared: `sha256:${sha('x')}`, observed: `sha256:${sha('y')}`, differs: true });
+    // An upper-case digest from the report is the same digest.
+    expect(content({ files: { '/etc/app.conf': { sha256: sha('x').toUpperCase(), mode: '0600', owner: 'app:app', size: 1 } } }, { ...options, sourceSha256 })!.differs).toBe(false);
+    // A source that cannot be read (undefined), or no sourceSha256 at all: the content is left out.
+    expect(content(edited, { ...options, sourceSha256: () => undefined })).toBeUndefined();
+    expect(content(edited, options)).toBeUndefined();
+    // An inline content wins over a source on the same file.
+    const both = { files: [{ path: '/etc/app.conf', content: 'y', source: 'files/app.conf' }] };
+    expect(compareHost({ spec: both }, edited, { ...options, sourceSha256 })).toEqual([{ field, declared: `sha256:${sha('y')}`, observed: `sha256:${sha('y')}`, differs: false }]);
+  });
+
   it('reads a plain os string as is', () => {
     expect(compareHost({ spec: { os: 'ubuntu-24.04' } }, { os: 'ubuntu-24.04' }, options)[0]!.differs).toBe(false);
   });

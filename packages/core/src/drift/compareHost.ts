@@ -27,6 +27,12 @@ export const MEMORY_TOLERANCE_GIB = 0.5;
 export interface CompareHostOptions {
   /** Hex SHA-256 of a UTF-8 text, to compare a declared file content with the observed digest. */
   sha256: (text: string) => string;
+  /**
+   * Hex SHA-256 of the bytes of a `source:` file (the value as declared) at the declared commit, or
+   * undefined when it cannot be read (a URL, a path outside the repo, missing, too large): then its
+   * content is not compared. Without it no `source:` content is compared.
+   */
+  sourceSha256?: (source: string) => string | undefined;
 }
 
 /**
@@ -68,7 +74,7 @@ export function compareHost(declared: Pick<Asset, 'spec'>, facts: HostFacts, opt
     }
   }
   if (Array.isArray(spec['files']) && facts.files !== undefined) {
-    for (const file of spec['files']) if (isRecord(file) && typeof file['path'] === 'string') compareFile(file, file['path'], facts.files[file['path']], add, options.sha256);
+    for (const file of spec['files']) if (isRecord(file) && typeof file['path'] === 'string') compareFile(file, file['path'], facts.files[file['path']], add, options);
   }
   if (Array.isArray(spec['services']) && facts.services !== undefined) {
     for (const unit of spec['services']) {
@@ -82,15 +88,15 @@ export function compareHost(declared: Pick<Asset, 'spec'>, facts: HostFacts, opt
 
 type Add = (segments: Array<string | number>, declared: unknown, observed: unknown, differs: boolean) => void;
 
-/** Content (inline only: a `source` is not read here), mode and owner of one managed file. */
-function compareFile(file: Record<string, unknown>, path: string, observed: ObservedFile | undefined, add: Add, sha256: (text: string) => string): void {
+/** Content (inline, or a `source:` by its digest), mode and owner of one managed file. */
+function compareFile(file: Record<string, unknown>, path: string, observed: ObservedFile | undefined, add: Add, options: CompareHostOptions): void {
   if (observed === undefined) return;
   if ('missing' in observed) {
     add(['files', path], 'present', null, true);
     return;
   }
-  if (typeof file['content'] === 'string') {
-    const sha = sha256(file['content']);
+  const sha = typeof file['content'] === 'string' ? options.sha256(file['content']) : typeof file['source'] === 'string' ? options.sourceSha256?.(file['source']) : undefined;
+  if (sha !== undefined) {
     add(['files', path, 'content'], `sha256:${sha}`, `sha256:${observed.sha256}`, sha !== observed.sha256.toLowerCase());
   }
   if (typeof file['mode'] === 'string') {
