@@ -297,6 +297,21 @@ function rows(): Row[] {
       request: async () => ({ url: `/api/v1/config/billing/prod/releases/999/${outcome}` }),
       allowed: everyone({ status: 404, code: 'E_RELEASE_NOT_FOUND' }, { approver: true, admin: true }),
     })),
+    // Acting on drift (no report was applied here: past authorization, nothing is open or observed).
+    ...(['adopt', 'revert', 'ignore'] as const).map((action) => ({
+      method: 'POST',
+      path: `/api/v1/drift/${action}`,
+      needs: 'editor' as const,
+      request: async () => ({ url: `/api/v1/drift/${action}`, body: { asset: 'host/web-01', ...(action === 'adopt' ? {} : { field: '/spec/files/~1etc~1motd/content' }), ...(action === 'ignore' ? { reason: 'test' } : {}) } }),
+      allowed: everyone(action === 'adopt' ? { status: 409, code: 'E_NOTHING_TO_ADOPT' } : { status: 404, code: 'E_DRIFT_ITEM_NOT_FOUND' }),
+    })),
+    {
+      method: 'POST',
+      path: '/api/v1/drift/unmanaged/{host}/declare',
+      needs: 'editor',
+      request: async () => ({ url: '/api/v1/drift/unmanaged/web-77/declare', body: {} }),
+      allowed: everyone({ status: 404, code: 'E_OBSERVATION_NOT_FOUND' }),
+    },
     // git's smart HTTP (not in the API document): pushing needs an editor, its ref advertisement too.
     {
       method: 'GET',
