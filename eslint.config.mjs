@@ -83,6 +83,23 @@ export default tseslint.config(
     },
   },
   {
+    // The web UI runs in the browser: DOM globals, and no server or node-only code (PRODUCT.md: web depends on client only).
+    files: ['packages/web/**/*.{ts,tsx}'],
+    ignores: ['packages/web/vite.config.ts', 'packages/web/src/**/*.test.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [deepImports, { group: ['node:*', '@estate/core', '@estate/git', '@estate/server', '@estate/cli', '@estate/agent'], message: 'the web UI runs in the browser and depends on @estate/client only.' }] },
+      ],
+    },
+  },
+  {
+    // import-x cannot resolve vite's packages (it falls back to a resolver that is not installed); a config file has no cycles.
+    files: ['packages/web/vite.config.ts'],
+    rules: { 'import-x/no-cycle': 'off' },
+  },
+  {
     files: ['**/*.mjs'],
     rules: { '@typescript-eslint/no-unused-vars': 'off' },
   },

@@ -7,6 +7,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWebUi } from './webUi.js';
 
+/** The API's error body. */
+interface ErrorAnswer {
+  error: { code: string };
+}
+
 /** A server with one API route, the API's 404 body, and the UI served from `dir`. */
 async function serve(dir: string): Promise<{ app: FastifyInstance; base: string }> {
   const app = Fastify();
@@ -82,7 +87,7 @@ describe('the web UI at /', () => {
     for (const path of ['/static/index-old.js', '/favicon.ico']) {
       const answer = await fetch(base + path);
       expect(answer.status, path).toBe(404);
-      expect((await answer.json()).error.code).toBe('E_NOT_FOUND');
+      expect(((await answer.json()) as ErrorAnswer).error.code).toBe('E_NOT_FOUND');
     }
   });
 
@@ -92,7 +97,7 @@ describe('the web UI at /', () => {
     for (const path of ['/api/v1/nothing', '/api', '/estate.git/info/nothing', '/healthz/x']) {
       const answer = await fetch(base + path);
       expect(answer.status, path).toBe(404);
-      expect((await answer.json()).error.code, path).toBe('E_NOT_FOUND');
+      expect(((await answer.json()) as ErrorAnswer).error.code, path).toBe('E_NOT_FOUND');
     }
   });
 
