@@ -86,7 +86,7 @@ describe('estate why against a server', { timeout: 60_000 }, () => {
     expect(one.status).toBe(1);
     expect(one.stdout.trimEnd().split('\n').slice(2)).toEqual([expect.stringContaining('drift opened on /spec/packages/nginx')]);
 
-    const json = viewer(['why', 'web-01', '--json', '--limit', '2']);
+    const json = viewer(['why', 'web-01', '--format', 'json', '--limit', '2']);
     expect(json.status).toBe(1);
     const answer = parseJson<{ asset: string; verdict: string; openDrift: unknown[]; items: Array<{ type: string; source: string }>; nextCursor?: string }>(json.stdout);
     expect(answer.asset).toBe('host/web-01');

@@ -362,8 +362,8 @@ export function buildProgram(ctx: CliContext, result: { code: number }): Command
     .argument('<asset>', 'the asset: host/web-01 (or a host name: web-01)')
     .option('--limit <n>', 'entries to show (default 20)')
     .option('--since <time>', 'only entries at or after this ISO 8601 time')
-    .option('--json', 'print the verdict, the open drift and the entries as JSON')
     .addOption(serverOption())
+    .addOption(formatOption())
     .action(run((asset: string, options: Parameters<typeof whyCommand>[2]) => whyCommand(ctx, asset, options)));
   const audit = program.command('audit').description("the server's hash-chained audit trail");
   audit

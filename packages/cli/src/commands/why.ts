@@ -3,7 +3,7 @@ import { EstateError } from '@estate/core';
 import type { CliContext } from '../context.js';
 import { createStyles, type Styles } from '../io.js';
 import { remoteClient, type RemoteOptions } from './change.js';
-import { parseCount } from './formats.js';
+import { parseCount, parseFormat } from './formats.js';
 
 /** Entries `estate why` shows unless `--limit` says otherwise. */
 const DEFAULT_LIMIT = 20;
@@ -14,7 +14,8 @@ const MAX_PAGE = 1000;
 export interface WhyOptions extends RemoteOptions {
   limit?: string;
   since?: string;
-  json?: boolean;
+  /** `text` (default) or `json`. */
+  format?: string;
 }
 
 /**
@@ -25,6 +26,7 @@ export interface WhyOptions extends RemoteOptions {
  */
 export async function whyCommand(ctx: CliContext, asset: string, options: WhyOptions): Promise<number> {
   const limit = parseCount(options.limit, '--limit', DEFAULT_LIMIT);
+  const format = parseFormat(options.format, ['text', 'json'] as const, 'text');
   const id = assetId(asset);
   const client = remoteClient(ctx, options, 'why');
   let page: TimelinePage | undefined;
@@ -36,7 +38,7 @@ export async function whyCommand(ctx: CliContext, asset: string, options: WhyOpt
     cursor = page.nextCursor;
   } while (cursor !== undefined && items.length < limit);
   const exitCode = page.openDrift.length > 0 ? 1 : 0;
-  if (options.json) {
+  if (format === 'json') {
     ctx.io.stdout(JSON.stringify({ asset: page.asset, verdict: page.verdict, openDrift: page.openDrift, items, ...(cursor ? { nextCursor: cursor } : {}) }, null, 2) + '\n');
     return exitCode;
   }
