@@ -221,6 +221,8 @@ export class DriftStore {
         }
       } else if (open) {
         this.#resolve.run(at, at, reportId, open.id);
+        // Converged (by hand, or by a restore): a pending revert of the field has nothing left to do.
+        this.clearRevert(asset, f.field);
         this.#event('drift.resolved', asset, f, open.id, context, rule === undefined ? { reason: 'converged' } : { reason: 'ignored', rule });
       }
     }

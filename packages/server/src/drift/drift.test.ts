@@ -110,11 +110,14 @@ describe('drift engine, end to end', () => {
     expect(still.body.items).toHaveLength(3);
     expect(still.body.items[0]).toMatchObject({ observed: '1.20.0-1', firstSeen, state: 'open' });
 
+    server.driftStore.requestRevert({ asset: 'host/web-01', field: '/spec/files/~1etc~1motd/content', requestedBy: 'alice', requestedAt: new Date().toISOString() });
     const third = report('web-01', converged);
     await post(third);
     await eventually(() => get('/api/v1/drift?asset=host/web-01'), (a) => a.body.items.length === 0);
     const resolved = await get('/api/v1/drift?asset=host/web-01&state=resolved');
     expect(resolved.body.items).toHaveLength(3);
+    // The file converged without a restore: its pending revert is dropped.
+    expect(server.driftStore.reverts('host/web-01')).toEqual([]);
     expect(resolved.body.items.every((i: { state: string; reportId: string }) => i.state === 'resolved' && i.reportId === third['reportId'])).toBe(true);
 
     // The event log: three openings, one change of nginx's observed version (the file's stayed the same), three resolutions.
