@@ -53,6 +53,7 @@ const [dbHost] = head ? await server.store.listAssets({ seq: head.seq, kind: 'Ho
 console.log(`
 Estate is running at ${server.url} (${head?.seq ?? 0} commits of main indexed)
 Admin token (shown once): ${token}
+Web UI: ${server.url}/ (sign in with that token)
 
 Try:
   curl -H "Authorization: Bearer ${token}" '${server.url}/api/v1/assets?kind=Host&selector=env=prod&limit=5'
