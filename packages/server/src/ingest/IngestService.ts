@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { EstateError, NotFoundError } from '@estate/core';
 import type { ObservedPosition, QueuedReport, SqliteIngestStore } from './SqliteIngestStore.js';
 import type { DeadLetter, HostObservation, Report, ReportProcessor, SubmitResult } from './types.js';
@@ -14,12 +15,18 @@ export interface IngestOptions {
   commitMaxReports: number;
   /** Reports the consumer applies in one transaction at most (default 500). */
   batchMaxReports: number;
-  /** Time after which the consumer stops adding reports to a batch, in ms (default 100). */
+  /** Time after which the consumer stops adding reports to a batch, in ms (default 25: a batch holds up the answers meanwhile). */
   batchMaxMs: number;
   /** Failed attempts after which a report goes to the dead letters (default 3). */
   maxAttempts: number;
-  /** Seconds a client is told to wait when the backlog is full (default 5). */
+  /** Seconds a client is told to wait when the backlog is full or the server saturated (default 5). */
   retryAfterSeconds: number;
+  /**
+   * Mean event-loop delay, in ms over the last half second, above which new reports are refused
+   * with `429` until it falls, when at least 100 reports came in that half second (default 50):
+   * past its capacity the server sheds load instead of letting every answer wait for seconds.
+   */
+  shedLoopDelayMs: number;
   /** Run the consumer in this process (default true). Off, reports are only queued. */
   consume: boolean;
   /** How long a consumed report's id is kept to recognise it sent again, in ms (default 24 h). */
@@ -39,9 +46,10 @@ export function compileIngestOptions(options: Partial<IngestOptions> = {}): Inge
     commitWindowMs: 2,
     commitMaxReports: 256,
     batchMaxReports: 500,
-    batchMaxMs: 100,
+    batchMaxMs: 25,
     maxAttempts: 3,
     retryAfterSeconds: 5,
+    shedLoopDelayMs: 50,
     consume: true,
     dedupWindowMs: 24 * 3600_000,
     shutdownDrainMs: 3000,
@@ -49,7 +57,7 @@ export function compileIngestOptions(options: Partial<IngestOptions> = {}): Inge
     log: () => undefined,
     ...options,
   };
-  for (const key of ['maxBacklog', 'maxFacts', 'commitMaxReports', 'batchMaxReports', 'batchMaxMs', 'maxAttempts', 'retryAfterSeconds', 'dedupWindowMs', 'shutdownDrainMs'] as const) {
+  for (const key of ['maxBacklog', 'maxFacts', 'commitMaxReports', 'batchMaxReports', 'batchMaxMs', 'maxAttempts', 'retryAfterSeconds', 'shedLoopDelayMs', 'dedupWindowMs', 'shutdownDrainMs'] as const) {
     if (!Number.isInteger(compiled[key]) || compiled[key] < 1) throw new EstateError('E_BAD_PARAM', `ingest option ${key} must be a positive integer, not ${compiled[key]}`, { option: key });
   }
   return compiled;
@@ -66,6 +74,10 @@ interface Pending {
 const RETRY_PAUSE_MS = 100;
 /** Dead letters a listing shows at most, oldest first (every dead letter is kept). */
 export const DEAD_LETTERS_LISTED = 1000;
+/** How often the event-loop delay is read to decide on shedding load (ms)… */
+const LOAD_WINDOW_MS = 500;
+/** …and the reports offered in such a window below which none is shed (a slow start-up or a busy indexer alone is no overload). */
+const SHED_MIN_REPORTS = 100;
 /** The consumer deletes expired report ids at most this often… */
 const PRUNE_EVERY_MS = 60_000;
 /** …and at most this many per pass (one short transaction). */
@@ -80,17 +92,28 @@ export function isSeqReset(stored: ObservedPosition, report: Pick<Report, 'seq' 
   return report.seq <= stored.seq / 2 && Date.parse(report.collectedAt) > Date.parse(stored.collectedAt);
 }
 
+/** A committed report whose answer waits for the WAL to reach the disk. */
+interface Unsynced {
+  pending: Pending;
+  result: SubmitResult;
+}
+
 /**
  * Report ingestion (issue 6, point 2): reports are appended to a durable queue with group commit
- * (reports arriving within a few ms share one transaction and one fsync) and acknowledged only
- * once on disk; a consumer applies them in batches, per host in seq order, each exactly once: its
- * effect and the mark that it was consumed commit in the same transaction.
+ * (reports arriving within a few ms share one transaction) and acknowledged only once on disk:
+ * after an fdatasync of the WAL that runs off the event loop, shared by every commit made while
+ * the previous one ran. A consumer applies the queue in batches, per host in seq order, each
+ * report exactly once: its effect and the mark that it was consumed commit in the same transaction.
  */
 export class IngestService {
   readonly #store: SqliteIngestStore;
   readonly #o: IngestOptions;
   #pending: Pending[] = [];
   #commitTimer: NodeJS.Timeout | undefined;
+  /** Committed, waiting for the next sync. */
+  #unsynced: Unsynced[] = [];
+  #syncing = false;
+  #syncs = 0;
   /** Queued reports, kept in memory so that the backlog check costs no query. */
   #backlog: number;
   #consumeTimer: NodeJS.Timeout | undefined;
@@ -102,6 +125,13 @@ export class IngestService {
   #batches = 0;
   #lastBatchSize = 0;
   #seqResets = 0;
+  #shed = 0;
+  readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  readonly #loadTimer: NodeJS.Timeout;
+  /** The event loop was behind by more than `shedLoopDelayMs` over the last window. */
+  #saturated = false;
+  /** Reports offered (admitted or not) in the current load window. */
+  #offered = 0;
   #pruned = 0;
   #lastPruneAt = 0;
 
@@ -110,6 +140,38 @@ export class IngestService {
     this.#o = compileIngestOptions(options);
     this.#backlog = store.backlog();
     if (this.#o.consume && this.#backlog > 0) this.#kick(0);
+    this.#loopDelay.enable();
+    this.#loadTimer = setInterval(() => {
+      this.#saturated = this.#offered >= SHED_MIN_REPORTS && this.#loopDelay.mean / 1e6 > this.#o.shedLoopDelayMs;
+      this.#offered = 0;
+      this.#loopDelay.reset();
+    }, LOAD_WINDOW_MS).unref();
+  }
+
+  /**
+   * Throws `E_BACKLOG_FULL` (429, `Retry-After`) when no report can be taken now: the backlog is at
+   * its bound, or the server is saturated (`details.reason`: `backlog` or `saturated`). The route
+   * calls it before checking a report, so a refused one costs little.
+   */
+  admit(): void {
+    this.#offered++;
+    if (this.#backlog + this.#pending.length >= this.#o.maxBacklog) {
+      throw new EstateError('E_BACKLOG_FULL', `the ingest backlog is full (${this.#o.maxBacklog} reports queued); retry after ${this.#o.retryAfterSeconds} s`, {
+        reason: 'backlog',
+        backlog: this.#backlog,
+        limit: this.#o.maxBacklog,
+        retryAfterSeconds: this.#o.retryAfterSeconds,
+      });
+    }
+    if (this.#saturated) {
+      this.#shed++;
+      throw new EstateError('E_BACKLOG_FULL', `the server is saturated (its event loop is over ${this.#o.shedLoopDelayMs} ms behind); retry after ${this.#o.retryAfterSeconds} s`, {
+        reason: 'saturated',
+        backlog: this.#backlog,
+        limit: this.#o.maxBacklog,
+        retryAfterSeconds: this.#o.retryAfterSeconds,
+      });
+    }
   }
 
   /** The compiled options (limits the routes check). */
@@ -119,18 +181,14 @@ export class IngestService {
 
   /**
    * Queues a checked report; resolves once it is on disk (or known already: `duplicate`). Refused
-   * with `E_BACKLOG_FULL` (429, `Retry-After`) when the backlog is at its bound.
+   * as {@link admit} says.
    */
   submit(report: Report): Promise<SubmitResult> {
     if (this.#closed) return Promise.reject(new EstateError('E_NOT_READY', 'the server is shutting down; send the report again later', {}));
-    if (this.#backlog + this.#pending.length >= this.#o.maxBacklog) {
-      return Promise.reject(
-        new EstateError('E_BACKLOG_FULL', `the ingest backlog is full (${this.#o.maxBacklog} reports queued); retry after ${this.#o.retryAfterSeconds} s`, {
-          backlog: this.#backlog,
-          limit: this.#o.maxBacklog,
-          retryAfterSeconds: this.#o.retryAfterSeconds,
-        }),
-      );
+    try {
+      this.admit();
+    } catch (error) {
+      return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
       this.#pending.push({ report, resolve, reject });
@@ -173,11 +231,13 @@ export class IngestService {
       { name: 'estate_ingest_lag_seconds', help: 'Age of the oldest queued report, in seconds (0 when none is queued).', value: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000) },
       { name: 'estate_ingest_dead_letters', help: 'Reports set aside after failing repeatedly.', value: this.#store.deadLetterCount() },
       { name: 'estate_ingest_reports_received_total', help: 'Reports accepted (queued) since the process started.', value: this.#received },
-      { name: 'estate_ingest_commits_total', help: 'Group commits of received reports (one transaction and fsync each) since the process started.', value: this.#commits },
+      { name: 'estate_ingest_commits_total', help: 'Group commits of received reports (one transaction each) since the process started.', value: this.#commits },
+      { name: 'estate_ingest_syncs_total', help: 'fdatasyncs of the queue after which received reports were answered, since the process started.', value: this.#syncs },
       { name: 'estate_ingest_reports_duplicate_total', help: 'Reports refused as already accepted since the process started.', value: this.#duplicates },
       { name: 'estate_ingest_reports_consumed_total', help: 'Reports applied (or found stale) since the process started.', value: this.#consumed },
       { name: 'estate_ingest_batches_total', help: 'Consumer batches committed since the process started.', value: this.#batches },
       { name: 'estate_ingest_last_batch_size', help: 'Reports in the last consumer batch.', value: this.#lastBatchSize },
+      { name: 'estate_ingest_reports_shed_total', help: 'Reports refused with 429 because the server was saturated, since the process started.', value: this.#shed },
       { name: 'estate_ingest_seq_resets_total', help: 'Reports applied as a seq reset (an agent that lost its state) since the process started.', value: this.#seqResets },
       { name: 'estate_ingest_reports_pruned_total', help: 'Ids of consumed reports deleted after the dedup window since the process started.', value: this.#pruned },
     ];
@@ -189,7 +249,19 @@ export class IngestService {
    */
   close(): void {
     this.#closed = true;
+    clearInterval(this.#loadTimer);
+    this.#loopDelay.disable();
     this.#commit();
+    if (this.#unsynced.length > 0) {
+      // Answered here, not by a sync in flight: the store closes next.
+      const waiting = this.#unsynced.splice(0);
+      try {
+        this.#store.syncNow();
+        for (const w of waiting) w.pending.resolve(w.result);
+      } catch (error) {
+        for (const w of waiting) w.pending.reject(error);
+      }
+    }
     clearTimeout(this.#consumeTimer);
     this.#consumeTimer = undefined;
     if (!this.#o.consume) return;
@@ -210,7 +282,7 @@ export class IngestService {
     return deleted;
   }
 
-  /** One transaction for every pending report, then each waiting request gets its answer. */
+  /** One transaction for every pending report; each request gets its answer after the next sync. */
   #commit(): void {
     clearTimeout(this.#commitTimer);
     this.#commitTimer = undefined;
@@ -229,11 +301,39 @@ export class IngestService {
     results.forEach((result, i) => {
       if (result.duplicate) this.#duplicates++;
       else added++;
-      pending[i]!.resolve(result);
+      // A duplicate waits too: the first copy may have been committed but not yet synced.
+      this.#unsynced.push({ pending: pending[i]!, result });
     });
     this.#received += added;
     this.#backlog += added;
+    // Applying before the sync is safe: the effects are later in the same WAL, lost together with the report or kept with it.
     if (added > 0 && this.#o.consume && !this.#closed) this.#kick(0);
+    if (!this.#closed) this.#sync();
+  }
+
+  /**
+   * Syncs the WAL off the event loop and answers the reports committed before the sync began;
+   * commits made meanwhile wait for the next one (one sync in flight at a time: each covers all
+   * the commits before it).
+   */
+  #sync(): void {
+    if (this.#syncing || this.#unsynced.length === 0) return;
+    const waiting = this.#unsynced;
+    this.#unsynced = [];
+    this.#syncing = true;
+    this.#store.sync().then(
+      () => {
+        this.#syncs++;
+        for (const w of waiting) w.pending.resolve(w.result);
+      },
+      (error: unknown) => {
+        this.#o.log('error', `ingest: syncing the queue failed; ${waiting.length} reports are not acknowledged: ${(error as Error).message}`);
+        for (const w of waiting) w.pending.reject(error);
+      },
+    ).finally(() => {
+      this.#syncing = false;
+      if (!this.#closed) this.#sync();
+    });
   }
 
   /** Schedules a consumer pass, unless one is scheduled. */
@@ -281,7 +381,7 @@ export class IngestService {
     let failed = false;
     /** Hosts with a report that failed and stays queued: their later reports wait, so a host is applied in seq order. */
     const heldHosts = new Set<string>();
-    this.#store.unsyncedTransaction(() => {
+    this.#store.db.transaction(() => {
       for (const queued of batch) {
         if (taken > 0 && performance.now() - started > this.#o.batchMaxMs) break;
         if (heldHosts.has(queued.host)) continue;
@@ -313,7 +413,7 @@ export class IngestService {
           }
         }
       }
-    });
+    })();
     this.#backlog -= applied + deadLettered;
     this.#consumed += applied;
     this.#lastBatchSize = taken;

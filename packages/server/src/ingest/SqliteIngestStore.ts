@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { HostFacts } from '@estate/core';
 import type { DeadLetter, HostObservation, Report, SubmitResult } from './types.js';
@@ -91,25 +91,53 @@ interface DeadLetterRow {
 
 /**
  * The ingestion queue, the latest observation of each host and the dead letters, in their own
- * SQLite file (`<dataDir>/ingest.db`): WAL mode with every commit synced (`synchronous = FULL`),
- * so a report acknowledged is on disk. Its writes do not wait on the workflow database's.
+ * SQLite file (`<dataDir>/ingest.db`), so its writes do not wait on the workflow database's.
+ *
+ * WAL mode, `synchronous = NORMAL`: a commit appends to the WAL without an fsync (it survives a
+ * crash of the process, not a power cut). What must survive a power cut — a report before it is
+ * acknowledged — is made durable by {@link sync}: an fdatasync of the WAL file in libuv's thread
+ * pool, so the event loop goes on (accepting the next group of reports) while the disk flushes.
+ * The WAL is one file written in order: a sync covers every commit before it.
  */
 export class SqliteIngestStore {
   /** The connection, for report processors that write in the consumer's transaction. */
   readonly db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
+  readonly #walFile: string;
+  /** The WAL file, opened at the first sync (SQLite creates it with the first write). */
+  #walFd: number | undefined;
 
   constructor(file: string) {
+    this.#walFile = `${file}-wal`;
     // Reports may carry file contents: the database is its owner's only (SQLite gives -wal and -shm its mode).
     closeSync(openSync(file, 'a', 0o600));
     chmodSync(file, 0o600);
     this.db = new Database(file, { timeout: 10_000 });
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
   }
 
-  /** Appends reports in one transaction (one fsync); a report id seen before is a duplicate and stores nothing. */
+  /**
+   * Resolves once every commit made so far is on disk: an fdatasync of the WAL file, off the
+   * event loop. (The connection stays open, so SQLite keeps that file: it resets it after a
+   * checkpoint, never replaces it.)
+   */
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => fdatasync(this.#wal(), (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** {@link sync}, blocking: for shutdown. */
+  syncNow(): void {
+    fdatasyncSync(this.#wal());
+  }
+
+  #wal(): number {
+    this.#walFd ??= openSync(this.#walFile, 'r');
+    return this.#walFd;
+  }
+
+  /** Appends reports in one transaction (not yet synced: see {@link sync}); a report id seen before is a duplicate and stores nothing. */
   enqueue(reports: Report[], now = Date.now()): SubmitResult[] {
     return this.db.transaction(() =>
       reports.map((report) => {
@@ -119,21 +147,6 @@ export class SqliteIngestStore {
         return { reportId: report.reportId, duplicate: changes === 0 };
       }),
     )();
-  }
-
-  /**
-   * Runs `fn` in one transaction whose commit does not wait for an fsync (`synchronous = NORMAL`
-   * for it alone): the consumer's batches. Nothing acknowledged depends on it: the reports were
-   * synced when queued, WAL commits are in order (the next synced commit syncs this one too), and
-   * a batch lost to a power cut leaves its reports queued, to be applied again, effect and mark together.
-   */
-  unsyncedTransaction<T>(fn: () => T): T {
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      return this.db.transaction(fn)();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
   }
 
   /** Reports waiting to be consumed. */
@@ -230,6 +243,8 @@ export class SqliteIngestStore {
   }
 
   close(): void {
+    if (this.#walFd !== undefined) closeSync(this.#walFd);
+    this.#walFd = undefined;
     this.db.close();
   }
 

@@ -489,3 +489,42 @@ describe('report ingestion: retention, seq resets, shutdown, damaged rows', () =
     expect(await metric(h, 'estate_ingest_backlog')).toBe(0);
   });
 });
+
+describe('report ingestion under overload', () => {
+  it('sheds reports with 429 while the event loop is saturated, and stores none of them', async () => {
+    const h = await start({ shedLoopDelayMs: 20, retryAfterSeconds: 3 });
+    const accepted: Report[] = [];
+    let saturated: { status: number; body: JsonBody; headers: Headers } | undefined;
+    let seq = 0;
+    for (let round = 0; round < 20 && !saturated; round++) {
+      const reports = Array.from({ length: 60 }, () => report('web-01', ++seq));
+      const answers = reports.map((r) => h.post('/api/v1/reports', h.agent, r));
+      // The server shares this process: a busy loop here is a saturated server there.
+      const until = performance.now() + 300;
+      while (performance.now() < until);
+      for (const [i, answer] of (await Promise.all(answers)).entries()) {
+        if (answer.status === 202) accepted.push(reports[i]!);
+        else {
+          expect(answer).toMatchObject({ status: 429, body: { error: { code: 'E_BACKLOG_FULL', details: { reason: 'saturated', retryAfterSeconds: 3 } } } });
+          expect(answer.headers.get('retry-after')).toBe('3');
+          saturated = answer;
+        }
+      }
+    }
+    expect(saturated).toBeDefined();
+    expect(await metric(h, 'estate_ingest_reports_shed_total')).toBeGreaterThan(0);
+    // Once the load is gone, reports are taken again; every accepted one is applied, no refused one stored.
+    const after = report('web-01', ++seq);
+    const answer = await eventually(
+      () => h.post('/api/v1/reports', h.agent, after),
+      (r) => r.status === 202,
+    );
+    expect(answer.status).toBe(202);
+    accepted.push(after);
+    const rows = await eventually(
+      async () => queueRows(h.data),
+      (all) => all.length === accepted.length && all.every((row) => row.state === 'done'),
+    );
+    expect(rows.map((row) => row.report_id).sort()).toEqual(accepted.map((r) => r.reportId).sort());
+  });
+});

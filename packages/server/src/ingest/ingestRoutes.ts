@@ -82,6 +82,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Inges
       },
     },
     async (request, reply) => {
+      ingest.admit();
       const report = parseReport(request.body, ingest.options.maxFacts);
       const token = request.token!;
       const hosts = token.scopes['hosts'] ?? [];
