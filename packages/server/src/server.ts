@@ -171,7 +171,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     cleanup.push(async () => ingestStore.close());
     // Drift is recorded in ingest.db by a report processor, in the transaction that applies the report.
     const driftStore = new DriftStore(ingestStore.db);
-    const drift = new DriftEngine(driftStore, options.drift);
+    const drift = new DriftEngine(driftStore, { repo, log }, options.drift);
     // Each host's first report, for its timeline (host_observations keeps only the latest).
     const firstReports = new FirstReports(ingestStore.db);
     const ingest = new IngestService(ingestStore, { log, ...options.ingest, processors: [enforcementRecorder(driftStore, () => drift.commit?.sha), drift.processor, firstReports.processor, ...(options.ingest?.processors ?? [])] });

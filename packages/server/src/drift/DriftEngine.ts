@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { compareHost, declaredHostFields, driftIgnoredBy, driftModeFor, matchesSelector, type DriftIgnoreRule, type DriftMode, type DriftModeRule, type HostFacts, type LabelSelector, type PolicySet } from '@estate/core';
+import type { GitCliRepo } from '@estate/git';
 import type { ReportProcessor } from '../ingest/types.js';
 import type { CommitRef, Store } from '../store/Store.js';
 import type { DriftStore } from './DriftStore.js';
+import { locateSources } from './sourceFiles.js';
 
 /** A declared Host as the engine keeps it: enough to compare and to filter by labels. */
 interface DeclaredHost {
@@ -19,6 +21,8 @@ interface Declared {
   byId: Map<string, DeclaredHost>;
   ignores: DriftIgnoreRule[];
   modes: DriftModeRule[];
+  /** Hex SHA-256 of each readable `source:` the hosts name, by source as declared. */
+  sources: Map<string, string>;
 }
 
 /** A host that reported before but not within the stale threshold. */
@@ -28,6 +32,16 @@ export interface StaleHost {
   lastReportAt: string;
   reportId: string;
 }
+
+/** What {@link DriftEngine} reads and reports to besides the stores. */
+export interface DriftEngineDeps {
+  /** The estate repo, to read `source:` files at the snapshot's commit. */
+  repo: Pick<GitCliRepo, 'listTree' | 'readBlobs'>;
+  log: (level: 'warn', message: string, data?: Record<string, unknown>) => void;
+}
+
+/** At most this many bytes of `source:` blobs are read in one round trip. */
+const SOURCE_READ_BYTES = 16 * 1024 * 1024;
 
 /** Options of {@link DriftEngine}. */
 export interface DriftOptions {
@@ -47,12 +61,16 @@ const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8
  */
 export class DriftEngine {
   readonly #drift: DriftStore;
+  readonly #deps: DriftEngineDeps;
   readonly #o: DriftOptions;
   #declared: Declared | undefined;
   #onEvaluated: (() => void) | undefined;
+  /** Hex SHA-256 by blob id of the snapshot's `source:` files: a blob is read again only when it changes. */
+  #blobDigests = new Map<string, string>();
 
-  constructor(drift: DriftStore, options: Partial<DriftOptions> = {}) {
+  constructor(drift: DriftStore, deps: DriftEngineDeps, options: Partial<DriftOptions> = {}) {
     this.#drift = drift;
+    this.#deps = deps;
     this.#o = { staleAfterMs: 15 * 60_000, ...options };
   }
 
@@ -78,8 +96,9 @@ export class DriftEngine {
   };
 
   /**
-   * Reads the Host assets and ignore rules at `head` and re-evaluates every observed host. `policies`
-   * loads the policy set of a commit. Does nothing when the snapshot is of `head` already.
+   * Reads the Host assets, their `source:` files and the ignore and mode rules at `head`, and
+   * re-evaluates every observed host. `policies` loads the policy set of a commit. Does nothing when
+   * the snapshot is of `head` already.
    */
   async refresh(head: CommitRef, store: Store, policies: (sha: string) => Promise<PolicySet>): Promise<void> {
     if (this.#declared?.commit.sha === head.sha) return;
@@ -90,7 +109,8 @@ export class DriftEngine {
       hosts.set(asset.name, { id: asset.id, labels: metadata.labels ?? {}, spec: (asset.document['spec'] ?? {}) as Record<string, unknown> });
     }
     const byId = new Map([...hosts.values()].map((host) => [host.id, host]));
-    const declared: Declared = { commit: head, hosts, byId, ignores: policySet.driftIgnores, modes: policySet.driftModes };
+    const sources = await this.#sourceDigests(head, byId);
+    const declared: Declared = { commit: head, hosts, byId, ignores: policySet.driftIgnores, modes: policySet.driftModes, sources };
     this.#declared = declared;
     const now = new Date().toISOString();
     for (const observation of this.#drift.observations()) {
@@ -98,6 +118,55 @@ export class DriftEngine {
     }
     this.#resolveUndeclared(declared, now);
     this.#onEvaluated?.();
+  }
+
+  /**
+   * The SHA-256 of each `source:` the hosts name, read from git at `head`. A source that cannot be
+   * read (outside the repo, missing, not a regular file, too large) has none, so its content is not
+   * compared, and is logged once (a URL is not read, and not logged).
+   */
+  async #sourceDigests(head: CommitRef, hosts: Map<string, DeclaredHost>): Promise<Map<string, string>> {
+    const namedBy = new Map<string, string[]>();
+    for (const host of hosts.values()) {
+      for (const source of sourcesOf(host.spec)) {
+        const assets = namedBy.get(source);
+        if (assets) assets.push(host.id);
+        else namedBy.set(source, [host.id]);
+      }
+    }
+    const located = await locateSources(this.#deps.repo, head.sha, namedBy.keys());
+    const digests = new Map<string, string>();
+    const unread = new Map<string, number>();
+    for (const [source, blob] of located) {
+      if ('problem' in blob) {
+        if (blob.problem.code !== 'E_SOURCE_URL') {
+          const assets = namedBy.get(source)!;
+          this.#deps.log('warn', `drift: ${blob.problem.message}; its content is not compared`, { code: blob.problem.code, source, commit: head.sha, assets: assets.slice(0, 10), hosts: assets.length });
+        }
+        continue;
+      }
+      const known = this.#blobDigests.get(blob.oid);
+      if (known !== undefined) digests.set(blob.oid, known);
+      else unread.set(blob.oid, blob.size);
+    }
+    let batch: string[] = [];
+    let bytes = 0;
+    const readBatch = async (): Promise<void> => {
+      const blobs = await this.#deps.repo.readBlobs(batch);
+      batch.forEach((oid, i) => digests.set(oid, createHash('sha256').update(blobs[i]!).digest('hex')));
+      batch = [];
+      bytes = 0;
+    };
+    for (const [oid, size] of unread) {
+      if (batch.length > 0 && bytes + size > SOURCE_READ_BYTES) await readBatch();
+      batch.push(oid);
+      bytes += size;
+    }
+    if (batch.length > 0) await readBatch();
+    this.#blobDigests = digests;
+    const out = new Map<string, string>();
+    for (const [source, blob] of located) if ('oid' in blob) out.set(source, digests.get(blob.oid)!);
+    return out;
   }
 
   /**
@@ -158,10 +227,20 @@ export class DriftEngine {
       return;
     }
     this.#drift.markManaged(host);
-    const fields = compareHost({ spec: asset.spec }, facts, { sha256 });
+    const fields = compareHost({ spec: asset.spec }, facts, { sha256, sourceSha256: (source) => declared.sources.get(source) });
     const ignored = this.#drift.ignoredObservations(asset.id);
     // An ignored item stays ignored while its observed value stays the same; another value opens it again.
     for (const f of fields) if (f.differs && ignored.has(f.field) && ignored.get(f.field) !== JSON.stringify(f.observed)) this.#drift.unignore(asset.id, f.field);
     this.#drift.record(asset.id, fields, (field) => driftIgnoredBy(declared.ignores, { kind: 'Host', labels: asset.labels }, field)?.reason, { reportId, at, host, commit: declared.commit.sha });
   }
+}
+
+/** The `source:` of each managed file whose content comes from one (an inline `content` wins, as in compareHost). */
+function sourcesOf(spec: Record<string, unknown>): string[] {
+  const files = Array.isArray(spec['files']) ? (spec['files'] as unknown[]) : [];
+  return files.flatMap((file) => {
+    if (typeof file !== 'object' || file === null) return [];
+    const { path, content, source } = file as Record<string, unknown>;
+    return typeof path === 'string' && typeof content !== 'string' && typeof source === 'string' ? [source] : [];
+  });
 }

@@ -101,8 +101,8 @@ describe('drift actions: adopt, ignore, revert, declare; shadow change requests'
   it('adopt: a change request with the observed values of the open items; nothing adoptable is 409; viewers are refused', async () => {
     const r = report('web-01', { ...converged, packages: { nginx: '1.18.0-6', curl: '7.88.1-10' }, files: { ...converged.files, '/etc/motd': motd('hacked\n', '0666'), '/etc/app.conf': motd('workers = 8\n') }, services: { nginx: 'failed' } });
     await post(r);
-    await eventually(() => openFields('host/web-01'), (f) => f.length === 4);
-    expect(await openFields('host/web-01')).toEqual(['/spec/packages/nginx', '/spec/files/~1etc~1motd/content', '/spec/files/~1etc~1motd/mode', '/spec/services/nginx']);
+    await eventually(() => openFields('host/web-01'), (f) => f.length === 5);
+    expect(await openFields('host/web-01')).toEqual(['/spec/packages/nginx', '/spec/files/~1etc~1motd/content', '/spec/files/~1etc~1motd/mode', '/spec/files/~1etc~1app.conf/content', '/spec/services/nginx']);
 
     const denied = await call('POST', '/api/v1/drift/adopt', tokens.viewer, { asset: 'host/web-01' });
     expect([denied.status, denied.body.error.code]).toEqual([403, 'E_FORBIDDEN']);
@@ -129,6 +129,8 @@ describe('drift actions: adopt, ignore, revert, declare; shadow change requests'
         ['/spec/files/0/mode', '0644', '0666'],
       ]),
     );
+    // The source: file is rewritten with the observed content.
+    expect(execFileSync('git', ['show', `${change.head}:files/app.conf`], { cwd: server.repoDir, encoding: 'utf8' })).toBe('workers = 8\n');
     expect(audits('drift.adopted').at(-1)).toMatchObject({ actor: 'ed', subject: 'host/web-01', details: { change: change.id, skipped: ['/spec/services/nginx'] } });
 
     // Only the fields asked for, under another title.
