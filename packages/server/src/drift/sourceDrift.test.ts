@@ -139,6 +139,12 @@ describe('drift of source: files', () => {
       expect(warned.filter((w) => w[2] === commit)).toHaveLength(3);
     }
     expect(warned.every((w) => JSON.stringify(w[3]) === '["host/web-03"]')).toBe(true);
+
+    // A commit that leaves files/motd alone: the digest of its unchanged blob still holds, the item stays as it was.
+    const unrelated = commitToMain(server.repoDir, 'a note', { 'notes.txt': 'nothing to see\n' });
+    await eventually(async () => server.drift.commit?.sha, (s) => s === unrelated);
+    expect((await items('host/web-03')).map((i) => [i.field, i.declared, i.state])).toEqual([['/spec/files/~1etc~1motd/content', `sha256:${sha(EDITED)}`, 'open']]);
+    expect(server.driftStore.events({ afterId: 0, limit: 100, asset: 'host/web-03' }).map((e) => e.type)).toEqual(['drift.opened']);
   });
 });
 
