@@ -1,5 +1,5 @@
 import type { EstateClient } from '@estate/client';
-import { useEffect, useMemo, useState, type ReactElement } from 'react';
+import { useEffect, useState, type ReactElement } from 'react';
 import { createClient, describeError, whoami, type Identity } from './api';
 import { AssetPage } from './pages/AssetPage';
 import { EstateBrowser } from './pages/EstateBrowser';
@@ -28,7 +28,8 @@ export function App(): ReactElement {
       setSession({ identity, client: createClient(token) });
       setSignInError(undefined);
     } catch (error) {
-      clearToken();
+      // A refused token is forgotten; one the server could not check (unreachable) is kept for a retry.
+      if ((error as { status?: number }).status === 401) clearToken();
       setSignInError(describeError(error));
     } finally {
       setChecking(false);
@@ -78,7 +79,7 @@ function Page({ client }: { client: EstateClient }): ReactElement {
 /** The bar on every page: the name, navigation, who is signed in with which role, theme, sign-out. */
 function Header({ identity, onSignOut }: { identity?: Identity; onSignOut?: () => void }): ReactElement {
   const [theme, setTheme] = useState<Theme>(() => currentTheme());
-  const other = useMemo<Theme>(() => (theme === 'dark' ? 'light' : 'dark'), [theme]);
+  const other: Theme = theme === 'dark' ? 'light' : 'dark';
   const toggle = (): void => {
     applyTheme(other, true);
     setTheme(other);

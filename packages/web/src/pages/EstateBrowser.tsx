@@ -42,7 +42,14 @@ export function EstateBrowser({ client, search }: { client: EstateClient; search
       <div className="browser">
         <Facets client={client} state={state} go={go} selectorError={selectorFailed ? describeError(assets.error) : undefined} />
         <div>
-          <form className="search" role="search" onSubmit={(event) => (event.preventDefault(), go({ q: text }))}>
+          <form
+            className="search"
+            role="search"
+            onSubmit={(event) => {
+              event.preventDefault();
+              go({ q: text });
+            }}
+          >
             <label htmlFor="q">Search names, labels and spec text</label>
             <input id="q" type="search" value={text} onChange={(event) => setText(event.target.value)} placeholder="e.g. web prod debian" autoComplete="off" />
           </form>
