@@ -146,7 +146,7 @@ describe('estate-agent against estate serve', { timeout: 120_000 }, () => {
     expect(spooled(stateDir)).toEqual([]);
 
     // A new state dir: seq starts from the clock (ms), so it stays above what a lost state dir had reached.
-    const [{ seq }] = storedReports() as [{ seq: number }];
+    const seq = storedReports()[0]!.seq;
     expect(seq).toBeGreaterThanOrEqual(started);
     const observation = await observationAt(seq);
     expect(observation.facts).toMatchObject({

@@ -360,7 +360,7 @@ describe('drift alerts over webhooks', () => {
     await h.settled();
     const after = h.estate.bodies().slice(sentBefore);
     expect(after.map((b) => b['type'])).toEqual(['drift.opened']);
-    expect(after[0]!['data']['items']).toEqual([expect.objectContaining({ asset: 'host/web-02', reportId: r['reportId'] })]);
+    expect((after[0]!['data'] as Record<string, unknown>)['items']).toEqual([expect.objectContaining({ asset: 'host/web-02', reportId: r['reportId'] })]);
     const keys = h.estate.bodies().map((b) => b['dedupKey']);
     expect(new Set(keys).size).toBe(keys.length);
   });
