@@ -22,6 +22,7 @@ import { DriftAlerts, type DriftAlertOptions } from './drift/DriftAlerts.js';
 import { DriftEngine, type DriftOptions } from './drift/DriftEngine.js';
 import { registerDesiredRoutes } from './drift/desiredRoutes.js';
 import { registerDriftRoutes } from './drift/driftRoutes.js';
+import { registerDriftOverviewRoutes } from './drift/driftOverviewRoutes.js';
 import { DriftStore } from './drift/DriftStore.js';
 import { ShadowChanges } from './drift/ShadowChanges.js';
 import { enforcementRecorder } from './drift/recordEnforcement.js';
@@ -252,6 +253,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         registerIngestRoutes(instance, { ingest });
         ctx.metrics.gauges.push(() => ingest.metrics());
         registerDriftRoutes(instance, { engine: drift, drift: driftStore });
+        registerDriftOverviewRoutes(instance, { db: ingestStore.db, engine: drift, store });
         registerDriftActionRoutes(instance, { actions: driftActions, engine: drift });
         registerTimelineRoutes(instance, { timeline, store, kinds: ctx.kinds });
         registerDesiredRoutes(instance, { engine: drift, drift: driftStore, store, repo });
