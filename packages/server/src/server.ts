@@ -9,6 +9,7 @@ import { registerAuditRoutes } from './audit/auditRoutes.js';
 import { registerChangeRoutes } from './changes/changeRoutes.js';
 import { ConfigIndex } from './config/ConfigIndex.js';
 import { registerConfigRoutes } from './config/configRoutes.js';
+import { registerConfigSourcesRoutes } from './config/configSourcesRoutes.js';
 import { ConfigService } from './config/ConfigService.js';
 import { ConfigVersionStore } from './config/ConfigVersionStore.js';
 import { loadServerIdentities } from './config/serverIdentity.js';
@@ -248,6 +249,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         registerChangeRoutes(instance, { changes, store, governedFromSeq });
         registerAuditRoutes(instance, { audit });
         registerConfigRoutes(instance, { service: config, versions: configVersions, index: configIndex, store, recipient: () => identities.recipient });
+        registerConfigSourcesRoutes(instance, { service: config, versions: configVersions, index: configIndex, store, audit });
         instance.addHook('preClose', async () => config.close());
         registerWebhookRoutes(instance, { webhooks, audit });
         registerIngestRoutes(instance, { ingest });
