@@ -28,6 +28,9 @@ import { DriftStore } from './drift/DriftStore.js';
 import { ShadowChanges } from './drift/ShadowChanges.js';
 import { enforcementRecorder } from './drift/recordEnforcement.js';
 import { registerGitHttp } from './gitHttp/registerGitHttp.js';
+import { registerFacetRoutes } from './facets/facetRoutes.js';
+import { lastDriftEventId, registerEventRoutes } from './events/eventRoutes.js';
+import { LiveEvents } from './events/LiveEvents.js';
 import { AssetTimeline } from './timeline/AssetTimeline.js';
 import { FirstReports } from './timeline/FirstReports.js';
 import { registerTimelineRoutes } from './timeline/timelineRoutes.js';
@@ -176,6 +179,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const drift = new DriftEngine(driftStore, { repo, log }, options.drift);
     // Each host's first report, for its timeline (host_observations keeps only the latest).
     const firstReports = new FirstReports(ingestStore.db);
+    // The live event stream (GET /api/v1/events): main moving, change requests, new drift events.
+    const live = new LiveEvents({ drift: driftStore, driftAfterId: lastDriftEventId(ingestStore.db) });
+    cleanup.push(async () => live.close());
     const ingest = new IngestService(ingestStore, { log, ...options.ingest, processors: [enforcementRecorder(driftStore, () => drift.commit?.sha), drift.processor, firstReports.processor, ...(options.ingest?.processors ?? [])] });
     // Runs after the app closed (no new reports): commits the pending ones and drains the queue.
     cleanup.push(async () => ingest.close());
@@ -194,6 +200,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       cache,
       onIndexed: (commits) => {
         configIndex.report(commits);
+        live.mainMoved(commits);
         followConfig();
         followDrift();
       },
@@ -213,6 +220,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       changes: records,
       audit,
       webhooks,
+      onEvent: (event) => live.publish(event.type, event.data),
       reader: new RevisionReader(repo, cache),
       waitForIndexed: () => withTimeout(indexer.sync(), INDEX_WAIT_MS),
       publicUrl,
@@ -248,6 +256,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       extend: (instance, ctx) => {
         registerChangeRoutes(instance, { changes, store, governedFromSeq });
         registerAuditRoutes(instance, { audit });
+        registerEventRoutes(instance, { events: live });
+        registerFacetRoutes(instance, ctx);
         registerConfigRoutes(instance, { service: config, versions: configVersions, index: configIndex, store, recipient: () => identities.recipient });
         registerConfigSourcesRoutes(instance, { service: config, versions: configVersions, index: configIndex, store, audit });
         instance.addHook('preClose', async () => config.close());

@@ -64,6 +64,8 @@ export interface ChangeServiceOptions {
   changes: SqliteChangeStore;
   audit: AuditLog;
   webhooks?: WebhookDispatcher;
+  /** Hears every event the webhooks are sent, as it happens (the live event stream). */
+  onEvent?: (event: { type: string; data: Record<string, unknown> }) => void;
   reader: RevisionReader;
   /** Resolves once the indexer has indexed `sha` (or after a bounded wait). */
   waitForIndexed: (sha: string) => Promise<void>;
@@ -852,7 +854,9 @@ export class ChangeService {
   }
 
   #notify(type: string, record: ChangeRecord, extra: Record<string, unknown>): void {
-    this.#o.webhooks?.dispatch({ type, data: { change: summary(record, this.#o.publicUrl()), ...extra } });
+    const event = { type, data: { change: summary(record, this.#o.publicUrl()), ...extra } };
+    this.#o.webhooks?.dispatch(event);
+    this.#o.onEvent?.(event);
   }
 }
 

@@ -201,6 +201,8 @@ export interface Store {
   modelAt(seq: number): Promise<EstateModel | undefined>;
   /** Number of current assets per kind at `seq`. */
   countByKind(seq: number): Promise<Record<string, number>>;
+  /** How many assets match `query` (its limit and cursor aside), by kind or by owner (`''`: none). */
+  countAssets(query: Omit<AssetQuery, 'limit' | 'after'>, by: 'kind' | 'owner'): Promise<Record<string, number>>;
 
   createToken(record: TokenRecord, hash: string): Promise<void>;
   /** The token with this hash, revoked or not. */

@@ -69,10 +69,13 @@ export const MAX_TERM_CANDIDATES = 2000;
  *
  * At the head the walks use the partial indexes `WHERE valid_to IS NULL`; in the past they use the
  * full indexes, which hold every version, and check the validity interval.
+ *
+ * With `countBy`, the same walk and checks count every match (limit and order dropped), grouped
+ * by the matches' kind or owner: rows `(facet, n)`, read from the index and the row, never decoded.
  */
-export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): AssetQueryPlan {
+export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints, countBy?: 'kind' | 'owner'): AssetQueryPlan {
   const { atHead } = hints;
-  const params: Record<string, string | number> = { after: query.after ?? '', limit: query.limit };
+  const params: Record<string, string | number> = { after: query.after ?? '', ...(countBy ? {} : { limit: query.limit }) };
   if (!atHead) params.seq = query.seq;
   const shape: string[] = [atHead ? 'head' : 'past'];
   const requirements = [...(query.selector ?? [])];
@@ -186,15 +189,20 @@ export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints): Asset
     checks.push(condition);
   });
 
-  const select = (where: string[]): string => `SELECT ${versionColumns(walk.id)} FROM ${walk.from} WHERE ${[...where, ...checks].join(' AND ')}`;
+  const columns = countBy ? `av.${countBy} AS facet` : versionColumns(walk.id);
+  const select = (where: string[]): string => `SELECT ${columns} FROM ${walk.from} WHERE ${[...where, ...checks].join(' AND ')}`;
   let sql: string;
-  if (walk.arms !== undefined) {
+  if (countBy) {
+    const arms = Array.from({ length: walk.arms ?? 1 }, (_, i) => select(walk.where.map((w) => w.replace('@dv0', `@dv${i}`))));
+    sql = `SELECT facet, count(*) AS n FROM (${arms.join(' UNION ALL ')}) GROUP BY facet`;
+  } else if (walk.arms !== undefined) {
     // Each arm is in id order through the index; `ORDER BY 2` (asset_id) makes SQLite merge them.
     const arms = Array.from({ length: walk.arms }, (_, i) => select(walk.where.map((w) => w.replace('@dv0', `@dv${i}`))));
     sql = `${arms.join(' UNION ALL ')} ORDER BY 2 LIMIT @limit`;
   } else {
     sql = `${select(walk.where)} ORDER BY ${walk.id} LIMIT @limit`;
   }
+  if (countBy) shape.push(`count-${countBy}`);
   return { key: shape.join(' '), sql, params };
 }
 

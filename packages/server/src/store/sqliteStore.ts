@@ -177,19 +177,30 @@ class SqliteStore implements Store {
     return this.assetRows(query).map(versionJsonFromRow);
   }
 
+  async countAssets(query: Omit<AssetQuery, 'limit' | 'after'>, by: 'kind' | 'owner'): Promise<Record<string, number>> {
+    const rows = this.planned({ ...query, limit: 0 }, by) as unknown as Array<[string | null, number]>;
+    return Object.fromEntries(rows.map(([facet, n]) => [facet ?? '', n]));
+  }
+
   /** The rows of a listAssets query, through one planned statement (prepared once per shape). */
   private assetRows(query: AssetQuery): VersionRow[] {
     const limit = limitOf(query.limit);
     if (limit === 0) return [];
+    return this.planned({ ...query, limit });
+  }
+
+  /** Runs the planned statement of a query (or of its count by `countBy`). */
+  private planned(query: AssetQuery, countBy?: 'kind' | 'owner'): VersionRow[] {
     const atHead = query.seq >= this.headSeq();
     const plan = planAssetQuery(
-      { ...query, limit },
+      query,
       {
         atHead,
         termCandidates: this.termCandidates(query.terms ?? []),
         labelValues: (key) => this.labelValues(key, atHead),
         estimate: (walk) => this.estimate(walk, atHead),
       },
+      countBy,
     );
     let statement = this.queries.get(plan.key);
     if (statement === undefined) {
