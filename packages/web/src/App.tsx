@@ -1,6 +1,11 @@
 import type { EstateClient } from '@estate/client';
 import { useEffect, useState, type ReactElement } from 'react';
 import { createClient, describeError, whoami, type Identity } from './api';
+import { roleAtLeast } from './changeState';
+import { IdentityContext } from './identity';
+import { EditAssetPage, NewAssetPage } from './pages/AssetEditor';
+import { ChangeList } from './pages/ChangeList';
+import { ChangePage } from './pages/ChangePage';
 import { AssetPage } from './pages/AssetPage';
 import { EstateBrowser } from './pages/EstateBrowser';
 import { NotFound } from './pages/NotFound';
@@ -61,7 +66,9 @@ export function App(): ReactElement {
     <>
       <Header identity={session.identity} onSignOut={signOut} />
       <main id="main">
-        <Page client={session.client} />
+        <IdentityContext.Provider value={session.identity}>
+          <Page client={session.client} />
+        </IdentityContext.Provider>
       </main>
     </>
   );
@@ -71,6 +78,13 @@ export function App(): ReactElement {
 function Page({ client }: { client: EstateClient }): ReactElement {
   const { pathname, search } = usePlace();
   if (pathname === '/') return <EstateBrowser client={client} search={search} />;
+  // Change requests and the edit form (W1).
+  if (pathname === '/changes' || pathname === '/changes/') return <ChangeList client={client} search={search} />;
+  const change = /^\/changes\/(\d+)\/?$/.exec(pathname);
+  if (change) return <ChangePage key={change[1]} client={client} id={Number(change[1])} />;
+  const edit = /^\/assets\/([^/]+)\/([^/]+)\/edit\/?$/.exec(pathname);
+  if (edit) return <EditAssetPage client={client} id={`${decodeURIComponent(edit[1]!)}/${decodeURIComponent(edit[2]!)}`} />;
+  if (pathname === '/new') return <NewAssetPage client={client} search={search} />;
   const asset = /^\/assets\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
   if (asset) return <AssetPage client={client} id={`${decodeURIComponent(asset[1]!)}/${decodeURIComponent(asset[2]!)}`} search={search} />;
   return <NotFound />;
@@ -98,6 +112,14 @@ function Header({ identity, onSignOut }: { identity?: Identity; onSignOut?: () =
             <li>
               <Link to="/">Browse assets</Link>
             </li>
+            <li>
+              <Link to="/changes">Change requests</Link>
+            </li>
+            {roleAtLeast(identity.role, 'editor') && (
+              <li>
+                <Link to="/new">New asset</Link>
+              </li>
+            )}
           </ul>
         </nav>
       )}

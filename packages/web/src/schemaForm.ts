@@ -223,18 +223,3 @@ export function mergePatch(before: unknown, after: unknown): unknown {
 export function withoutUnset<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
-
-/** Sets the value at a pointer inside a document, copying the path (the document is not changed). */
-export function setAt(document: unknown, pointer: string, value: unknown): unknown {
-  if (pointer === '') return value;
-  const [head, ...rest] = pointer.slice(1).split('/');
-  const key = head!.replace(/~1/g, '/').replace(/~0/g, '~');
-  const tail = rest.length === 0 ? '' : `/${rest.join('/')}`;
-  if (Array.isArray(document)) {
-    const copy = [...document];
-    copy[Number(key)] = setAt(copy[Number(key)], tail, value);
-    return copy;
-  }
-  const record = isRecord(document) ? document : {};
-  return { ...record, [key]: setAt(record[key], tail, value) };
-}

@@ -1,9 +1,11 @@
 import type { EstateClient, HistoryEntry, RelationDirection } from '@estate/client';
 import { useEffect, useMemo, useState, type ReactElement } from 'react';
 import { describeError } from '../api';
+import { roleAtLeast } from '../changeState';
 import { HistoryList } from '../components/HistoryList';
 import { RelationGraph } from '../components/RelationGraph';
 import { YamlView } from '../components/YamlView';
+import { useIdentity } from '../identity';
 import { describePath } from '../impact';
 import { assetPath, Link, navigate } from '../router';
 import { useLoad } from '../useLoad';
@@ -27,6 +29,7 @@ function relationSettings(search: string): { direction: RelationDirection; depth
 /** One asset: its facts, its document as YAML, its relations with impact paths, its history. */
 export function AssetPage({ client, id, search }: { client: EstateClient; id: string; search: string }): ReactElement {
   const asset = useLoad(`asset ${id}`, () => client.getAsset(id));
+  const identity = useIdentity();
   useEffect(() => {
     document.title = `${id} · Estate`;
   }, [id]);
@@ -54,6 +57,13 @@ export function AssetPage({ client, id, search }: { client: EstateClient; id: st
         <Link to="/">Assets</Link> / <Link to={`/?kind=${encodeURIComponent(current.kind)}`}>{current.kind}</Link>
       </p>
       <h1>{current.id}</h1>
+      {identity && roleAtLeast(identity.role, 'editor') && (
+        <p>
+          <Link className="button" to={`${assetPath(current.id)}/edit`}>
+            Edit
+          </Link>
+        </p>
+      )}
       <dl className="facts">
         <dt>Kind</dt>
         <dd>{current.kind}</dd>
