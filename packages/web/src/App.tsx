@@ -7,6 +7,10 @@ import { EditAssetPage, NewAssetPage } from './pages/AssetEditor';
 import { ChangeList } from './pages/ChangeList';
 import { ChangePage } from './pages/ChangePage';
 import { AssetPage } from './pages/AssetPage';
+import { AuditPage } from './pages/AuditPage';
+import { ConfigListPage } from './pages/ConfigListPage';
+import { ConfigPage } from './pages/ConfigPage';
+import { DriftPage } from './pages/DriftPage';
 import { EstateBrowser } from './pages/EstateBrowser';
 import { NotFound } from './pages/NotFound';
 import { SignIn } from './pages/SignIn';
@@ -87,6 +91,12 @@ function Page({ client }: { client: EstateClient }): ReactElement {
   if (pathname === '/new') return <NewAssetPage client={client} search={search} />;
   const asset = /^\/assets\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
   if (asset) return <AssetPage client={client} id={`${decodeURIComponent(asset[1]!)}/${decodeURIComponent(asset[2]!)}`} search={search} />;
+  // Drift, config and audit (W2).
+  if (pathname === '/drift' || pathname === '/drift/') return <DriftPage client={client} search={search} />;
+  if (pathname === '/config' || pathname === '/config/') return <ConfigListPage />;
+  const config = /^\/config\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
+  if (config) return <ConfigPage key={pathname} client={client} app={decodeURIComponent(config[1]!)} env={decodeURIComponent(config[2]!)} search={search} />;
+  if (pathname === '/audit' || pathname === '/audit/') return <AuditPage client={client} search={search} />;
   return <NotFound />;
 }
 
@@ -120,6 +130,15 @@ function Header({ identity, onSignOut }: { identity?: Identity; onSignOut?: () =
                 <Link to="/new">New asset</Link>
               </li>
             )}
+            <li>
+              <Link to="/drift">Drift</Link>
+            </li>
+            <li>
+              <Link to="/config">Config</Link>
+            </li>
+            <li>
+              <Link to="/audit">Audit</Link>
+            </li>
           </ul>
         </nav>
       )}
