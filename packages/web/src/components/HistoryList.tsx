@@ -1,9 +1,14 @@
-import type { HistoryEntry } from '@estate/client';
+import type { HistoryEntry, Provenance } from '@estate/client';
 import type { ReactElement } from 'react';
 import { fieldPath, formatValue } from '../fieldChanges';
+import { Link } from '../router';
+import { ProvenanceLine } from './Provenance';
 
-/** The commits that changed an asset, newest first, each with its field-level changes. */
-export function HistoryList({ entries }: { entries: HistoryEntry[] }): ReactElement {
+/**
+ * The commits that changed an asset, newest first, each with its field-level changes; with
+ * `provenance`, how each commit reached main; with `viewAt`, a link to the asset as of each commit.
+ */
+export function HistoryList({ entries, provenance, viewAt }: { entries: HistoryEntry[]; provenance?: ReadonlyMap<string, Provenance>; viewAt?: (sha: string) => string }): ReactElement {
   return (
     <ol className="history">
       {entries.map((entry) => (
@@ -14,7 +19,18 @@ export function HistoryList({ entries }: { entries: HistoryEntry[] }): ReactElem
           <div className="muted">
             {entry.commit.author.name} · <time dateTime={entry.commit.author.date}>{new Date(entry.commit.author.date).toLocaleString()}</time>
             {entry.change === 'moved' && entry.fromPath ? ` · moved from ${entry.fromPath} to ${entry.path}` : ` · ${entry.path}`}
+            {viewAt && entry.change !== 'removed' && (
+              <>
+                {' · '}
+                <Link to={viewAt(entry.commit.sha)}>View as of {entry.commit.sha.slice(0, 8)}</Link>
+              </>
+            )}
           </div>
+          {provenance?.has(entry.commit.sha) && (
+            <div className="provenance">
+              <ProvenanceLine provenance={provenance.get(entry.commit.sha)!} />
+            </div>
+          )}
           {entry.fields.length > 0 && (
             <table>
               <caption className="visually-hidden">Fields changed in {entry.commit.sha.slice(0, 8)}</caption>

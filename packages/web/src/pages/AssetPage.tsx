@@ -1,13 +1,18 @@
-import type { EstateClient, HistoryEntry, RelationDirection } from '@estate/client';
+import type { EstateClient, HistoryEntry, Provenance, RelationDirection } from '@estate/client';
 import { useEffect, useMemo, useState, type ReactElement } from 'react';
 import { describeError } from '../api';
 import { roleAtLeast } from '../changeState';
+import { DriftState } from '../components/DriftState';
 import { HistoryList } from '../components/HistoryList';
 import { RelationGraph } from '../components/RelationGraph';
+import { TimeTravel } from '../components/TimeTravel';
+import { WhyTimeline } from '../components/WhyTimeline';
 import { YamlView } from '../components/YamlView';
 import { useIdentity } from '../identity';
 import { describePath } from '../impact';
 import { assetPath, Link, navigate } from '../router';
+import { readAt, withAt } from '../timeTravel';
+import { useLiveRevision, type LiveEvent } from '../useLiveEvents';
 import { useLoad } from '../useLoad';
 
 const DIRECTIONS: Array<{ value: RelationDirection; title: string }> = [
@@ -26,15 +31,27 @@ function relationSettings(search: string): { direction: RelationDirection; depth
   return { direction, depth: DEPTHS.includes(depth) ? depth : 3 };
 }
 
-/** One asset: its facts, its document as YAML, its relations with impact paths, its history. */
+/**
+ * One asset: its facts, its document as YAML, its drift, its relations with impact paths, why it is
+ * as it is (the timeline), its history with each commit's provenance. `?at=` (a commit or a time)
+ * shows it as of then. Live events reload what they concern: main moving (unless the page shows a
+ * fixed past), and drift of this asset.
+ */
 export function AssetPage({ client, id, search }: { client: EstateClient; id: string; search: string }): ReactElement {
-  const asset = useLoad(`asset ${id}`, () => client.getAsset(id));
+  const at = readAt(search);
+  const main = useLiveRevision(['main.moved']);
+  const drift = useLiveRevision(['drift', 'host'], (event: LiveEvent) => event.data['asset'] === id);
+  // The present follows main; a past commit stays put.
+  const asset = useLoad(`asset ${id} ${at ?? ''} ${at === undefined ? main.revision : 0}`, () => client.getAsset(id, at === undefined ? {} : { at }));
   const identity = useIdentity();
   useEffect(() => {
     document.title = `${id} · Estate`;
   }, [id]);
+  // Browser links keep the time-travel point, so the estate around the asset is seen as of then too.
+  const atQuery = at === undefined ? '' : `&at=${encodeURIComponent(at)}`;
 
-  if (asset.error !== undefined && !asset.data) {
+  const current = asset.data?.asset.id === id ? asset.data.asset : undefined;
+  if (asset.error !== undefined && !current) {
     return (
       <>
         <h1>{id}</h1>
@@ -42,21 +59,34 @@ export function AssetPage({ client, id, search }: { client: EstateClient; id: st
           {describeError(asset.error)}
         </p>
         <p>
+          {at !== undefined && (
+            <>
+              <Link to={assetPath(id)}>Show it now</Link> ·{' '}
+            </>
+          )}
           <Link to="/">Browse assets</Link>
         </p>
       </>
     );
   }
-  const current = asset.data?.asset.id === id ? asset.data.asset : undefined;
-  if (!current) return <p role="status">Loading {id}…</p>;
+  if (!current || !asset.data) return <p role="status">Loading {id}…</p>;
   const { metadata } = current.document;
   const labels = Object.entries(metadata.labels ?? {});
   return (
     <>
       <p>
-        <Link to="/">Assets</Link> / <Link to={`/?kind=${encodeURIComponent(current.kind)}`}>{current.kind}</Link>
+        <Link to="/">Assets</Link> / <Link to={`/?kind=${encodeURIComponent(current.kind)}${atQuery}`}>{current.kind}</Link>
       </p>
       <h1>{current.id}</h1>
+      <p className="live muted" role="status" aria-live="polite">
+        {main.status === 'live' ? `Live: showing ${at === undefined ? "main's head" : 'a past commit'}, commit ${asset.data.commit.sha.slice(0, 8)}` : main.status === 'connecting' ? 'Connecting to live updates…' : 'Live updates are off; reload to see changes'}
+      </p>
+      {asset.error !== undefined && (
+        <p className="error" role="alert">
+          {describeError(asset.error)}
+        </p>
+      )}
+      <TimeTravel client={client} id={current.id} at={at} search={search} commit={asset.data.commit} revision={main.revision} />
       {identity && roleAtLeast(identity.role, 'editor') && (
         <p>
           <Link className="button" to={`${assetPath(current.id)}/edit`}>
@@ -68,7 +98,7 @@ export function AssetPage({ client, id, search }: { client: EstateClient; id: st
         <dt>Kind</dt>
         <dd>{current.kind}</dd>
         <dt>Owner</dt>
-        <dd>{metadata.owner ? <Link to={assetPath(metadata.owner)}>{metadata.owner}</Link> : <span className="muted">none</span>}</dd>
+        <dd>{metadata.owner ? <Link to={`${assetPath(metadata.owner)}${withAt('', at)}`}>{metadata.owner}</Link> : <span className="muted">none</span>}</dd>
         <dt>Labels</dt>
         <dd>
           {labels.length === 0 ? (
@@ -77,7 +107,7 @@ export function AssetPage({ client, id, search }: { client: EstateClient; id: st
             <ul className="chips" aria-label="Labels">
               {labels.map(([key, value]) => (
                 <li key={key}>
-                  <Link to={`/?selector=${encodeURIComponent(`${key}=${value}`)}`}>
+                  <Link to={`/?selector=${encodeURIComponent(`${key}=${value}`)}${atQuery}`}>
                     {key}={value}
                   </Link>
                 </li>
@@ -104,19 +134,21 @@ export function AssetPage({ client, id, search }: { client: EstateClient; id: st
         <h2 id="spec-title">Definition</h2>
         <YamlView value={current.document} label={`${current.path} as YAML`} />
       </section>
-      <Relations client={client} id={current.id} search={search} />
-      <History client={client} id={current.id} />
+      <DriftState client={client} id={current.id} revision={drift.revision} />
+      <Relations client={client} id={current.id} search={search} at={at} revision={at === undefined ? main.revision : 0} />
+      <WhyTimeline client={client} id={current.id} revision={main.revision + drift.revision} />
+      <History client={client} id={current.id} revision={main.revision} search={search} />
     </>
   );
 }
 
 /** The relations of the asset: a graph and the paths, in or out, to a chosen depth. */
-function Relations({ client, id, search }: { client: EstateClient; id: string; search: string }): ReactElement {
+function Relations({ client, id, search, at, revision }: { client: EstateClient; id: string; search: string; at: string | undefined; revision: number }): ReactElement {
   const settings = useMemo(() => relationSettings(search), [search]);
-  const relations = useLoad(`relations ${id} ${settings.direction} ${settings.depth}`, () => client.relations(id, settings));
+  const relations = useLoad(`relations ${id} ${settings.direction} ${settings.depth} ${at ?? ''} ${revision}`, () => client.relations(id, { ...settings, ...(at === undefined ? {} : { at }) }));
   const change = (next: Partial<typeof settings>): void => {
     const params = new URLSearchParams({ direction: next.direction ?? settings.direction, depth: String(next.depth ?? settings.depth) });
-    navigate(`${assetPath(id)}?${params}`, { replace: true });
+    navigate(`${assetPath(id)}${withAt(`?${params}`, at)}`, { replace: true });
   };
   const title = DIRECTIONS.find((d) => d.value === settings.direction)!.title;
   const items = relations.data?.asset === id ? relations.data.items : undefined;
@@ -165,7 +197,7 @@ function Relations({ client, id, search }: { client: EstateClient; id: string; s
           <ul className="paths" aria-label={`${title}: paths`}>
             {items.map((item) => (
               <li key={item.id}>
-                <Link to={assetPath(item.id)}>{item.id}</Link> <span className="muted">({item.depth})</span>: {describePath(item.path)}
+                <Link to={`${assetPath(item.id)}${withAt('', at)}`}>{item.id}</Link> <span className="muted">({item.depth})</span>: {describePath(item.path)}
               </li>
             ))}
           </ul>
@@ -175,9 +207,9 @@ function Relations({ client, id, search }: { client: EstateClient; id: string; s
   );
 }
 
-/** The asset's history, newest first, a page at a time. */
-function History({ client, id }: { client: EstateClient; id: string }): ReactElement {
-  const first = useLoad(`history ${id}`, () => client.assetHistory(id, { limit: HISTORY_PAGE }));
+/** The asset's history, newest first, a page at a time, with how each commit reached main. */
+function History({ client, id, revision, search }: { client: EstateClient; id: string; revision: number; search: string }): ReactElement {
+  const first = useLoad(`history ${id} ${revision}`, () => client.assetHistory(id, { limit: HISTORY_PAGE }));
   const [more, setMore] = useState<{ id: string; entries: HistoryEntry[]; nextCursor?: string }>({ id, entries: [] });
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<unknown>();
@@ -196,6 +228,7 @@ function History({ client, id }: { client: EstateClient; id: string }): ReactEle
     }
   };
   const entries = first.data?.asset === id ? [...first.data.items, ...extra.entries] : undefined;
+  const provenance = useProvenance(client, entries);
   return (
     <section aria-labelledby="history-title">
       <h2 id="history-title">History</h2>
@@ -204,7 +237,7 @@ function History({ client, id }: { client: EstateClient; id: string }): ReactEle
           {describeError(first.error ?? error)}
         </p>
       )}
-      {!entries ? <p role="status">Loading history…</p> : <HistoryList entries={entries} />}
+      {!entries ? <p role="status">Loading history…</p> : <HistoryList entries={entries} provenance={provenance} viewAt={(sha) => `${assetPath(id)}${withAt(search, sha)}`} />}
       {nextCursor && (
         <button type="button" onClick={loadMore} disabled={loadingMore}>
           {loadingMore ? 'Loading…' : 'Older changes'}
@@ -212,4 +245,28 @@ function History({ client, id }: { client: EstateClient; id: string }): ReactEle
       )}
     </section>
   );
+}
+
+/** The provenance of each entry's commit (`GET /api/v1/provenance/:sha`), fetched once per commit; failures leave it out. */
+function useProvenance(client: EstateClient, entries: HistoryEntry[] | undefined): ReadonlyMap<string, Provenance> {
+  const [known, setKnown] = useState<ReadonlyMap<string, Provenance>>(new Map());
+  const wanted = (entries ?? []).map((entry) => entry.commit.sha).filter((sha) => !known.has(sha));
+  const key = [...new Set(wanted)].join(',');
+  useEffect(() => {
+    if (key === '') return;
+    let current = true;
+    void Promise.all(key.split(',').map((sha) => client.provenance(sha).catch(() => undefined))).then((found) => {
+      if (!current) return;
+      setKnown((previous) => {
+        const next = new Map(previous);
+        for (const item of found) if (item) next.set(item.sha, item);
+        return next;
+      });
+    });
+    return () => {
+      current = false;
+    };
+    // `key` names the commits still missing.
+  }, [key]);
+  return known;
 }
