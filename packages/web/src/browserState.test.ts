@@ -3,8 +3,8 @@ import { formatBrowserState, parseBrowserState, updateBrowserState } from './bro
 
 describe('the estate browser state in the query string', () => {
   it('round-trips every part, leaving defaults out', () => {
-    const state = parseBrowserState('?q=web+prod&kind=Host&owner=team%2Fweb&selector=env%3Dprod&cols=owner,kind,path&limit=100&page=c1&page=c2');
-    expect(state).toEqual({ q: 'web prod', kind: 'Host', owner: 'team/web', selector: 'env=prod', columns: ['owner', 'kind', 'path'], limit: 100, pages: ['c1', 'c2'] });
+    const state = parseBrowserState('?q=web+prod&kind=Host&owner=team%2Fweb&selector=env%3Dprod&at=abc123&cols=owner,kind,path&limit=100&page=c1&page=c2');
+    expect(state).toEqual({ q: 'web prod', kind: 'Host', owner: 'team/web', selector: 'env=prod', at: 'abc123', columns: ['owner', 'kind', 'path'], limit: 100, pages: ['c1', 'c2'] });
     expect(parseBrowserState(formatBrowserState(state))).toEqual({ ...state, columns: ['kind', 'owner', 'path'] });
     expect(formatBrowserState(parseBrowserState(''))).toBe('');
   });

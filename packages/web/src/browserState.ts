@@ -29,6 +29,8 @@ export interface BrowserState {
   kind?: string;
   owner?: string;
   selector?: string;
+  /** A commit sha or ISO 8601 time: the estate as of then (time travel). */
+  at?: string;
   columns: Column[];
   limit: number;
   pages: string[];
@@ -53,7 +55,9 @@ export function parseBrowserState(search: string): BrowserState {
   const kind = text('kind');
   const owner = text('owner');
   const selector = text('selector');
+  const at = text('at');
   if (kind) state.kind = kind;
+  if (at) state.at = at;
   if (owner) state.owner = owner;
   if (selector) state.selector = selector;
   return state;
@@ -66,6 +70,7 @@ export function formatBrowserState(state: BrowserState): string {
   if (state.kind) params.set('kind', state.kind);
   if (state.owner) params.set('owner', state.owner);
   if (state.selector) params.set('selector', state.selector);
+  if (state.at) params.set('at', state.at);
   const ordered = COLUMNS.filter((c) => state.columns.includes(c));
   if (ordered.join(',') !== DEFAULT_COLUMNS.join(',')) params.set('cols', ordered.join(','));
   if (state.limit !== DEFAULT_PAGE_SIZE) params.set('limit', String(state.limit));
@@ -78,7 +83,7 @@ export function formatBrowserState(state: BrowserState): string {
 export function updateBrowserState(state: BrowserState, change: Partial<BrowserState>): BrowserState {
   const next: BrowserState = { ...state, ...change };
   if (!('pages' in change)) next.pages = [];
-  for (const key of ['kind', 'owner', 'selector'] as const) if (!next[key]) delete next[key];
+  for (const key of ['kind', 'owner', 'selector', 'at'] as const) if (!next[key]) delete next[key];
   return next;
 }
 

@@ -2,8 +2,10 @@ import type { AssetPage, EstateClient } from '@estate/client';
 import { useEffect, useMemo, useState, type FormEvent, type ReactElement } from 'react';
 import { describeError } from '../api';
 import { cellText, COLUMN_TITLES, COLUMNS, formatBrowserState, PAGE_SIZES, parseBrowserState, updateBrowserState, type BrowserState, type Column } from '../browserState';
+import { assetFacets, type Facets as FacetCounts } from '../facetsApi';
 import { assetPath, Link, navigate } from '../router';
-import { useLoad } from '../useLoad';
+import { useLiveRevision } from '../useLiveEvents';
+import { useLoad, type Loaded } from '../useLoad';
 
 /** How long typing pauses before the search runs. */
 const TYPING_PAUSE_MS = 200;
@@ -32,15 +34,26 @@ export function EstateBrowser({ client, search }: { client: EstateClient; search
   }, [state.q]);
 
   const cursor = state.pages.at(-1);
-  const query = { q: state.q || undefined, kind: state.kind, owner: state.owner, selector: state.selector, limit: state.limit, cursor };
-  const assets = useLoad(JSON.stringify(query), () => client.listAssets(query));
+  // Results and counts follow main as it moves (unless the view is of a past commit).
+  const main = useLiveRevision(['main.moved']);
+  const live = state.at === undefined ? main.revision : 0;
+  const filters = { q: state.q || undefined, kind: state.kind, owner: state.owner, selector: state.selector, at: state.at };
+  const query = { ...filters, limit: state.limit, cursor };
+  const assets = useLoad(`${JSON.stringify(query)} ${live}`, () => client.listAssets(query));
+  const facets = useLoad(`facets ${JSON.stringify(filters)} ${live}`, () => assetFacets(filters));
   const selectorFailed = assets.error !== undefined && (assets.error as { code?: string }).code === 'E_SELECTOR';
 
   return (
     <>
       <h1>Assets</h1>
+      {state.at !== undefined && (
+        <p className="banner" role="note">
+          Showing the estate as of <code>{state.at}</code>
+          {assets.data ? ` (commit ${assets.data.commit.sha.slice(0, 8)})` : ''}. <Link to={`/${formatBrowserState(updateBrowserState(state, { at: '' }))}`}>Back to now</Link>
+        </p>
+      )}
       <div className="browser">
-        <Facets client={client} state={state} go={go} selectorError={selectorFailed ? describeError(assets.error) : undefined} />
+        <Facets client={client} state={state} go={go} counts={facets} selectorError={selectorFailed ? describeError(assets.error) : undefined} />
         <div>
           <form
             className="search"
@@ -53,7 +66,7 @@ export function EstateBrowser({ client, search }: { client: EstateClient; search
             <label htmlFor="q">Search names, labels and spec text</label>
             <input id="q" type="search" value={text} onChange={(event) => setText(event.target.value)} placeholder="e.g. web prod debian" autoComplete="off" />
           </form>
-          <Results state={state} assets={assets.data} loading={assets.loading} go={go} />
+          <Results state={state} assets={assets.data} total={facets.data?.total} loading={assets.loading} go={go} />
           {assets.error !== undefined && !selectorFailed && (
             <p className="error" role="alert">
               {describeError(assets.error)}
@@ -65,11 +78,13 @@ export function EstateBrowser({ client, search }: { client: EstateClient; search
   );
 }
 
-/** Kind, owner and label selector filters, and the table's columns. */
-function Facets({ client, state, go, selectorError }: { client: EstateClient; state: BrowserState; go: (change: Partial<BrowserState>) => void; selectorError: string | undefined }): ReactElement {
-  const kinds = useLoad('kinds', () => client.kinds());
-  // Owners are teams: the Team assets, when the estate has that kind.
-  const teams = useLoad('teams', () => client.listAssets({ kind: 'Team', limit: 1000 }));
+/** Kind, owner and label selector filters with the counts of matches, and the table's columns. */
+function Facets({ client, state, go, counts, selectorError }: { client: EstateClient; state: BrowserState; go: (change: Partial<BrowserState>) => void; counts: Loaded<FacetCounts>; selectorError: string | undefined }): ReactElement {
+  const kinds = useLoad(`kinds ${state.at ?? ''}`, () => client.kinds(state.at === undefined ? {} : { at: state.at }));
+  const kindCount = new Map(counts.data?.kinds.map((k) => [k.kind, k.count]));
+  const allKinds = counts.data?.kinds.reduce((sum, k) => sum + k.count, 0);
+  // Owners in use by the matches (each facet's counts leave its own filter out), most first.
+  const owners = (counts.data?.owners ?? []).filter((o) => o.owner !== '');
   const [selector, setSelector] = useState(state.selector ?? '');
   useEffect(() => setSelector(state.selector ?? ''), [state.selector]);
   const applySelector = (event: FormEvent): void => {
@@ -89,7 +104,8 @@ function Facets({ client, state, go, selectorError }: { client: EstateClient; st
           {['', ...kindNames].map((name) => (
             <li key={name || 'all'}>
               <label>
-                <input type="radio" name="kind" value={name} checked={(state.kind ?? '') === name} onChange={() => go({ kind: name })} /> {name || 'All kinds'}
+                <input type="radio" name="kind" value={name} checked={(state.kind ?? '') === name} onChange={() => go({ kind: name })} /> {name || 'All kinds'}{' '}
+                <FacetCount count={name ? (kindCount.get(name) ?? (counts.data ? 0 : undefined)) : allKinds} />
               </label>
             </li>
           ))}
@@ -102,10 +118,10 @@ function Facets({ client, state, go, selectorError }: { client: EstateClient; st
         </label>
         <select id="owner" value={state.owner ?? ''} onChange={(event) => go({ owner: event.target.value })}>
           <option value="">Any owner</option>
-          {state.owner && !teams.data?.items.some((team) => team.id === state.owner) && <option value={state.owner}>{state.owner}</option>}
-          {(teams.data?.items ?? []).map((team) => (
-            <option key={team.id} value={team.id}>
-              {team.id}
+          {state.owner && !owners.some((o) => o.owner === state.owner) && <option value={state.owner}>{state.owner} (0)</option>}
+          {owners.map((o) => (
+            <option key={o.owner} value={o.owner}>
+              {o.owner} ({o.count.toLocaleString()})
             </option>
           ))}
         </select>
@@ -152,12 +168,19 @@ function Facets({ client, state, go, selectorError }: { client: EstateClient; st
   );
 }
 
+/** A facet's count of matches, when known. */
+function FacetCount({ count }: { count: number | undefined }): ReactElement | null {
+  return count === undefined ? null : <span className="count">({count.toLocaleString()})</span>;
+}
+
 /** The table of one page of assets, and the pager. */
-function Results({ state, assets, loading, go }: { state: BrowserState; assets: AssetPage | undefined; loading: boolean; go: (change: Partial<BrowserState>) => void }): ReactElement {
+function Results({ state, assets, total, loading, go }: { state: BrowserState; assets: AssetPage | undefined; total: number | undefined; loading: boolean; go: (change: Partial<BrowserState>) => void }): ReactElement {
   const columns = COLUMNS.filter((column) => state.columns.includes(column));
   const first = state.pages.length * state.limit + 1;
   const count = assets?.items.length ?? 0;
-  const summary = !assets ? 'Loading…' : count === 0 ? 'No assets match.' : `Assets ${first}–${first + count - 1}${assets.nextCursor ? ', more on the next page' : ''}, as of commit ${assets.commit.sha.slice(0, 8)}.`;
+  const of = total !== undefined ? ` of ${total.toLocaleString()}` : assets?.nextCursor ? ', more on the next page' : '';
+  const summary = !assets ? 'Loading…' : count === 0 ? 'No assets match.' : `Assets ${first}–${first + count - 1}${of}, as of commit ${assets.commit.sha.slice(0, 8)}.`;
+  const atQuery = state.at === undefined ? '' : `?at=${encodeURIComponent(state.at)}`;
   return (
     <>
       <p role="status" aria-live="polite" className="muted">
@@ -180,7 +203,7 @@ function Results({ state, assets, loading, go }: { state: BrowserState; assets: 
             {assets.items.map((asset) => (
               <tr key={asset.id}>
                 <th scope="row">
-                  <Link to={assetPath(asset.id)}>{asset.id}</Link>
+                  <Link to={`${assetPath(asset.id)}${atQuery}`}>{asset.id}</Link>
                 </th>
                 {columns.map((column) => (
                   <td key={column}>{cellText(asset, column)}</td>
