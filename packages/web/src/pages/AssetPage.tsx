@@ -86,7 +86,6 @@ export function AssetPage({ client, id, search }: { client: EstateClient; id: st
           {describeError(asset.error)}
         </p>
       )}
-      <TimeTravel client={client} id={current.id} at={at} search={search} commit={asset.data.commit} revision={main.revision} />
       {identity && roleAtLeast(identity.role, 'editor') && (
         <p>
           <Link className="button" to={`${assetPath(current.id)}/edit`}>
@@ -94,6 +93,7 @@ export function AssetPage({ client, id, search }: { client: EstateClient; id: st
           </Link>
         </p>
       )}
+      <TimeTravel client={client} id={current.id} at={at} search={search} commit={asset.data.commit} revision={main.revision} />
       <dl className="facts">
         <dt>Kind</dt>
         <dd>{current.kind}</dd>
