@@ -299,11 +299,11 @@ function configChanges(previous: ConfigVersion | undefined, version: ConfigVersi
   return changes.sort((a, b) => compareText(a.path, b.path));
 }
 
-/** The leaves of a config (scalars, lists, empty maps) by JSON pointer. */
+/** The leaves of a config (scalars, lists, empty maps below the top) by JSON pointer: an empty config has none. */
 function leaves(values: Record<string, unknown>): Map<string, unknown> {
   const found = new Map<string, unknown>();
   const walk = (node: unknown, pointer: string): void => {
-    if (typeof node === 'object' && node !== null && !Array.isArray(node) && Object.keys(node).length > 0) {
+    if (typeof node === 'object' && node !== null && !Array.isArray(node) && (Object.keys(node).length > 0 || pointer === '')) {
       for (const [key, child] of Object.entries(node)) walk(child, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
     } else {
       found.set(pointer, node);

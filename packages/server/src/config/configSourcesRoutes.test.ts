@@ -59,6 +59,12 @@ describe('GET /api/v1/config/:app/:env/sources', () => {
     expect([newer.seq, newer.values, newer.sources]).toEqual([first.seq + 1, { replicas: 5 }, { '/replicas': 'config/search/prod.yaml' }]);
     const old = await f.call('GET', `/api/v1/config/search/prod/sources?version=${first.version.slice(0, 12)}`, f.tokens.viewer);
     expect([old.body.version, old.body.sources]).toEqual([first.version, { '/replicas': 'config/search/base.yaml' }]);
+    // The first version's changes list its leaves as added, and no change of the whole document.
+    const history = await f.call('GET', '/api/v1/config/search/prod/versions', f.tokens.viewer);
+    expect(history.body.items.map((v: { changes: unknown[] }) => v.changes)).toEqual([
+      [{ path: '/replicas', change: 'changed', from: 3, to: 5 }],
+      [{ path: '/replicas', change: 'added', to: 3 }],
+    ]);
   });
 
   it('refuses unknown configs and commits, other apps for scoped tokens, and unknown parameters', async () => {

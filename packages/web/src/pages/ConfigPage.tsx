@@ -137,17 +137,21 @@ function SecretValue({ config, row, cluster }: { config: ConfigSources; row: Con
   }
   return (
     <span className="secret">
-      {shown ? <code>{formatValue(shown.value, 400)}</code> : <code aria-label={`secret ${key}, masked`}>{MASK}</code>}{' '}
-      {config.secrets?.reveal &&
-        (shown ? (
-          <button type="button" onClick={() => setShown(undefined)} aria-label={`Hide ${key}`}>
-            Hide
-          </button>
-        ) : (
-          <button type="button" onClick={() => void reveal()} aria-label={`Reveal ${key}`}>
-            Reveal
-          </button>
-        ))}
+      {shown ? <code>{formatValue(shown.value, 400)}</code> : <code aria-label={`secret ${key}, masked`}>{MASK}</code>}
+      {config.secrets?.reveal && (
+        <>
+          {' '}
+          {shown ? (
+            <button type="button" onClick={() => setShown(undefined)} aria-label={`Hide ${key}`}>
+              Hide
+            </button>
+          ) : (
+            <button type="button" onClick={() => void reveal()} aria-label={`Reveal ${key}`}>
+              Reveal
+            </button>
+          )}
+        </>
+      )}
     </span>
   );
 }
