@@ -70,6 +70,8 @@ export interface FieldProps {
   pointer: string;
   label: string;
   required: boolean;
+  /** An array item or map value: required, but not marked so (it exists because it was added). */
+  item?: boolean;
 }
 
 /** One field of the form, shown as its schema says (see {@link fieldShape}). */
@@ -90,7 +92,7 @@ export function SchemaField(props: FieldProps): ReactElement {
 }
 
 /** A text, number, yes/no, choice or reference control with its label, hint and messages. */
-function ScalarField({ schema, value, onChange, pointer, label, required }: FieldProps): ReactElement {
+function ScalarField({ schema, value, onChange, pointer, label, required, item }: FieldProps): ReactElement {
   const form = useForm();
   const id = fieldId(pointer);
   const shape = fieldShape(schema);
@@ -144,7 +146,7 @@ function ScalarField({ schema, value, onChange, pointer, label, required }: Fiel
     <div className={`field${messages.length > 0 ? ' invalid' : ''}`}>
       <label htmlFor={id}>
         {label}
-        {required && <span className="required"> (required)</span>}
+        {required && !item && <span className="required"> (required)</span>}
       </label>
       {control}
       {description && (
@@ -284,6 +286,7 @@ function MapField({ schema, value, onChange, pointer, label, required }: FieldPr
               pointer={row.key === '' ? `${pointer}/~new${row.row}` : rowPointer}
               label={row.key === '' ? `${label} value ${index + 1}` : `${label} ${row.key}`}
               required
+              item
             />
             <button type="button" className="remove" onClick={() => emit(rows.filter((r) => r.row !== row.row))} aria-label={`Remove ${label} ${row.key || `entry ${index + 1}`}`}>
               Remove
@@ -320,7 +323,7 @@ function ArrayField({ schema, value, onChange, pointer, label, required }: Field
       {items.length === 0 && <p className="muted">No items.</p>}
       {items.map((item, index) => (
         <div className="array-row" key={index}>
-          <SchemaField schema={itemSchema} value={item} onChange={(next) => emit(items.map((old, at) => (at === index ? next : old)))} pointer={childPointer(pointer, index)} label={`${label} ${index + 1}`} required />
+          <SchemaField schema={itemSchema} value={item} onChange={(next) => emit(items.map((old, at) => (at === index ? next : old)))} pointer={childPointer(pointer, index)} label={`${label} ${index + 1}`} required item />
           <button type="button" className="remove" onClick={() => emit(items.filter((_, at) => at !== index))} aria-label={`Remove ${label} ${index + 1}`}>
             Remove
           </button>

@@ -63,8 +63,8 @@ export function NewAssetPage({ client, search }: { client: EstateClient; search:
       </>
     );
   }
-  const document: AssetDocument = { apiVersion: 'estate/v1', kind: kind.name, metadata: { name: '' }, spec: {} };
-  return <AssetForm key={kind.name} client={client} kind={kind} original={document} />;
+  const empty: AssetDocument = { apiVersion: 'estate/v1', kind: kind.name, metadata: { name: '' }, spec: {} };
+  return <AssetForm key={kind.name} client={client} kind={kind} original={empty} />;
 }
 
 function Failed({ title, error }: { title: string; error: unknown }): ReactElement {
@@ -111,9 +111,9 @@ function AssetForm({ client, kind, original, id }: { client: EstateClient; kind:
   const name = typeof draft.metadata['name'] === 'string' ? draft.metadata['name'] : '';
   const defaultTitle = id ? `Edit ${id}` : `New ${kind?.name ?? 'asset'} ${name}`.trim();
   const operation = useMemo((): ChangeOperation | undefined => {
-    const document = withoutUnset({ apiVersion: original.apiVersion, kind: original.kind, metadata: draft.metadata, spec: draft.spec ?? {} });
-    if (!id) return { op: 'put', asset: document };
-    const patch = mergePatch(withoutUnset(original), document);
+    const edited = withoutUnset({ apiVersion: original.apiVersion, kind: original.kind, metadata: draft.metadata, spec: draft.spec ?? {} });
+    if (!id) return { op: 'put', asset: edited };
+    const patch = mergePatch(withoutUnset(original), edited);
     return isRecord(patch) ? { op: 'patch', id, patch } : undefined;
   }, [draft, id, original]);
   const content = JSON.stringify(operation ?? null);
@@ -212,7 +212,7 @@ function AssetForm({ client, kind, original, id }: { client: EstateClient; kind:
             {busy === 'submit' ? 'Opening…' : 'Open change request'}
           </button>
           <span className="muted" role="status">
-            {blocked && attempted ? 'Fix the fields marked above first.' : !operation ? 'Nothing changed yet.' : checked ? 'Checked: this content can be proposed.' : 'Check runs the server’s checks on the would-be change; then it can be opened.'}
+            {blocked && attempted ? 'Fix the fields marked above first.' : !operation ? 'Nothing changed yet.' : checked ? (checked.checks?.status === 'failed' ? 'Checked: the checks fail (below); it can still be opened and fixed by later edits.' : 'Checked: the checks pass.') : 'Check runs the server’s checks on the would-be change; then it can be opened.'}
           </span>
         </div>
       </form>
