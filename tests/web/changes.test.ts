@@ -2,7 +2,7 @@
 // as you type, the server's dry run), opens a change request; an approver finds it waiting, approves
 // and merges it; the asset shows the new value and the history entry; a viewer sees no actions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken, screenshot, seriousViolations, signIn, signOut, startUi, type UiHarness } from './webHarness';
+import { createToken, screenshot, seriousViolations, signIn, signOut, startUi, type UiHarness } from './webHarness.js';
 
 describe('web UI: change requests and the edit form', () => {
   let ui: UiHarness;
