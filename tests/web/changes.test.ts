@@ -142,6 +142,10 @@ describe('web UI: change requests and the edit form', () => {
     expect(await page.getByRole('main').getByRole('button').count()).toBe(0);
     expect(await page.getByRole('link', { name: 'New asset' }).count()).toBe(0);
     expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Switch to the dark theme' }).click();
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, 'change-detail-dark');
+    await page.getByRole('button', { name: 'Switch to the light theme' }).click();
     await page.goto(`${server.url}/assets/host/${host.name}`);
     await expect.poll(() => page.getByRole('heading', { name: host.id, level: 1 }).isVisible()).toBe(true);
     expect(await page.getByRole('link', { name: 'Edit', exact: true }).count()).toBe(0);
