@@ -1,23 +1,39 @@
 #!/usr/bin/env node
 /**
- * Report ingestion under a simulated fleet (issue 6's benchmark, first part): `estate serve` in its
- * own process, and N hosts posting fact reports (about 50 facts each) over loopback from child
- * processes, C requests in flight at once (closed loop: each client sends its next report when
- * the previous one is acknowledged). Prints reports/s, ack p50/p99/max, 429s, and whether every
- * acknowledged report was applied.
+ * Report ingestion under a simulated fleet (issue 6's benchmark): `estate serve` in its own
+ * process over an estate declaring every host, and N hosts (one agent token each) posting fact
+ * reports of about 50 facts over loopback from worker processes. Phases, in one server:
  *
- *   node bench/ingest.mjs [--hosts 1000] [--concurrency 100] [--seconds 10] [--workers 2] [--node-flags=--trace-gc]
+ * 1. warm-up (not measured): connections, token cache, every token's first use;
+ * 2. capacity: closed loop, C requests in flight: the most reports/s the server acknowledges;
+ * 3. sustained: open loop at the target rate: reports/s and facts/s, ack p50/p99, and
+ *    report-acked-to-drift-visible for the share of reports that carry a drifting package
+ *    (the time the bench, polling ingest.db's drift_events every 10 ms, sees the report's event);
+ * 4. overload: open loop at twice the measured capacity: 429s counted, nothing lost.
+ *
+ * Afterwards, once the backlog is drained: every acknowledged report must be applied (ingest.db:
+ * one done row per acknowledged report, each host's observation at its highest acknowledged seq),
+ * and the server's peak RSS (VmHWM) is read. Prints a table and writes bench/results/ingest.json.
+ *
+ *   node bench/ingest.mjs [--hosts 10000] [--rate 2000] [--seconds 20] [--concurrency 64] [--workers 2] [--drift-share 0.1] [--node-flags=--cpu-prof]
+ *
+ * `--drift-share`: the share of reports that carry a drifting package (default 10 %).
  */
 import { fork, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request, Agent } from 'node:http';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { estate, serve } from './lib/estateProcess.mjs';
-import { WORK_DIR } from './lib/paths.mjs';
+import Database from 'better-sqlite3';
+import { serve } from './lib/estateProcess.mjs';
+import { RESULTS_DIR, ROOT, WORK_DIR } from './lib/paths.mjs';
 
+const TARGETS = { reportsPerSecond: 2000, ackP99Ms: 100, driftVisibleP99Ms: 2000 };
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** Requests a worker keeps in flight at most in an open-loop phase; beyond, a due report is counted as not sent. */
+const MAX_IN_FLIGHT = 2000;
 
 /** A ULID-shaped id, unique per worker and counter. */
 function reportId(worker, n) {
@@ -26,15 +42,35 @@ function reportId(worker, n) {
   return '01JDQ0000' + CROCKFORD[worker % 32] + CROCKFORD[Math.floor(worker / 32) % 32] + tail;
 }
 
-/** About 50 facts: the scalars, two addresses, 30 packages, 5 services, 6 ports, 2 managed files. */
-function facts(host, seq) {
-  const packages = {};
-  for (let i = 0; i < 30; i++) packages[`pkg-${i}`] = `1.${i}.${seq % 7}`;
+const hostName = (i) => `host-${String(i).padStart(5, '0')}`;
+const hostIp = (i) => `10.${(i + 1) >> 16}.${((i + 1) >> 8) & 255}.${(i + 1) & 255}`;
+
+/** The declared Host: what a converged report matches (pkg-0 pinned at 1.0.0). */
+function hostYaml(i) {
+  return `apiVersion: estate/v1
+kind: Host
+metadata:
+  name: ${hostName(i)}
+  labels: {env: prod}
+spec:
+  hostname: ${hostName(i)}.example.com
+  ip: ${hostIp(i)}
+  os: debian-12
+  cpus: 4
+  packages:
+    pkg-0: "1.0.0"
+`;
+}
+
+/** About 50 facts: 5 scalars, 2 addresses, 30 packages, 5 services, 6 ports, 2 managed files. `drifting`: pkg-0 is not the declared version. */
+function facts(i, seq, drifting) {
+  const packages = { 'pkg-0': drifting ? `2.0.${seq}` : '1.0.0' };
+  for (let p = 1; p < 30; p++) packages[`pkg-${p}`] = `1.${p}.${seq % 7}`;
   const services = {};
-  for (let i = 0; i < 5; i++) services[`svc-${i}.service`] = 'active';
+  for (let s = 0; s < 5; s++) services[`svc-${s}.service`] = 'active';
   return {
-    hostname: host,
-    ip: ['10.0.0.1', '2001:db8::1'],
+    hostname: `${hostName(i)}.example.com`,
+    ip: [hostIp(i), '2001:db8::1'],
     os: { id: 'debian', versionId: '12', prettyName: 'Debian GNU/Linux 12 (bookworm)' },
     kernel: '6.1.0-18-amd64',
     cpus: 4,
@@ -48,116 +84,339 @@ function facts(host, seq) {
     },
   };
 }
+const FACTS_PER_REPORT = 50;
 
-/** A worker: posts reports for its hosts until told to stop; sends its ack latencies to the parent. */
+/**
+ * A worker: its hosts (index, token) post reports as the parent asks, phase by phase. A host has
+ * at most one report in flight, like an agent. Every host of a drifting share alternates: an odd
+ * seq converged, an even seq with pkg-0 drifting (so each even report opens a drift item).
+ */
 async function worker() {
-  const { url, token, hosts, concurrency, index, seconds } = JSON.parse(process.argv[3]);
+  // Its hosts and their tokens come as the first message (10k tokens do not fit in argv). The
+  // commands that follow may arrive in the same read: they wait in a queue, none is dropped.
+  const commands = [];
+  let wake;
+  process.on('message', (message) => {
+    commands.push(message);
+    wake?.();
+  });
+  const nextCommand = async () => {
+    while (commands.length === 0) await new Promise((resolve) => (wake = resolve));
+    return commands.shift();
+  };
+  const { url, hosts, index, driftEvery } = await nextCommand();
   const { hostname, port } = new URL(url);
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const seqs = new Map(hosts.map((h) => [h, 0]));
-  const latencies = [];
-  let tooMany = 0;
-  let errors = 0;
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const seqs = new Int32Array(hosts.length);
+  const highest = new Int32Array(hosts.length);
+  const busy = new Uint8Array(hosts.length);
   let counter = 0;
   let next = 0;
-  const deadline = performance.now() + seconds * 1000;
-  const post = (body) =>
+
+  const post = (body, token) =>
     new Promise((resolve) => {
-      const req = request({ host: hostname, port, path: '/api/v1/reports', method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode));
-      });
+      const req = request(
+        { host: hostname, port, path: '/api/v1/reports', method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+        },
+      );
       req.on('error', () => resolve(0));
       req.end(body);
     });
-  async function client() {
-    while (performance.now() < deadline) {
-      const host = hosts[next++ % hosts.length];
-      const seq = seqs.get(host) + 1;
-      seqs.set(host, seq);
-      const body = JSON.stringify({ reportId: reportId(index, ++counter), host, seq, collectedAt: new Date().toISOString(), facts: facts(host, seq) });
+
+  /** Sends the next report of the next idle host; undefined when every host is busy. */
+  function sendOne(stats) {
+    for (let tries = 0; tries < hosts.length; tries++) {
+      const h = next++ % hosts.length;
+      if (busy[h]) continue;
+      busy[h] = 1;
+      const { i, token } = hosts[h];
+      const seq = ++seqs[h];
+      const drifting = i % driftEvery === 0 && seq % 2 === 0;
+      const id = reportId(index, ++counter);
+      const body = JSON.stringify({ reportId: id, host: hostName(i), seq, collectedAt: new Date().toISOString(), facts: facts(i, seq, drifting) });
       const started = performance.now();
-      const status = await post(body);
-      if (status === 202) latencies.push(performance.now() - started);
-      else if (status === 429) tooMany++;
-      else errors++;
+      stats.inFlight++;
+      return post(body, token).then((status) => {
+        stats.inFlight--;
+        busy[h] = 0;
+        if (status === 202) {
+          stats.latencies.push(performance.now() - started);
+          highest[h] = Math.max(highest[h], seq);
+          if (drifting) stats.driftAcks.push([id, performance.timeOrigin + performance.now()]);
+        } else if (status === 429) stats.tooMany++;
+        else stats.errors++;
+      });
     }
+    return undefined;
   }
-  await Promise.all(Array.from({ length: concurrency }, client));
-  process.send({ latencies, tooMany, errors });
-  agent.destroy();
+
+  async function closedLoop({ concurrency, seconds }, stats) {
+    const deadline = performance.now() + seconds * 1000;
+    const client = async () => {
+      while (performance.now() < deadline) await (sendOne(stats) ?? new Promise((r) => setTimeout(r, 1)));
+    };
+    await Promise.all(Array.from({ length: concurrency }, client));
+  }
+
+  async function openLoop({ rate, seconds }, stats) {
+    const start = performance.now();
+    const pending = new Set();
+    let due = 0;
+    while (performance.now() - start < seconds * 1000) {
+      const shouldHave = Math.floor(((performance.now() - start) / 1000) * rate);
+      for (; due < shouldHave; due++) {
+        const sent = stats.inFlight < MAX_IN_FLIGHT ? sendOne(stats) : undefined;
+        if (sent === undefined) stats.notSent++;
+        else {
+          pending.add(sent);
+          void sent.then(() => pending.delete(sent));
+        }
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(pending);
+  }
+
+  for (;;) {
+    const command = await nextCommand();
+    if (command.cmd === 'final') {
+      const acked = {};
+      hosts.forEach(({ i }, h) => {
+        if (highest[h] > 0) acked[hostName(i)] = highest[h];
+      });
+      process.send({ highest: acked });
+      agent.destroy();
+      process.disconnect();
+      return;
+    }
+    const stats = { latencies: [], driftAcks: [], tooMany: 0, errors: 0, notSent: 0, inFlight: 0 };
+    const started = performance.now();
+    await (command.mode === 'closed' ? closedLoop(command, stats) : openLoop(command, stats));
+    process.send({ ...stats, seconds: (performance.now() - started) / 1000 });
+  }
 }
 
 function percentile(sorted, p) {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+const round = (n) => Math.round(n);
+
 async function metrics(url, token) {
   const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
-  return Object.fromEntries([...text.matchAll(/^(estate_ingest_\w+) (\S+)$/gm)].map((m) => [m[1], Number(m[2])]));
+  return Object.fromEntries([...text.matchAll(/^(estate_\w+) (\S+)$/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
+/** Polls drift_events (a read-only connection to ingest.db) and records when each report's first event was seen. */
+function watchDriftEvents(file) {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const read = db.prepare('SELECT id, report_id FROM drift_events WHERE id > ? ORDER BY id LIMIT 5000');
+  const seen = new Map();
+  let after = 0;
+  const timer = setInterval(() => {
+    const now = performance.timeOrigin + performance.now();
+    for (const row of read.all(after)) {
+      after = row.id;
+      if (row.report_id !== null && !seen.has(row.report_id)) seen.set(row.report_id, now);
+    }
+  }, 10);
+  return {
+    seen,
+    stop() {
+      clearInterval(timer);
+      db.close();
+    },
+  };
+}
+
+/** Peak resident set of a process, in MiB (Linux: VmHWM). */
+function peakRssMiB(pid) {
+  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? round(Number(match[1]) / 1024) : NaN;
 }
 
 async function parent() {
-  const { values } = parseArgs({ options: { hosts: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '100' }, seconds: { type: 'string', default: '10' }, workers: { type: 'string', default: '2' }, 'node-flags': { type: 'string', default: '' } } });
+  const { values } = parseArgs({
+    options: {
+      hosts: { type: 'string', default: '10000' },
+      rate: { type: 'string', default: String(TARGETS.reportsPerSecond) },
+      seconds: { type: 'string', default: '20' },
+      concurrency: { type: 'string', default: '64' },
+      workers: { type: 'string', default: '2' },
+      'drift-share': { type: 'string', default: '0.1' },
+      'node-flags': { type: 'string', default: '' },
+    },
+  });
   const hostCount = Number(values.hosts);
-  const concurrency = Number(values.concurrency);
-  const workers = Number(values.workers);
+  const workerCount = Number(values.workers);
   const seconds = Number(values.seconds);
+  // Hosts whose index is a multiple of driftEvery drift in every other report.
+  const driftEvery = Math.max(1, Math.round(1 / (2 * Number(values['drift-share']))));
+  const loadAverageAtStart = loadavg();
+  const log = (line) => process.stderr.write(line + '\n');
   mkdirSync(WORK_DIR, { recursive: true });
   const dir = mkdtempSync(join(WORK_DIR, 'ingest-'));
+  let server;
   try {
+    // An estate declaring every host.
     const repo = join(dir, 'repo');
     mkdirSync(repo);
     writeFileSync(join(repo, 'estate.yaml'), 'apiVersion: estate/v1\nkind: Estate\nmetadata:\n  name: bench\nspec:\n  environments: [prod]\n');
-    const git = (...args) => spawnSync('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@example.com', ...args], { encoding: 'utf8' });
+    for (let i = 0; i < hostCount; i++) {
+      const folder = join(repo, 'assets/hosts', String(Math.floor(i / 100)).padStart(3, '0'));
+      if (i % 100 === 0) mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, `${hostName(i)}.yaml`), hostYaml(i));
+    }
+    const git = (...args) => spawnSync('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@example.com', '-c', 'gc.auto=0', ...args], { encoding: 'utf8' });
     git('init', '--quiet', '--initial-branch=main');
     git('add', '.');
     git('commit', '--quiet', '-m', 'bench');
     const data = join(dir, 'data');
-    const server = await serve(['--data', data, '--import', repo], values['node-flags'].split(' ').filter(Boolean));
+    log(`ingest bench: ${hostCount} declared hosts; starting estate serve`);
+    server = await serve(['--data', data, '--import', repo], values['node-flags'].split(' ').filter(Boolean));
     server.child.stderr.pipe(process.stderr);
-    const hosts = Array.from({ length: hostCount }, (_, i) => `host-${String(i).padStart(5, '0')}`);
-    const agentToken = estate(['token', 'create', '--data', data, '--role', 'agent', '--name', 'fleet', ...hosts.flatMap((h) => ['--host', h])]).trim();
-    const viewer = estate(['token', 'create', '--data', data, '--role', 'viewer', '--name', 'bench']).trim();
-    const started = performance.now();
-    const results = await Promise.all(
-      Array.from({ length: workers }, (_, index) => {
-        const share = hosts.filter((_, i) => i % workers === index);
-        const child = fork(fileURLToPath(import.meta.url), ['worker', JSON.stringify({ url: server.url, token: agentToken, hosts: share, concurrency: Math.ceil(concurrency / workers), index, seconds })]);
-        return new Promise((resolve, reject) => {
-          child.once('message', resolve);
-          child.once('exit', (code) => code !== 0 && reject(new Error(`worker ${index} exited ${code}`)));
-        });
-      }),
-    );
-    const elapsed = (performance.now() - started) / 1000;
-    const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
-    let m = await metrics(server.url, viewer);
-    const drainStarted = performance.now();
-    while (m.estate_ingest_backlog > 0) {
-      await new Promise((r) => setTimeout(r, 100));
-      m = await metrics(server.url, viewer);
+    for (;;) {
+      const ready = await fetch(`${server.url}/readyz`).then((r) => r.ok, () => false);
+      if (ready) break;
+      await new Promise((r) => setTimeout(r, 200));
     }
-    const result = {
-      hosts: hostCount,
-      concurrency,
-      seconds: Math.round(elapsed * 10) / 10,
-      acked: latencies.length,
-      reportsPerSecond: Math.round(latencies.length / elapsed),
-      ackP50Ms: Math.round(percentile(latencies, 50)),
-      ackP99Ms: Math.round(percentile(latencies, 99)),
-      ackMaxMs: Math.round(latencies.at(-1) ?? NaN),
-      tooMany: results.reduce((n, r) => n + r.tooMany, 0),
-      errors: results.reduce((n, r) => n + r.errors, 0),
-      drainAfterMs: Math.round(performance.now() - drainStarted),
-      consumed: m.estate_ingest_reports_consumed_total,
-      allApplied: m.estate_ingest_reports_consumed_total === latencies.length && m.estate_ingest_reports_duplicate_total === 0,
-      commits: m.estate_ingest_commits_total,
-      batches: m.estate_ingest_batches_total,
+
+    // One agent token per host, issued next to the running server (the workflow database is shared in WAL mode).
+    const { openDataStore, issueToken } = await import(join(ROOT, 'packages/server/dist/index.js'));
+    const store = await openDataStore(data, { create: false });
+    const tokensStarted = performance.now();
+    const hosts = [];
+    for (let i = 0; i < hostCount; i++) hosts.push({ i, token: (await issueToken(store, { name: `agent-${hostName(i)}`, role: 'agent', scopes: { hosts: [hostName(i)] } })).token });
+    const viewer = (await issueToken(store, { name: 'bench', role: 'viewer' })).token;
+    await store.close();
+    log(`issued ${hostCount} agent tokens in ${round(performance.now() - tokensStarted)} ms`);
+
+    const workers = Array.from({ length: workerCount }, (_, index) => {
+      const share = hosts.filter((_, h) => h % workerCount === index);
+      const child = fork(fileURLToPath(import.meta.url), ['worker']);
+      child.send({ url: server.url, hosts: share, index, driftEvery });
+      child.on('exit', (code) => code !== 0 && code !== null && log(`worker ${index} exited ${code}`));
+      return child;
+    });
+    const ask = (command) =>
+      Promise.all(workers.map((child, index) => new Promise((resolve) => {
+        child.once('message', resolve);
+        child.send(typeof command === 'function' ? command(index) : command);
+      })));
+    const phase = async (name, command) => {
+      log(`phase ${name}…`);
+      const m0 = await metrics(server.url, viewer);
+      const results = await ask(command);
+      const m1 = await metrics(server.url, viewer);
+      const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
+      const elapsed = Math.max(...results.map((r) => r.seconds));
+      return {
+        seconds: Math.round(elapsed * 10) / 10,
+        acked: latencies.length,
+        reportsPerSecond: round(latencies.length / elapsed),
+        factsPerSecond: round((latencies.length * FACTS_PER_REPORT) / elapsed),
+        ackP50Ms: round(percentile(latencies, 50)),
+        ackP99Ms: round(percentile(latencies, 99)),
+        ackMaxMs: round(latencies.at(-1) ?? NaN),
+        tooMany: results.reduce((n, r) => n + r.tooMany, 0),
+        errors: results.reduce((n, r) => n + r.errors, 0),
+        notSent: results.reduce((n, r) => n + r.notSent, 0),
+        consumedPerSecond: round((m1.estate_ingest_reports_consumed_total - m0.estate_ingest_reports_consumed_total) / elapsed),
+        backlogAtEnd: m1.estate_ingest_backlog,
+        driftAcks: results.flatMap((r) => r.driftAcks),
+      };
     };
-    console.log(JSON.stringify(result, null, 2));
+    const waitDrained = async () => {
+      const started = performance.now();
+      for (;;) {
+        const m = await metrics(server.url, viewer);
+        if (m.estate_ingest_backlog === 0) return round(performance.now() - started);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    const events = watchDriftEvents(join(data, 'ingest.db'));
+    const warmup = await phase('warm-up', { mode: 'open', rate: Math.round(TARGETS.reportsPerSecond / 2 / workerCount), seconds: Math.max(5, Math.ceil(hostCount / TARGETS.reportsPerSecond) * 2) });
+    await waitDrained();
+    const capacity = await phase('capacity', { mode: 'closed', concurrency: Math.ceil(Number(values.concurrency) / workerCount), seconds: 10 });
+    const capacityDrainMs = await waitDrained();
+    const sustained = await phase('sustained', { mode: 'open', rate: Number(values.rate) / workerCount, seconds });
+    const sustainedDrainMs = await waitDrained();
+    await new Promise((r) => setTimeout(r, 100));
+    const visible = sustained.driftAcks.map(([id, ackedAt]) => (events.seen.has(id) ? Math.max(0, events.seen.get(id) - ackedAt) : Infinity)).sort((a, b) => a - b);
+    const overloadRate = Math.max(2 * capacity.reportsPerSecond, 2 * Number(values.rate));
+    const overload = await phase('overload', { mode: 'open', rate: overloadRate / workerCount, seconds: 15 });
+    const overloadDrainMs = await waitDrained();
+    events.stop();
+
+    // Nothing lost: every acknowledged report applied, each host at its highest acknowledged seq.
+    const highest = Object.assign({}, ...(await ask({ cmd: 'final' })).map((r) => r.highest));
+    const totalAcked = [warmup, capacity, sustained, overload].reduce((n, p) => n + p.acked, 0);
+    const m = await metrics(server.url, viewer);
+    const rssMiB = peakRssMiB(server.pid);
+    const db = new Database(join(data, 'ingest.db'), { readonly: true });
+    const done = db.prepare(`SELECT count(*) AS n FROM ingest_reports WHERE state = 'done'`).get().n;
+    const observed = new Map(db.prepare('SELECT host, seq FROM host_observations').all().map((o) => [o.host, o.seq]));
+    db.close();
+    const wrongHosts = Object.entries(highest).filter(([host, seq]) => observed.get(host) !== seq).length;
+    const check = { acked: totalAcked, done, consumed: m.estate_ingest_reports_consumed_total, duplicates: m.estate_ingest_reports_duplicate_total, deadLetters: m.estate_ingest_dead_letters, hostsNotAtHighestAcked: wrongHosts };
+    const nothingLost = done === totalAcked && check.consumed === totalAcked && check.deadLetters === 0 && wrongHosts === 0;
     await server.stop();
+    server = undefined;
+
+    const strip = ({ driftAcks: _drift, ...rest }) => rest;
+    const results = {
+      hosts: hostCount,
+      factsPerReport: FACTS_PER_REPORT,
+      driftShare: 1 / driftEvery / 2,
+      capacity: { ...strip(capacity), concurrency: Number(values.concurrency), drainAfterMs: capacityDrainMs },
+      sustained: {
+        ...strip(sustained),
+        targetRate: Number(values.rate),
+        drainAfterMs: sustainedDrainMs,
+        driftReports: visible.length,
+        driftVisibleP50Ms: round(percentile(visible, 50)),
+        driftVisibleP99Ms: round(percentile(visible, 99)),
+        driftNeverSeen: visible.filter((v) => v === Infinity).length,
+      },
+      overload: { ...strip(overload), offeredRate: overloadRate, drainAfterMs: overloadDrainMs },
+      check: { ...check, nothingLost },
+      serverPeakRssMiB: rssMiB,
+      serverCommits: m.estate_ingest_commits_total,
+      serverBatches: m.estate_ingest_batches_total,
+    };
+
+    const s = results.sustained;
+    const rows = [
+      [`capacity (closed loop, ${values.concurrency} in flight): reports/s`, capacity.reportsPerSecond.toLocaleString('en'), '', undefined],
+      ['capacity: ack p50 / p99 ms', `${capacity.ackP50Ms} / ${capacity.ackP99Ms}`, '', undefined],
+      [`sustained (open loop at ${values.rate}/s): reports/s`, s.reportsPerSecond.toLocaleString('en'), `≥ ${TARGETS.reportsPerSecond.toLocaleString('en')}`, s.reportsPerSecond >= TARGETS.reportsPerSecond * 0.98 && s.notSent === 0],
+      ['sustained: facts/s', s.factsPerSecond.toLocaleString('en'), '', undefined],
+      ['sustained: ack p50 / p99 / max ms', `${s.ackP50Ms} / ${s.ackP99Ms} / ${s.ackMaxMs}`, `p99 ≤ ${TARGETS.ackP99Ms}`, s.ackP99Ms <= TARGETS.ackP99Ms],
+      ['sustained: applied reports/s, backlog at end', `${s.consumedPerSecond.toLocaleString('en')}, ${s.backlogAtEnd}`, '', undefined],
+      [`sustained: drift visible after ack p50 / p99 ms (${s.driftReports} reports)`, `${s.driftVisibleP50Ms} / ${s.driftVisibleP99Ms}`, `p99 ≤ ${TARGETS.driftVisibleP99Ms}`, s.driftVisibleP99Ms <= TARGETS.driftVisibleP99Ms && s.driftNeverSeen === 0],
+      [`overload (open loop at ${overloadRate}/s): acked/s, 429s, other errors`, `${overload.reportsPerSecond.toLocaleString('en')}, ${overload.tooMany}, ${overload.errors}`, '', undefined],
+      ['overload: ack p50 / p99 ms; not sent (client at its in-flight cap)', `${overload.ackP50Ms} / ${overload.ackP99Ms}; ${overload.notSent}`, '', undefined],
+      [`every acknowledged report applied (${totalAcked.toLocaleString('en')})`, nothingLost ? 'yes' : 'NO', 'yes', nothingLost],
+      ['server peak RSS, MiB', rssMiB, '', undefined],
+    ];
+    console.log(`\n${hostCount} hosts, ~${FACTS_PER_REPORT} facts a report, ${workerCount} client processes; load average ${loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')} at start\n`);
+    console.log('| metric | measured | target | met |');
+    console.log('|---|---:|---|---|');
+    for (const [name, value, target, ok] of rows) console.log(`| ${name} | ${value} | ${target} | ${ok === undefined ? '' : ok ? 'yes' : '**no**'} |`);
+
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = join(RESULTS_DIR, 'ingest.json');
+    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version, loadAverageAtStart, loadAverageAtEnd: loadavg() };
+    const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+    const dirty = spawnSync('git', ['status', '--porcelain', 'packages/'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+    writeFileSync(file, JSON.stringify({ commit, packagesDirty: dirty, date: new Date().toISOString(), machine, targets: TARGETS, results }, null, 2) + '\n');
+    log(`\nwrote ${relative(ROOT, file)}`);
   } finally {
+    if (server) await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
