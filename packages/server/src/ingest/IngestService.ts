@@ -22,9 +22,9 @@ export interface IngestOptions {
   /** Seconds a client is told to wait when the backlog is full or the server saturated (default 5). */
   retryAfterSeconds: number;
   /**
-   * Mean event-loop delay, in ms over the last half second, above which new reports are refused
-   * with `429` until it falls, when at least 100 reports came in that half second (default 50):
-   * past its capacity the server sheds load instead of letting every answer wait for seconds.
+   * Mean event-loop delay, in ms over the last half second, above which a growing share of new
+   * reports is refused with `429` (when at least 100 came in that half second; default 50): past
+   * its capacity the server sheds the excess instead of letting every answer wait for seconds.
    */
   shedLoopDelayMs: number;
   /** Run the consumer in this process (default true). Off, reports are only queued. */
@@ -78,6 +78,10 @@ export const DEAD_LETTERS_LISTED = 1000;
 const LOAD_WINDOW_MS = 500;
 /** …and the reports offered in such a window below which none is shed (a slow start-up or a busy indexer alone is no overload). */
 const SHED_MIN_REPORTS = 100;
+/** The share of reports shed grows by this much per saturated window and falls by half as much per calm one. */
+const SHED_STEP = 0.1;
+/** Some reports are always let through, so goodput never drops to nothing. */
+const SHED_MAX_SHARE = 0.9;
 /** The consumer deletes expired report ids at most this often… */
 const PRUNE_EVERY_MS = 60_000;
 /** …and at most this many per pass (one short transaction). */
@@ -128,8 +132,10 @@ export class IngestService {
   #shed = 0;
   readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   readonly #loadTimer: NodeJS.Timeout;
-  /** The event loop was behind by more than `shedLoopDelayMs` over the last window. */
-  #saturated = false;
+  /** The share of offered reports refused while the server is saturated (0 when it is not). */
+  #shedShare = 0;
+  /** Accumulates `#shedShare` per offered report: a report is refused each time it reaches 1. */
+  #shedCredit = 0;
   /** Reports offered (admitted or not) in the current load window. */
   #offered = 0;
   #pruned = 0;
@@ -142,7 +148,9 @@ export class IngestService {
     if (this.#o.consume && this.#backlog > 0) this.#kick(0);
     this.#loopDelay.enable();
     this.#loadTimer = setInterval(() => {
-      this.#saturated = this.#offered >= SHED_MIN_REPORTS && this.#loopDelay.mean / 1e6 > this.#o.shedLoopDelayMs;
+      // Additive steps: the refused share settles where the load left is what the server can take.
+      const saturated = this.#offered >= SHED_MIN_REPORTS && this.#loopDelay.mean / 1e6 > this.#o.shedLoopDelayMs;
+      this.#shedShare = saturated ? Math.min(SHED_MAX_SHARE, this.#shedShare + SHED_STEP) : Math.max(0, this.#shedShare - SHED_STEP / 2);
       this.#offered = 0;
       this.#loopDelay.reset();
     }, LOAD_WINDOW_MS).unref();
@@ -150,8 +158,9 @@ export class IngestService {
 
   /**
    * Throws `E_BACKLOG_FULL` (429, `Retry-After`) when no report can be taken now: the backlog is at
-   * its bound, or the server is saturated (`details.reason`: `backlog` or `saturated`). The route
-   * calls it before checking a report, so a refused one costs little.
+   * its bound, or the server is saturated and this report falls in the share being shed
+   * (`details.reason`: `backlog` or `saturated`). The route calls it before checking a report, so
+   * a refused one costs little.
    */
   admit(): void {
     this.#offered++;
@@ -163,7 +172,9 @@ export class IngestService {
         retryAfterSeconds: this.#o.retryAfterSeconds,
       });
     }
-    if (this.#saturated) {
+    this.#shedCredit += this.#shedShare;
+    if (this.#shedCredit >= 1) {
+      this.#shedCredit -= 1;
       this.#shed++;
       throw new EstateError('E_BACKLOG_FULL', `the server is saturated (its event loop is over ${this.#o.shedLoopDelayMs} ms behind); retry after ${this.#o.retryAfterSeconds} s`, {
         reason: 'saturated',
