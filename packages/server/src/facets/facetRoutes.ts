@@ -2,7 +2,7 @@ import { InputError, parseLabelSelector } from '@estate/core';
 import type { FastifyInstance } from 'fastify';
 import { answerFor, requireHead, resolveAt } from '../http/commitAnswer.js';
 import type { RouteContext } from '../http/RouteContext.js';
-import type { AssetQuery } from '../store/Store.js';
+import type { AssetCounts, AssetQuery, Store } from '../store/Store.js';
 
 const facetsQuery = {
   type: 'object',
@@ -32,6 +32,9 @@ const facetsResponse = {
   },
 } as const;
 
+/** Counts kept, by commit and filters: the browser asks the same again as people page and return. */
+const CACHED_COUNTS = 256;
+
 interface FacetsQuery {
   kind?: string;
   selector?: string;
@@ -47,6 +50,7 @@ interface FacetsQuery {
  */
 export function registerFacetRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { store, kinds } = ctx;
+  const counted = new CountCache(store);
   app.get<{ Querystring: FacetsQuery }>(
     '/api/v1/assets/facets',
     {
@@ -74,8 +78,10 @@ export function registerFacetRoutes(app: FastifyInstance, ctx: RouteContext): vo
       const selector = query.selector === undefined ? undefined : parseLabelSelector(query.selector);
       const terms = query.q?.toLowerCase().split(/\s+/).filter(Boolean);
       const base: Omit<AssetQuery, 'limit' | 'after'> = { seq: commit.seq, ...(selector ? { selector } : {}), ...(terms?.length ? { terms } : {}) };
-      const byKind = await store.countAssets({ ...base, ...(query.owner !== undefined ? { owner: query.owner } : {}) }, 'kind');
-      const byOwner = await store.countAssets({ ...base, ...(kind !== undefined ? { kind } : {}) }, 'owner');
+      // Without a kind or owner filter, one count gives both facets.
+      const withOwner = await counted.count(commit.sha, { ...base, ...(query.owner !== undefined ? { owner: query.owner } : {}) });
+      const byKind = withOwner.kinds;
+      const byOwner = query.owner === undefined && kind === undefined ? withOwner.owners : (await counted.count(commit.sha, { ...base, ...(kind !== undefined ? { kind } : {}) })).owners;
       const total = kind !== undefined ? (byKind[kind] ?? 0) : Object.values(byKind).reduce((sum, n) => sum + n, 0);
       return {
         commit,
@@ -90,4 +96,24 @@ export function registerFacetRoutes(app: FastifyInstance, ctx: RouteContext): vo
 /** Most first, then by name. */
 function sorted(counts: Record<string, number>): Array<[string, number]> {
   return Object.entries(counts).sort(([a, m], [b, n]) => n - m || a.localeCompare(b));
+}
+
+/** {@link Store.countAssets} with its answers kept per commit (sha: a reindexed seq may name another) and query. */
+class CountCache {
+  readonly #store: Store;
+  readonly #kept = new Map<string, AssetCounts>();
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  async count(sha: string, query: Omit<AssetQuery, 'limit' | 'after'>): Promise<AssetCounts> {
+    const key = `${sha} ${JSON.stringify(query)}`;
+    const kept = this.#kept.get(key);
+    if (kept) return kept;
+    const counts = await this.#store.countAssets(query);
+    if (this.#kept.size >= CACHED_COUNTS) this.#kept.delete(this.#kept.keys().next().value!);
+    this.#kept.set(key, counts);
+    return counts;
+  }
 }

@@ -121,6 +121,13 @@ export interface AssetQuery {
   after?: string;
 }
 
+/** Matches of a query counted per kind and per owner (each map sums to the number of matches). */
+export interface AssetCounts {
+  kinds: Record<string, number>;
+  /** By owner reference; `''` counts the assets without an owner. */
+  owners: Record<string, number>;
+}
+
 /** An API token as stored: never the token itself, only its hash. */
 export interface TokenRecord {
   id: string;
@@ -201,8 +208,8 @@ export interface Store {
   modelAt(seq: number): Promise<EstateModel | undefined>;
   /** Number of current assets per kind at `seq`. */
   countByKind(seq: number): Promise<Record<string, number>>;
-  /** How many assets match `query` (its limit and cursor aside), by kind or by owner (`''`: none). */
-  countAssets(query: Omit<AssetQuery, 'limit' | 'after'>, by: 'kind' | 'owner'): Promise<Record<string, number>>;
+  /** How many assets match `query` (its limit and cursor aside), per kind and per owner (`''`: none). */
+  countAssets(query: Omit<AssetQuery, 'limit' | 'after'>): Promise<AssetCounts>;
 
   createToken(record: TokenRecord, hash: string): Promise<void>;
   /** The token with this hash, revoked or not. */

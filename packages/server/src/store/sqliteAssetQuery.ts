@@ -70,12 +70,12 @@ export const MAX_TERM_CANDIDATES = 2000;
  * At the head the walks use the partial indexes `WHERE valid_to IS NULL`; in the past they use the
  * full indexes, which hold every version, and check the validity interval.
  *
- * With `countBy`, the same walk and checks count every match (limit and order dropped), grouped
- * by the matches' kind or owner: rows `(facet, n)`, read from the index and the row, never decoded.
+ * With `count`, the same walk and checks count every match (limit and order dropped), grouped
+ * by kind and owner: rows `(kind, owner, n)`, read from the index and the row, never decoded.
  */
-export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints, countBy?: 'kind' | 'owner'): AssetQueryPlan {
+export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints, count = false): AssetQueryPlan {
   const { atHead } = hints;
-  const params: Record<string, string | number> = { after: query.after ?? '', ...(countBy ? {} : { limit: query.limit }) };
+  const params: Record<string, string | number> = { after: query.after ?? '', ...(count ? {} : { limit: query.limit }) };
   if (!atHead) params.seq = query.seq;
   const shape: string[] = [atHead ? 'head' : 'past'];
   const requirements = [...(query.selector ?? [])];
@@ -189,12 +189,12 @@ export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints, countB
     checks.push(condition);
   });
 
-  const columns = countBy ? `av.${countBy} AS facet` : versionColumns(walk.id);
+  const columns = count ? 'av.kind, av.owner' : versionColumns(walk.id);
   const select = (where: string[]): string => `SELECT ${columns} FROM ${walk.from} WHERE ${[...where, ...checks].join(' AND ')}`;
   let sql: string;
-  if (countBy) {
+  if (count) {
     const arms = Array.from({ length: walk.arms ?? 1 }, (_, i) => select(walk.where.map((w) => w.replace('@dv0', `@dv${i}`))));
-    sql = `SELECT facet, count(*) AS n FROM (${arms.join(' UNION ALL ')}) GROUP BY facet`;
+    sql = `SELECT kind, owner, count(*) AS n FROM (${arms.join(' UNION ALL ')}) GROUP BY kind, owner`;
   } else if (walk.arms !== undefined) {
     // Each arm is in id order through the index; `ORDER BY 2` (asset_id) makes SQLite merge them.
     const arms = Array.from({ length: walk.arms }, (_, i) => select(walk.where.map((w) => w.replace('@dv0', `@dv${i}`))));
@@ -202,7 +202,7 @@ export function planAssetQuery(query: AssetQuery, hints: AssetQueryHints, countB
   } else {
     sql = `${select(walk.where)} ORDER BY ${walk.id} LIMIT @limit`;
   }
-  if (countBy) shape.push(`count-${countBy}`);
+  if (count) shape.push('count');
   return { key: shape.join(' '), sql, params };
 }
 

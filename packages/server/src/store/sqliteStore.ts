@@ -17,6 +17,7 @@ import {
 } from './sqliteRows.js';
 import { migrateSchema } from './sqliteSchema.js';
 import type {
+  AssetCounts,
   AssetQuery,
   AssetVersion,
   AssetVersionJson,
@@ -177,9 +178,21 @@ class SqliteStore implements Store {
     return this.assetRows(query).map(versionJsonFromRow);
   }
 
-  async countAssets(query: Omit<AssetQuery, 'limit' | 'after'>, by: 'kind' | 'owner'): Promise<Record<string, number>> {
-    const rows = this.planned({ ...query, limit: 0 }, by) as unknown as Array<[string | null, number]>;
-    return Object.fromEntries(rows.map(([facet, n]) => [facet ?? '', n]));
+  async countAssets(query: Omit<AssetQuery, 'limit' | 'after'>): Promise<AssetCounts> {
+    const unfiltered = query.kind === undefined && query.owner === undefined && !query.selector?.length && !query.terms?.length;
+    if (unfiltered) {
+      // Each facet from its own covering index: no row is read.
+      const atHead = query.seq >= this.headSeq();
+      const kinds = atHead ? this.sql.countByKindHead.all() : this.sql.countByKindAt.all({ seq: query.seq });
+      const owners = atHead ? this.sql.countByOwnerHead.all() : this.sql.countByOwnerAt.all({ seq: query.seq });
+      return { kinds: Object.fromEntries(kinds.map((r) => [r.kind, r.n])), owners: Object.fromEntries(owners.map((r) => [r.owner ?? '', r.n])) };
+    }
+    const counts: AssetCounts = { kinds: {}, owners: {} };
+    for (const [kind, owner, n] of this.planned({ ...query, limit: 0 }, true) as unknown as Array<[string, string | null, number]>) {
+      counts.kinds[kind] = (counts.kinds[kind] ?? 0) + n;
+      counts.owners[owner ?? ''] = (counts.owners[owner ?? ''] ?? 0) + n;
+    }
+    return counts;
   }
 
   /** The rows of a listAssets query, through one planned statement (prepared once per shape). */
@@ -190,7 +203,7 @@ class SqliteStore implements Store {
   }
 
   /** Runs the planned statement of a query (or of its count by `countBy`). */
-  private planned(query: AssetQuery, countBy?: 'kind' | 'owner'): VersionRow[] {
+  private planned(query: AssetQuery, count = false): VersionRow[] {
     const atHead = query.seq >= this.headSeq();
     const plan = planAssetQuery(
       query,
@@ -200,7 +213,7 @@ class SqliteStore implements Store {
         labelValues: (key) => this.labelValues(key, atHead),
         estimate: (walk) => this.estimate(walk, atHead),
       },
-      countBy,
+      count,
     );
     let statement = this.queries.get(plan.key);
     if (statement === undefined) {
@@ -562,6 +575,12 @@ function prepareStatements(db: Database.Database) {
     ),
     countByKindAt: db.prepare<[{ seq: number }], { kind: string; n: number }>(
       `SELECT av.kind, count(*) AS n FROM asset_versions AS av INDEXED BY av_kind WHERE ${VALID_AT('av')} GROUP BY av.kind`,
+    ),
+    countByOwnerHead: db.prepare<[], { owner: string | null; n: number }>(
+      'SELECT owner, count(*) AS n FROM asset_versions INDEXED BY av_current_owner WHERE valid_to IS NULL GROUP BY owner',
+    ),
+    countByOwnerAt: db.prepare<[{ seq: number }], { owner: string | null; n: number }>(
+      `SELECT av.owner, count(*) AS n FROM asset_versions AS av INDEXED BY av_owner WHERE ${VALID_AT('av')} GROUP BY av.owner`,
     ),
 
     tokenClash: db.prepare<[string, string], { id: string }>('SELECT id FROM tokens WHERE id = ? OR hash = ?'),

@@ -1,5 +1,5 @@
 import type { AssetPage, EstateClient } from '@estate/client';
-import { useEffect, useMemo, useState, type FormEvent, type ReactElement } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactElement } from 'react';
 import { describeError } from '../api';
 import { cellText, COLUMN_TITLES, COLUMNS, formatBrowserState, PAGE_SIZES, parseBrowserState, updateBrowserState, type BrowserState, type Column } from '../browserState';
 import { assetFacets, type Facets as FacetCounts } from '../facetsApi';
@@ -40,7 +40,10 @@ export function EstateBrowser({ client, search }: { client: EstateClient; search
   const filters = { q: state.q || undefined, kind: state.kind, owner: state.owner, selector: state.selector, at: state.at };
   const query = { ...filters, limit: state.limit, cursor };
   const assets = useLoad(`${JSON.stringify(query)} ${live}`, () => client.listAssets(query));
-  const facets = useLoad(`facets ${JSON.stringify(filters)} ${live}`, () => assetFacets(filters));
+  // Counting reads every match: it is asked once the page of results is in, so it never delays them.
+  const facetsKey = useRef('');
+  if (!assets.loading) facetsKey.current = `facets ${JSON.stringify(filters)} ${live}`;
+  const facets = useLoad<FacetCounts | undefined>(facetsKey.current, () => (facetsKey.current === '' ? Promise.resolve(undefined) : assetFacets(filters)));
   const selectorFailed = assets.error !== undefined && (assets.error as { code?: string }).code === 'E_SELECTOR';
 
   return (
@@ -79,7 +82,7 @@ export function EstateBrowser({ client, search }: { client: EstateClient; search
 }
 
 /** Kind, owner and label selector filters with the counts of matches, and the table's columns. */
-function Facets({ client, state, go, counts, selectorError }: { client: EstateClient; state: BrowserState; go: (change: Partial<BrowserState>) => void; counts: Loaded<FacetCounts>; selectorError: string | undefined }): ReactElement {
+function Facets({ client, state, go, counts, selectorError }: { client: EstateClient; state: BrowserState; go: (change: Partial<BrowserState>) => void; counts: Loaded<FacetCounts | undefined>; selectorError: string | undefined }): ReactElement {
   const kinds = useLoad(`kinds ${state.at ?? ''}`, () => client.kinds(state.at === undefined ? {} : { at: state.at }));
   const kindCount = new Map(counts.data?.kinds.map((k) => [k.kind, k.count]));
   const allKinds = counts.data?.kinds.reduce((sum, k) => sum + k.count, 0);
