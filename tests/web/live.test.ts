@@ -4,7 +4,7 @@
 // axe-core on each view; screenshots in test-results/web/live-*.png.
 import { issueToken } from '@estate/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken, screenshot, seriousViolations, signIn, startUi, type UiHarness } from './webHarness';
+import { createToken, screenshot, seriousViolations, signIn, startUi, type UiHarness } from './webHarness.js';
 
 interface HostSpec {
   hostname: string;
