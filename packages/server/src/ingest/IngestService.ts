@@ -164,14 +164,7 @@ export class IngestService {
    */
   admit(): void {
     this.#offered++;
-    if (this.#backlog + this.#pending.length >= this.#o.maxBacklog) {
-      throw new EstateError('E_BACKLOG_FULL', `the ingest backlog is full (${this.#o.maxBacklog} reports queued); retry after ${this.#o.retryAfterSeconds} s`, {
-        reason: 'backlog',
-        backlog: this.#backlog,
-        limit: this.#o.maxBacklog,
-        retryAfterSeconds: this.#o.retryAfterSeconds,
-      });
-    }
+    this.#checkBacklog();
     this.#shedCredit += this.#shedShare;
     if (this.#shedCredit >= 1) {
       this.#shedCredit -= 1;
@@ -185,19 +178,30 @@ export class IngestService {
     }
   }
 
+  #checkBacklog(): void {
+    if (this.#backlog + this.#pending.length >= this.#o.maxBacklog) {
+      throw new EstateError('E_BACKLOG_FULL', `the ingest backlog is full (${this.#o.maxBacklog} reports queued); retry after ${this.#o.retryAfterSeconds} s`, {
+        reason: 'backlog',
+        backlog: this.#backlog,
+        limit: this.#o.maxBacklog,
+        retryAfterSeconds: this.#o.retryAfterSeconds,
+      });
+    }
+  }
+
   /** The compiled options (limits the routes check). */
   get options(): Readonly<IngestOptions> {
     return this.#o;
   }
 
   /**
-   * Queues a checked report; resolves once it is on disk (or known already: `duplicate`). Refused
-   * as {@link admit} says.
+   * Queues a checked report (the caller called {@link admit} first); resolves once it is on disk
+   * (or known already: `duplicate`). Refused with `E_BACKLOG_FULL` when the backlog is at its bound.
    */
   submit(report: Report): Promise<SubmitResult> {
     if (this.#closed) return Promise.reject(new EstateError('E_NOT_READY', 'the server is shutting down; send the report again later', {}));
     try {
-      this.admit();
+      this.#checkBacklog();
     } catch (error) {
       return Promise.reject(error);
     }
