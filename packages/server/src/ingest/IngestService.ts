@@ -23,7 +23,7 @@ export interface IngestOptions {
   retryAfterSeconds: number;
   /**
    * Mean event-loop delay, in ms over the last half second, above which a growing share of new
-   * reports is refused with `429` (when at least 100 came in that half second; default 50): past
+   * reports is refused with `429` (when at least 100 came in that half second; default 200): past
    * its capacity the server sheds the excess instead of letting every answer wait for seconds.
    */
   shedLoopDelayMs: number;
@@ -49,7 +49,7 @@ export function compileIngestOptions(options: Partial<IngestOptions> = {}): Inge
     batchMaxMs: 25,
     maxAttempts: 3,
     retryAfterSeconds: 5,
-    shedLoopDelayMs: 50,
+    shedLoopDelayMs: 200,
     consume: true,
     dedupWindowMs: 24 * 3600_000,
     shutdownDrainMs: 3000,
