@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRET_VALUES, startConfigFixture, type ConfigFixture } from '../testing/configFixture.js';
+import { eventually } from '../testing/eventually.js';
 
 let f: ConfigFixture;
 
@@ -122,11 +123,3 @@ describe('GET /api/v1/config/:app/:env/secrets/:key', () => {
   });
 });
 
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    if (i > 400) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

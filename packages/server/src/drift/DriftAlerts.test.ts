@@ -11,6 +11,7 @@ import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
 import { verifyWebhookSignature } from '../webhooks/signWebhookBody.js';
 import { Receiver } from '../webhooks/testReceiver.js';
 import { DRIFT_ALERT_TYPES, isRedactedField, REDACTED, redactValue } from './DriftAlerts.js';
+import { eventually } from '../testing/eventually.js';
 
 const SECRET = 'drift-alerts-webhook-secret';
 const MOTD = 'managed by estate\n';
@@ -382,13 +383,3 @@ describe('redaction', () => {
     });
   });
 });
-
-/** Polls `read` until `done` holds (the consumer, the alerter and the sender run in the background). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    if (i > 400) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

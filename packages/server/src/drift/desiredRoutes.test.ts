@@ -9,6 +9,7 @@ import { startServer, type RunningServer } from '../server.js';
 import { callJson } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
 import { isRepoRelativePath } from './desiredRoutes.js';
+import { eventually } from '../testing/eventually.js';
 
 const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
 
@@ -178,12 +179,3 @@ describe('the enforcement field of a report', () => {
     expect(['/etc/passwd', '../x', 'a/../b', './a', 'a//b', 'a\\b', '', 'a/'].map(isRepoRelativePath)).toEqual([false, false, false, false, false, false, false, false]);
   });
 });
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    if (i > 200) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -7,6 +7,7 @@ import { issueToken } from '../auth/tokens.js';
 import { startServer, type RunningServer } from '../server.js';
 import { callJson } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
+import { eventually } from '../testing/eventually.js';
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -157,13 +158,3 @@ describe('drift engine, end to end', () => {
     expect(server.drift.stale(Date.now() + 120_000).map((s) => s.asset)).toEqual(['host/web-01']);
   });
 });
-
-/** Polls `read` until `done` holds (the consumer and the indexer run in the background). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    if (i > 200) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -10,6 +10,7 @@ import { SYSTEM_ACTOR } from '../changes/ChangeService.js';
 import { startServer, type RunningServer } from '../server.js';
 import { callJson, type JsonBody } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
+import { eventually } from '../testing/eventually.js';
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -265,13 +266,3 @@ describe('drift actions: adopt, ignore, revert, declare; shadow change requests'
     expect(events.filter((e) => e.details['reason'] === 'undeclared' && e.details['what'] === 'asset').length).toBeGreaterThan(0);
   });
 });
-
-/** Polls `read` until `done` holds (the consumer, the indexer and the shadow worker run in the background). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    if (i > 400) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

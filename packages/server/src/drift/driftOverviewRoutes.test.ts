@@ -9,6 +9,7 @@ import { callJson, type JsonBody } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
 import { driftHistory } from './driftOverviewRoutes.js';
 import { DriftStore } from './DriftStore.js';
+import { eventually } from '../testing/eventually.js';
 
 describe('driftHistory', () => {
   let dir: string;
@@ -144,12 +145,3 @@ describe('GET /api/v1/drift/history and /api/v1/drift/summary', () => {
     expect((await call('GET', '/api/v1/drift/summary', undefined)).status).toBe(401);
   });
 });
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    if (i > 400) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

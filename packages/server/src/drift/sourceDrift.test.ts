@@ -8,6 +8,7 @@ import { issueToken } from '../auth/tokens.js';
 import { startServer, type RunningServer } from '../server.js';
 import { callJson, type JsonBody } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
+import { eventually } from '../testing/eventually.js';
 
 // Drift of managed files declared with `source:`: their content is read from git at the engine's
 // snapshot, compared with the reported digest, and adopted as a putFile of the source.
@@ -164,15 +165,5 @@ function commitToMain(repoDir: string, message: string, files: Record<string, st
     return sha;
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Polls `read` until `done` holds (the consumer, the indexer and the shadow worker run in the background). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    if (i > 400) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }

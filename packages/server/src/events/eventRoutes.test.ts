@@ -6,6 +6,7 @@ import { issueToken } from '../auth/tokens.js';
 import { startServer, type RunningServer } from '../server.js';
 import { callJson } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
+import { eventually } from '../testing/eventually.js';
 
 interface Frame {
   id?: string;
@@ -58,15 +59,6 @@ class Stream {
 
   close(): void {
     this.#controller.abort();
-  }
-}
-
-async function eventually<T>(read: () => T | Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    if (i > 400) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 

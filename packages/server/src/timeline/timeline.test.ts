@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../auth/tokens.js';
 import { patchHost, startChangeFixture, type ChangeFixture, type JsonBody } from '../testing/changeFixture.js';
 import { hostYaml } from '../testing/gitRepo.js';
+import { eventually } from '../testing/eventually.js';
 
 // End to end over a real server, real git and reports posted over HTTP: a change made through a CR,
 // a direct push to main, and drift opened and resolved by reports, merged into one timeline.
@@ -228,12 +229,3 @@ function directPush(fixture: ChangeFixture, author: string, message: string, edi
   }
 }
 
-/** Polls `read` until `done` holds (the consumer, the indexer and the drift engine run in the background). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let i = 0; ; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    if (i > 400) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
