@@ -166,3 +166,24 @@ export function useLiveRevision(types: readonly string[], accept: (event: LiveEv
   });
   return { revision, status };
 }
+
+/**
+ * `value`, passed on at most once per `ms`: the first change waits `ms`, then the latest value is
+ * returned (a report that opens ten drift items reloads a page once, not ten times).
+ */
+export function useCoalesced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  const latest = useRef(value);
+  latest.current = value;
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => {
+    if (Object.is(value, settled) || timer.current !== undefined) return;
+    timer.current = setTimeout(() => {
+      timer.current = undefined;
+      setSettled(latest.current);
+    }, ms);
+    // Only a new value starts the wait; the timer reads the latest one when it fires.
+  }, [value]);
+  useEffect(() => () => clearTimeout(timer.current), []);
+  return settled;
+}

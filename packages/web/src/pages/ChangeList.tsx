@@ -2,7 +2,9 @@ import type { ChangeListItem, EstateClient } from '@estate/client';
 import { useEffect, useMemo, type ReactElement } from 'react';
 import { describeError } from '../api';
 import { CHANGE_FILTER_TITLES, CHANGE_FILTERS, CHANGE_STATES, changeQuery, formatChangeListState, isFrozen, parseChangeListState, STATE_TITLES, type ChangeListState } from '../changeState';
+import { LiveStatus } from '../components/LiveStatus';
 import { Link, navigate } from '../router';
+import { useCoalesced, useLiveRevision } from '../useLiveEvents';
 import { useLoad } from '../useLoad';
 
 const STATE_FILTER_TITLES: Record<ChangeListState['state'], string> = { active: 'Open or approved', open: 'Open', approved: 'Approved', merged: 'Merged', closed: 'Closed', any: 'Any state' };
@@ -17,13 +19,17 @@ export function ChangeList({ client, search }: { client: EstateClient; search: s
     document.title = 'Change requests · Estate';
   }, []);
   const query = changeQuery(state);
-  const page = useLoad(JSON.stringify(query), () => client.listChanges(query));
+  // Any change request's event may move it into or out of this page: read the page again.
+  const live = useLiveRevision(['change', 'review']);
+  const revision = useCoalesced(live.revision, 500);
+  const page = useLoad(`${JSON.stringify(query)} ${revision}`, () => client.listChanges(query));
   const items = page.data ? (state.filter === 'frozen' ? page.data.items.filter(isFrozen) : page.data.items) : undefined;
   const stateFixed = state.filter === 'waiting' || state.filter === 'frozen';
 
   return (
     <>
       <h1>Change requests</h1>
+      <LiveStatus status={live.status} what="the list follows new and changed change requests" />
       <div className="controls">
         <fieldset className="segmented">
           <legend>Show</legend>

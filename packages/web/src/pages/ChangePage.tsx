@@ -3,16 +3,32 @@ import { useEffect, useRef, useState, type ReactElement } from 'react';
 import { describeError } from '../api';
 import { allowedActions, isFrozen, STATE_TITLES } from '../changeState';
 import { ChangeDiff, ChecksList } from '../components/ChangeChecks';
+import { LiveStatus } from '../components/LiveStatus';
 import { useIdentity } from '../identity';
 import { Link, navigate } from '../router';
+import { useLiveRevision, type LiveEvent } from '../useLiveEvents';
 import { useLoad } from '../useLoad';
+
+/** Whether a live event (`change.*`, `review.*`) is about the change request `id`. */
+function concerns(event: LiveEvent, id: number): boolean {
+  const change = event.data['change'] as { id?: unknown } | undefined;
+  return change?.id === id;
+}
+
+/** The newer of two answers about one change request (the later `updatedAt`; the loaded one on a tie). */
+function newer(action: Change | undefined, loaded: Change | undefined): Change | undefined {
+  if (!action || !loaded) return loaded ?? action;
+  return action.updatedAt > loaded.updatedAt ? action : loaded;
+}
 
 /** One change request: what it changes, its checks, approvals, blockers, and the actions the user may take. */
 export function ChangePage({ client, id }: { client: EstateClient; id: number }): ReactElement {
-  const loaded = useLoad(`change ${id}`, () => client.getChange(id));
-  // The answer of the last action replaces the loaded one (every action answers the change request).
+  // Events about this change request (someone else approves, merges, pushes) read it again.
+  const live = useLiveRevision(['change', 'review'], (event) => concerns(event, id));
+  const loaded = useLoad(`change ${id} ${live.revision}`, () => client.getChange(id));
+  // The answer of the last action stands until a newer one is loaded (every action answers the change request).
   const [updated, setUpdated] = useState<Change | undefined>();
-  const change = updated?.id === id ? updated : loaded.data?.id === id ? loaded.data : undefined;
+  const change = newer(updated?.id === id ? updated : undefined, loaded.data?.id === id ? loaded.data : undefined);
   useEffect(() => {
     document.title = `Change request ${id} · Estate`;
   }, [id]);
@@ -39,6 +55,7 @@ export function ChangePage({ client, id }: { client: EstateClient; id: number })
         <Link to="/changes">Change requests</Link> / {change.id}
       </p>
       <h1>{change.title}</h1>
+      <LiveStatus status={live.status} what="follows approvals, checks and merges as they happen" />
       <dl className="facts">
         <dt>State</dt>
         <dd>

@@ -3,10 +3,12 @@ import { useEffect, useState, type FormEvent, type ReactElement } from 'react';
 import { describeError } from '../api';
 import { roleAtLeast } from '../changeState';
 import { DriftChart } from '../components/DriftChart';
+import { LiveStatus } from '../components/LiveStatus';
 import { fieldPath, formatValue } from '../fieldChanges';
 import { getJson, type DriftGroup, type DriftHistoryBucket, type StaleHost, type UnmanagedHost } from '../opsApi';
 import { assetPath, Link, navigate } from '../router';
 import { useIdentity } from '../identity';
+import { useCoalesced, useLiveRevision } from '../useLiveEvents';
 import { useLoad } from '../useLoad';
 
 /** Items of one list call: the drift page shows at most this many open (and as many ignored) items. */
@@ -40,7 +42,10 @@ interface Outcome {
 export function DriftPage({ client, search }: { client: EstateClient; search: string }): ReactElement {
   const role = useIdentity()?.role ?? 'viewer';
   const settings = driftSettings(search);
-  const [revision, setRevision] = useState(0);
+  const [acted, setActed] = useState(0);
+  // Drift and host events (reports, adoption, staleness) read the page again, a burst at once.
+  const live = useLiveRevision(['drift', 'host']);
+  const revision = acted + useCoalesced(live.revision, 1000);
   const [outcome, setOutcome] = useState<Outcome | undefined>();
   const canAct = roleAtLeast(role, 'editor');
   useEffect(() => {
@@ -64,7 +69,7 @@ export function DriftPage({ client, search }: { client: EstateClient; search: st
     } catch (error) {
       setOutcome({ message: describeError(error), error: true });
     }
-    setRevision((n) => n + 1);
+    setActed((n) => n + 1);
   };
 
   const groups = (summary.data?.items ?? []).filter((group) => settings.env === undefined || group.env === settings.env);
@@ -76,6 +81,7 @@ export function DriftPage({ client, search }: { client: EstateClient; search: st
   return (
     <>
       <h1>Drift</h1>
+      <LiveStatus status={live.status} what="new reports and drift show as they arrive" />
       <p className="muted">Declared fields that differ from what hosts report. Adopting opens a change request that makes Git match the host; reverting asks the host&apos;s enforcing agent to restore a managed file from Git.</p>
       {outcome && (
         <p className={outcome.error ? 'error' : 'notice'} role={outcome.error ? 'alert' : 'status'}>
