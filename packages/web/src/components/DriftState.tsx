@@ -4,13 +4,17 @@ import { describeError } from '../api';
 import { fieldPath, formatValue } from '../fieldChanges';
 import { useLoad } from '../useLoad';
 
-/** The asset's open drift items (`GET /api/v1/drift?asset=`): declared against observed, since when. `revision` reloads it. */
-export function DriftState({ client, id, revision }: { client: EstateClient; id: string; revision: number }): ReactElement {
+/**
+ * The asset's open drift items (`GET /api/v1/drift?asset=`): declared against observed, since when.
+ * `revision` reloads it. Drift is always today's: `past` (the page shows an earlier commit) says so.
+ */
+export function DriftState({ client, id, revision, past = false }: { client: EstateClient; id: string; revision: number; past?: boolean }): ReactElement {
   const drift = useLoad(`drift ${id} ${revision}`, () => client.listDrift({ asset: id, state: 'open', limit: 200 }));
   const items = drift.data?.items.filter((item) => item.asset === id);
   return (
     <section aria-labelledby="drift-title">
-      <h2 id="drift-title">Drift</h2>
+      <h2 id="drift-title">{past ? 'Drift now' : 'Drift'}</h2>
+      {past && <p className="banner">Open drift now, against main&apos;s head: not as of the commit shown above.</p>}
       {drift.error !== undefined && (
         <p className="error" role="alert">
           {describeError(drift.error)}

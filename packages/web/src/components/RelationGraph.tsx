@@ -1,6 +1,6 @@
 import type { RelatedAsset } from '@estate/client';
-import type { ReactElement } from 'react';
-import { buildRelationGraph } from '../impact';
+import { useMemo, useState, type ReactElement } from 'react';
+import { buildRelationGraph, describePath, edgeKey, pathsTo } from '../impact';
 import { assetPath, navigate } from '../router';
 
 /** Width of one character of the node labels (12px monospace), to size the boxes to the longest id. */
@@ -14,10 +14,15 @@ const MARGIN = 12;
 /**
  * The relations of an asset drawn as a graph: the asset on the left, related assets in columns by
  * distance, an arrow for each relation of their paths. Each box is a link to that asset's page
- * (reachable with Tab); the list of paths beside it says the same in text.
+ * (Tab reaches it, Enter or a click opens it); hovering or focusing one highlights its paths to the
+ * asset and spells them out below. The list of paths beside it says the same in text.
+ * `linkTo` makes a box's address (it keeps the page's point in time).
  */
-export function RelationGraph({ start, items, label }: { start: string; items: RelatedAsset[]; label: string }): ReactElement {
-  const graph = buildRelationGraph(start, items);
+export function RelationGraph({ start, items, label, linkTo = assetPath }: { start: string; items: RelatedAsset[]; label: string; linkTo?: (id: string) => string }): ReactElement {
+  const graph = useMemo(() => buildRelationGraph(start, items), [start, items]);
+  const [active, setActive] = useState<string | undefined>();
+  const highlight = useMemo(() => (active === undefined || !graph.nodes.some((node) => node.id === active) ? undefined : pathsTo(graph, active)), [graph, active]);
+  const leave = (id: string): void => setActive((current) => (current === id ? undefined : current));
   const NODE_WIDTH = Math.ceil(Math.max(...graph.nodes.map((node) => node.id.length)) * CHAR_WIDTH) + NODE_PADDING;
   const x = (depth: number): number => MARGIN + depth * (NODE_WIDTH + COLUMN_GAP);
   const y = (row: number): number => MARGIN + row * (NODE_HEIGHT + ROW_GAP);
@@ -33,15 +38,18 @@ export function RelationGraph({ start, items, label }: { start: string; items: R
     labels.push({ from: edge.from, relation: edge.relation, x: x(from.depth) + NODE_WIDTH + 4, y: y(from.row) + NODE_HEIGHT / 2 - 4 - stacked * 11 });
   }
   return (
-    <div className="graph">
+    <div className={highlight ? 'graph highlighting' : 'graph'}>
       <svg width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="group" aria-label={label}>
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M 0 0 L 10 5 L 0 10 z" className="edge" />
           </marker>
+          <marker id="arrow-on-path" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+            <path d="M 0 0 L 10 5 L 0 10 z" className="edge on-path" />
+          </marker>
         </defs>
         {labels.map((label) => (
-          <text key={`${label.from} ${label.relation}`} className="edge-label" x={label.x} y={label.y} aria-hidden="true">
+          <text key={`${label.from} ${label.relation}`} className={highlight && graph.edges.some((edge) => edge.from === label.from && edge.relation === label.relation && highlight.edges.has(edgeKey(edge))) ? 'edge-label on-path' : 'edge-label'} x={label.x} y={label.y} aria-hidden="true">
             {label.relation}
           </text>
         ))}
@@ -54,9 +62,10 @@ export function RelationGraph({ start, items, label }: { start: string; items: R
           const x2 = x(to.depth);
           const y2 = y(to.row) + NODE_HEIGHT / 2;
           const bend = (x2 - x1) / 2;
+          const onPath = highlight?.edges.has(edgeKey(edge)) ?? false;
           return (
-            <g key={`${edge.from} ${edge.to}`} aria-hidden="true">
-              <path className="edge" d={`M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`} markerEnd="url(#arrow)" />
+            <g key={edgeKey(edge)} aria-hidden="true">
+              <path className={onPath ? 'edge on-path' : 'edge'} d={`M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`} markerEnd={onPath ? 'url(#arrow-on-path)' : 'url(#arrow)'} />
             </g>
           );
         })}
@@ -69,20 +78,25 @@ export function RelationGraph({ start, items, label }: { start: string; items: R
               </text>
             </>
           );
+          const onPath = highlight?.nodes.has(node.id) ? ' on-path' : '';
           if (node.depth === 0) {
             return (
-              <g key={node.id} className="node start" aria-label={`${node.id} (this asset)`} role="img">
+              <g key={node.id} className={`node start${onPath}`} aria-label={`${node.id} (this asset)`} role="img">
                 {body}
               </g>
             );
           }
-          const href = assetPath(node.id);
+          const href = linkTo(node.id);
           return (
             <a
               key={node.id}
               href={href}
-              className="node"
+              className={`node${onPath}${node.id === active ? ' active' : ''}`}
               aria-label={`${node.id}, ${node.depth} ${node.depth === 1 ? 'hop' : 'hops'} away`}
+              onMouseEnter={() => setActive(node.id)}
+              onMouseLeave={() => leave(node.id)}
+              onFocus={() => setActive(node.id)}
+              onBlur={() => leave(node.id)}
               onClick={(event) => {
                 if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
                 event.preventDefault();
@@ -94,6 +108,16 @@ export function RelationGraph({ start, items, label }: { start: string; items: R
           );
         })}
       </svg>
+      <p className="graph-paths" aria-live="polite">
+        {highlight && active !== undefined ? (
+          <>
+            <span className="visually-hidden">{active}: </span>
+            {highlight.paths.map((path) => describePath(path)).join('; ')}
+          </>
+        ) : (
+          <span className="muted">Point at or focus an asset to see its path to {start}; Enter opens it.</span>
+        )}
+      </p>
     </div>
   );
 }

@@ -11,8 +11,9 @@ const PAGE = 20;
  * "Why is it like this": the verdict (does the asset differ from Git, since when, did that go
  * through Git), its open drift with the commit that explains each item, then its declared and
  * observed history, newest first, a page at a time (`GET /api/v1/assets/:kind/:name/timeline`).
+ * It is always up to now: `past` (the page shows an earlier commit) says so.
  */
-export function WhyTimeline({ client, id, revision }: { client: EstateClient; id: string; revision: number }): ReactElement {
+export function WhyTimeline({ client, id, revision, past = false }: { client: EstateClient; id: string; revision: number; past?: boolean }): ReactElement {
   const first = useLoad(`timeline ${id} ${revision}`, () => client.assetTimeline(id, { limit: PAGE }));
   const [more, setMore] = useState<{ key: string; items: TimelineEntry[]; nextCursor?: string }>({ key: '', items: [] });
   const [loadingMore, setLoadingMore] = useState(false);
@@ -36,7 +37,8 @@ export function WhyTimeline({ client, id, revision }: { client: EstateClient; id
   const entries = page ? [...page.items, ...extra.items] : undefined;
   return (
     <section aria-labelledby="why-title">
-      <h2 id="why-title">Why: timeline</h2>
+      <h2 id="why-title">{past ? 'Why: timeline up to now' : 'Why: timeline'}</h2>
+      {past && <p className="banner">The verdict and open drift are as of now; the timeline runs up to now, past the commit shown above.</p>}
       {(first.error ?? error) !== undefined && (
         <p className="error" role="alert">
           {describeError(first.error ?? error)}

@@ -134,9 +134,9 @@ export function AssetPage({ client, id, search }: { client: EstateClient; id: st
         <h2 id="spec-title">Definition</h2>
         <YamlView value={current.document} label={`${current.path} as YAML`} />
       </section>
-      <DriftState client={client} id={current.id} revision={drift.revision} />
+      <DriftState client={client} id={current.id} revision={drift.revision} past={at !== undefined} />
       <Relations client={client} id={current.id} search={search} at={at} revision={at === undefined ? main.revision : 0} />
-      <WhyTimeline client={client} id={current.id} revision={main.revision + drift.revision} />
+      <WhyTimeline client={client} id={current.id} revision={main.revision + drift.revision} past={at !== undefined} />
       <History client={client} id={current.id} revision={main.revision} search={search} />
     </>
   );
@@ -192,7 +192,7 @@ function Relations({ client, id, search, at, revision }: { client: EstateClient;
             {items.length} {items.length === 1 ? 'asset' : 'assets'} within {settings.depth} {settings.depth === 1 ? 'hop' : 'hops'}
             {relations.data?.truncated ? ' (the nearest ones; more were reached)' : ''}.
           </p>
-          <RelationGraph start={id} items={items} label={`${title}: graph of ${items.length} assets`} />
+          <RelationGraph start={id} items={items} label={`${title}: graph of ${items.length} assets`} linkTo={(other) => `${assetPath(other)}${withAt('', at)}`} />
           <h3>Paths</h3>
           <ul className="paths" aria-label={`${title}: paths`}>
             {items.map((item) => (
