@@ -147,6 +147,38 @@ describe('web UI', () => {
     await expect.poll(() => graph.getByRole('link', { name: new RegExp(`^${host.transitive},`) }).count()).toBe(0);
   });
 
+  it('highlights the paths of the asset pointed at or focused in the graph, and opens it with Enter', async () => {
+    await page.goto(`${server.url}/assets/host/${host.name}?direction=in&depth=3`);
+    const graph = page.getByRole('group', { name: /What depends on this \(impact\): graph of \d+ assets/ });
+    await expect.poll(() => graph.isVisible()).toBe(true);
+    const explained = page.locator('.graph-paths');
+    expect(await explained.textContent()).toContain(`to ${host.id}`);
+
+    // Pointing at the transitive dependant: its path through a direct one, drawn and spelled out.
+    await graph.getByRole('link', { name: new RegExp(`^${host.transitive},`) }).hover();
+    await expect.poll(() => explained.textContent()).toMatch(new RegExp(`${host.id} —hosts→ \\S+ —\\w+→ ${host.transitive}$`));
+    const middle = /—hosts→ (\S+) —/.exec((await explained.textContent())!)![1]!;
+    expect(await graph.locator('.node.on-path').count()).toBe(3);
+    expect(await graph.locator('a.on-path').evaluateAll((links) => links.map((link) => link.getAttribute('aria-label')!.split(',')[0]).sort())).toEqual([middle, host.transitive].sort());
+    expect(await graph.locator('g > path.edge.on-path').count()).toBe(2);
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, 'asset-graph-highlight');
+    await page.mouse.move(0, 0);
+    await expect.poll(() => page.locator('.graph.highlighting').count()).toBe(0);
+
+    // The keyboard: Tab reaches the boxes, focus highlights, Enter opens the asset.
+    const direct = graph.getByRole('link', { name: new RegExp(`^${host.direct}, 1 hop away`) });
+    await direct.focus();
+    await expect.poll(() => explained.textContent()).toMatch(new RegExp(`${host.id} —hosts→ ${host.direct}$`));
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.getAttribute("aria-label")')).toMatch(/hops? away$/);
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('heading', { name: host.direct, level: 1 }).isVisible()).toBe(true);
+    await page.goBack();
+    await expect.poll(() => page.getByRole('heading', { name: host.id, level: 1 }).isVisible()).toBe(true);
+  });
+
   it('switches to the dark theme, stays accessible, and is keyboard navigable', async () => {
     await page.getByRole('button', { name: 'Switch to the dark theme' }).click();
     expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
