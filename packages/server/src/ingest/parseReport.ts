@@ -12,7 +12,16 @@ const MAX_STRING = 1024 * 1024;
 export const MAX_ENFORCEMENT_ENTRIES = 1000;
 const SHA256 = /^[0-9a-f]{64}$/;
 
-type Check = (value: unknown, path: string) => void;
+/** The JSON pointer of a value, built only when a check fails (most reports pass). */
+type Path = () => string;
+type Check = (value: unknown, path: Path) => void;
+
+const ROOT: Path = () => '';
+/** The pointer of `key` below `parent` (RFC 6901 §3 escapes `~` and `/`). */
+const below =
+  (parent: Path, key: string | number): Path =>
+  () =>
+    `${parent()}/${typeof key === 'number' ? key : escapePointer(key)}`;
 
 const string: Check = (value, path) => {
   if (typeof value !== 'string' || value.length > MAX_STRING) fail(path, 'must be a string');
@@ -29,24 +38,24 @@ const array =
   (item: Check): Check =>
   (value, path) => {
     if (!Array.isArray(value)) fail(path, 'must be an array');
-    (value as unknown[]).forEach((entry, i) => item(entry, `${path}/${i}`));
+    (value as unknown[]).forEach((entry, i) => item(entry, below(path, i)));
   };
 const map =
   (item: Check): Check =>
   (value, path) => {
     if (!isObject(value)) fail(path, 'must be an object');
-    for (const [key, entry] of Object.entries(value as object)) item(entry, `${path}/${escapePointer(key)}`);
+    for (const [key, entry] of Object.entries(value as object)) item(entry, below(path, key));
   };
 const object =
   (properties: Record<string, Check>, required: string[] = []): Check =>
   (value, path) => {
     if (!isObject(value)) fail(path, 'must be an object');
     const record = value as Record<string, unknown>;
-    for (const name of required) if (!Object.hasOwn(record, name)) fail(`${path}/${name}`, 'is required');
+    for (const name of required) if (!Object.hasOwn(record, name)) fail(below(path, name), 'is required');
     for (const [name, entry] of Object.entries(record)) {
       const check = Object.hasOwn(properties, name) ? properties[name] : undefined;
-      if (!check) fail(`${path}/${escapePointer(name)}`, 'is not a known field');
-      check(entry, `${path}/${escapePointer(name)}`);
+      if (!check) fail(below(path, name), 'is not a known field');
+      check(entry, below(path, name));
     }
   };
 const text =
@@ -117,7 +126,7 @@ const checkEnforcement: Check = (value, path) => {
  * facts (see {@link countFacts}) with `E_REPORT_TOO_BIG` (422).
  */
 export function parseReport(body: unknown, maxFacts: number): Report {
-  object({ reportId: string, host: string, seq: integer(1), collectedAt: string, facts: checkFacts, errors: map(string), enforcement: checkEnforcement }, ['reportId', 'host', 'seq', 'collectedAt', 'facts'])(body, '');
+  object({ reportId: string, host: string, seq: integer(1), collectedAt: string, facts: checkFacts, errors: map(string), enforcement: checkEnforcement }, ['reportId', 'host', 'seq', 'collectedAt', 'facts'])(body, ROOT);
   const report = body as Report;
   if (!ULID.test(report.reportId)) fail('/reportId', 'must be a ULID (26 characters of Crockford base32)');
   if (!DNS_LABEL.test(report.host)) fail('/host', 'must be a host name (a DNS-1123 label)');
@@ -154,6 +163,7 @@ function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-function fail(pointer: string, reason: string): never {
+function fail(path: Path | string, reason: string): never {
+  const pointer = typeof path === 'string' ? path : path();
   throw new InputError('E_BAD_REPORT', `report field '${pointer || '/'}' ${reason}`, { pointer: pointer || '/', reason });
 }
