@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { EstateError, NotFoundError } from '@estate/core';
-import type { ObservedPosition, QueuedReport, SqliteIngestStore } from './SqliteIngestStore.js';
+import type { EnqueueResult, ObservedPosition, QueuedReport, SqliteIngestStore } from './SqliteIngestStore.js';
 import type { DeadLetter, HostObservation, Report, ReportProcessor, SubmitResult } from './types.js';
 
 /** Options of {@link IngestService}; {@link compileIngestOptions} fills in the defaults. */
@@ -96,6 +96,13 @@ export function isSeqReset(stored: ObservedPosition, report: Pick<Report, 'seq' 
   return report.seq <= stored.seq / 2 && Date.parse(report.collectedAt) > Date.parse(stored.collectedAt);
 }
 
+/**
+ * Queued reports whose parsed form the consumer takes from memory, up to this many characters of
+ * their stored JSON (about 32 MiB of text; a few seconds of a 10k-host fleet's reports). Beyond, or
+ * after a restart, the consumer reads and parses the stored body.
+ */
+const HANDOFF_MAX_CHARS = 32 * 1024 * 1024;
+
 /** A committed report whose answer waits for the WAL to reach the disk. */
 interface Unsynced {
   pending: Pending;
@@ -140,6 +147,9 @@ export class IngestService {
   #offered = 0;
   #pruned = 0;
   #lastPruneAt = 0;
+  /** Queued reports as they were parsed from their requests, by row id: the consumer needs not read and parse their bodies again. */
+  readonly #handoff = new Map<number, { report: Report; size: number }>();
+  #handoffChars = 0;
 
   constructor(store: SqliteIngestStore, options: Partial<IngestOptions> = {}) {
     this.#store = store;
@@ -304,7 +314,7 @@ export class IngestService {
     const pending = this.#pending;
     if (pending.length === 0) return;
     this.#pending = [];
-    let results: SubmitResult[];
+    let results: EnqueueResult[];
     try {
       results = this.#store.enqueue(pending.map((p) => p.report));
       this.#commits++;
@@ -313,11 +323,16 @@ export class IngestService {
       return;
     }
     let added = 0;
-    results.forEach((result, i) => {
-      if (result.duplicate) this.#duplicates++;
+    results.forEach(({ reportId, duplicate, id, size }, i) => {
+      if (duplicate) this.#duplicates++;
       else added++;
+      // The stored body stays the durable copy; this one spares the consumer parsing it again.
+      if (id !== undefined && this.#o.consume && this.#handoffChars + size <= HANDOFF_MAX_CHARS) {
+        this.#handoff.set(id, { report: pending[i]!.report, size });
+        this.#handoffChars += size;
+      }
       // A duplicate waits too: the first copy may have been committed but not yet synced.
-      this.#unsynced.push({ pending: pending[i]!, result });
+      this.#unsynced.push({ pending: pending[i]!, result: { reportId, duplicate } });
     });
     this.#received += added;
     this.#backlog += added;
@@ -371,8 +386,9 @@ export class IngestService {
    * Applies the oldest queued reports in one transaction, per host in seq order. Each report runs
    * in a savepoint: one that throws is rolled back alone and counted as a failed attempt (then
    * dead-lettered at `maxAttempts`), while the others commit. A report whose stored body does not
-   * parse is dead-lettered at once (no attempt could succeed). Tells how many reports it took
-   * from the queue and whether one failed.
+   * parse is dead-lettered at once (no attempt could succeed). A report comes from memory when it
+   * was queued by this process (and not too many were waiting), else from its stored body. Tells
+   * how many reports it took from the queue and whether one failed.
    */
   #consumeBatch(): { taken: number; failed: boolean } {
     const started = performance.now();
@@ -394,6 +410,8 @@ export class IngestService {
     let applied = 0;
     let deadLettered = 0;
     let failed = false;
+    /** Reports that left the queue (applied or dead-lettered): their copy in memory goes once the batch commits. */
+    const settled: number[] = [];
     /** Hosts with a report that failed and stays queued: their later reports wait, so a host is applied in seq order. */
     const heldHosts = new Set<string>();
     this.#store.db.transaction(() => {
@@ -402,10 +420,11 @@ export class IngestService {
         if (heldHosts.has(queued.host)) continue;
         taken++;
         const now = new Date();
-        const { report } = queued;
+        const report = this.#handoff.get(queued.id)?.report ?? this.#store.body(queued.id);
         if (report === undefined) {
           this.#store.deadLetter(queued, queued.attempts + 1, 'the stored report does not parse (damaged row)', now);
           deadLettered++;
+          settled.push(queued.id);
           this.#o.log('error', `report ${queued.reportId} of host ${queued.host} is unreadable in the queue and went to the dead letters`);
           continue;
         }
@@ -415,6 +434,7 @@ export class IngestService {
             this.#o.log('warn', `host ${queued.host} restarted its seq at ${queued.seq} (report ${queued.reportId}, collected after the applied one): applied as a reset`, { host: queued.host, seq: queued.seq });
           }
           applied++;
+          settled.push(queued.id);
         } catch (error) {
           failed = true;
           const reason = error instanceof Error ? error.message : String(error);
@@ -422,6 +442,7 @@ export class IngestService {
           if (attempts >= this.#o.maxAttempts) {
             this.#store.deadLetter(queued, attempts, reason, now);
             deadLettered++;
+            settled.push(queued.id);
             this.#o.log('warn', `report ${queued.reportId} of host ${queued.host} failed ${attempts} times and went to the dead letters: ${reason}`);
           } else {
             heldHosts.add(queued.host);
@@ -429,6 +450,12 @@ export class IngestService {
         }
       }
     })();
+    for (const id of settled) {
+      const kept = this.#handoff.get(id);
+      if (kept === undefined) continue;
+      this.#handoff.delete(id);
+      this.#handoffChars -= kept.size;
+    }
     this.#backlog -= applied + deadLettered;
     this.#consumed += applied;
     this.#lastBatchSize = taken;

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS ingest_dead_letters (
 );
 `;
 
-/** A queued report as the consumer reads it. */
+/** A queued report as the consumer reads it; the body is read apart ({@link SqliteIngestStore.body}), for the reports a batch takes. */
 export interface QueuedReport {
   /** Row id: the order of arrival. */
   id: number;
@@ -50,8 +50,12 @@ export interface QueuedReport {
   seq: number;
   attempts: number;
   receivedAt: number;
-  /** The report; undefined when its stored body does not parse (it is dead-lettered at once). */
-  report: Report | undefined;
+}
+
+/** What {@link SqliteIngestStore.enqueue} did with a report: its new row and the length of its stored body (undefined and 0 for a duplicate). */
+export interface EnqueueResult extends SubmitResult {
+  id: number | undefined;
+  size: number;
 }
 
 interface QueuedRow {
@@ -61,7 +65,6 @@ interface QueuedRow {
   seq: number;
   attempts: number;
   received_at: number;
-  body: string | null;
 }
 
 /** Where a host's stored observation stands: what a new report of the host is compared with. */
@@ -138,13 +141,15 @@ export class SqliteIngestStore {
   }
 
   /** Appends reports in one transaction (not yet synced: see {@link sync}); a report id seen before is a duplicate and stores nothing. */
-  enqueue(reports: Report[], now = Date.now()): SubmitResult[] {
+  enqueue(reports: Report[], now = Date.now()): EnqueueResult[] {
+    const insert = this.#prepare(
+      `INSERT INTO ingest_reports (report_id, host, seq, collected_at, received_at, state, body) VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (report_id) DO NOTHING`,
+    );
     return this.db.transaction(() =>
       reports.map((report) => {
-        const { changes } = this.#prepare(
-          `INSERT INTO ingest_reports (report_id, host, seq, collected_at, received_at, state, body) VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (report_id) DO NOTHING`,
-        ).run(report.reportId, report.host, report.seq, report.collectedAt, now, JSON.stringify(report));
-        return { reportId: report.reportId, duplicate: changes === 0 };
+        const body = JSON.stringify(report);
+        const { changes, lastInsertRowid } = insert.run(report.reportId, report.host, report.seq, report.collectedAt, now, body);
+        return changes === 0 ? { reportId: report.reportId, duplicate: true, id: undefined, size: 0 } : { reportId: report.reportId, duplicate: false, id: Number(lastInsertRowid), size: body.length };
       }),
     )();
   }
@@ -160,10 +165,16 @@ export class SqliteIngestStore {
     return row?.received_at;
   }
 
-  /** The oldest queued reports, at most `limit`, in order of arrival. */
+  /** The oldest queued reports, at most `limit`, in order of arrival (without their bodies). */
   queued(limit: number): QueuedReport[] {
-    const rows = this.#prepare(`SELECT id, report_id, host, seq, attempts, received_at, body FROM ingest_reports WHERE state = 'queued' ORDER BY id LIMIT ?`).all(limit) as QueuedRow[];
-    return rows.map((row) => ({ id: row.id, reportId: row.report_id, host: row.host, seq: row.seq, attempts: row.attempts, receivedAt: row.received_at, report: readBody(row.body) }));
+    const rows = this.#prepare(`SELECT id, report_id, host, seq, attempts, received_at FROM ingest_reports WHERE state = 'queued' ORDER BY id LIMIT ?`).all(limit) as QueuedRow[];
+    return rows.map((row) => ({ id: row.id, reportId: row.report_id, host: row.host, seq: row.seq, attempts: row.attempts, receivedAt: row.received_at }));
+  }
+
+  /** The stored report of row `id`; undefined when its body is gone or does not parse (a damaged row). */
+  body(id: number): Report | undefined {
+    const row = this.#prepare('SELECT body FROM ingest_reports WHERE id = ?').get(id) as { body: string | null } | undefined;
+    return readBody(row?.body ?? null);
   }
 
   /** The seq and collection time of `host`'s stored observation, if it has one. */
