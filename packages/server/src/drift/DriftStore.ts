@@ -177,7 +177,9 @@ export class DriftStore {
   readonly #insert: Database.Statement;
   readonly #resolve: Database.Statement;
   readonly #findOpenFull: Database.Statement;
+  readonly #openOfAsset: Database.Statement;
   readonly #appendEvent: Database.Statement;
+  readonly #statements = new Map<string, Database.Statement>();
   /** Whether drift_ignores ever had a row (read once, then set by {@link DriftStore.ignore}). */
   #anyIgnored: boolean | undefined;
 
@@ -188,6 +190,7 @@ export class DriftStore {
     this.#insert = db.prepare(`INSERT INTO drift_items (asset, field, declared, observed, first_seen, last_seen, report_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')`);
     this.#resolve = db.prepare(`UPDATE drift_items SET state = 'resolved', resolved_at = ?, last_seen = ?, report_id = ? WHERE id = ?`);
     this.#findOpenFull = db.prepare(`SELECT id, declared, observed FROM drift_items WHERE asset = ? AND field = ? AND state = 'open'`);
+    this.#openOfAsset = db.prepare(`SELECT id, field, declared, observed FROM drift_items WHERE asset = ? AND state = 'open'`);
     this.#appendEvent = db.prepare(
       `INSERT INTO drift_events (at, type, asset, host, field, item_id, report_id, commit_sha, details) VALUES (@at, @type, @asset, @host, @field, @itemId, @reportId, @commit, @details)`,
     );
@@ -206,20 +209,26 @@ export class DriftStore {
    */
   record(asset: string, fields: readonly DriftField[], ignored: (field: string) => string | undefined, context: RecordContext): void {
     const { reportId, at } = context;
+    // One read of the asset's open items (most reports converge and have none), kept up to date below.
+    const openItems = new Map<string, { id: number; declared: string; observed: string }>();
+    for (const row of this.#openOfAsset.all(asset) as Array<{ id: number; field: string; declared: string; observed: string }>) openItems.set(row.field, row);
     for (const f of fields) {
-      const open = this.#findOpenFull.get(asset, f.field) as { id: number; declared: string; observed: string } | undefined;
+      const open = openItems.get(f.field);
       const rule = f.differs ? ignored(f.field) : undefined;
-      const declared = JSON.stringify(f.declared);
-      const observed = JSON.stringify(f.observed);
       if (f.differs && rule === undefined) {
+        const declared = JSON.stringify(f.declared);
+        const observed = JSON.stringify(f.observed);
         if (open) {
           this.#update.run(declared, observed, at, reportId, open.id);
           if (open.observed !== observed || open.declared !== declared) this.#event('drift.changed', asset, f, open.id, context);
+          openItems.set(f.field, { id: open.id, declared, observed });
         } else {
           const id = Number(this.#insert.run(asset, f.field, declared, observed, at, at, reportId).lastInsertRowid);
           this.#event('drift.opened', asset, f, id, context);
+          openItems.set(f.field, { id, declared, observed });
         }
       } else if (open) {
+        openItems.delete(f.field);
         this.#resolve.run(at, at, reportId, open.id);
         // Converged (by hand, or by a restore): a pending revert of the field has nothing left to do.
         this.clearRevert(asset, f.field);
@@ -274,7 +283,7 @@ export class DriftStore {
       where.push('type IN (SELECT value FROM json_each(?))');
       params.push(JSON.stringify(query.types));
     }
-    const rows = this.#db.prepare(`SELECT * FROM drift_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, query.limit) as EventRow[];
+    const rows = this.#prepare(`SELECT * FROM drift_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, query.limit) as EventRow[];
     return rows.map((r) => ({
       id: r.id,
       at: r.at,
@@ -291,31 +300,30 @@ export class DriftStore {
 
   /** Asks for `field` of `asset` to be restored on its host; a second request replaces the first. */
   requestRevert(request: RevertRequest): void {
-    this.#db
-      .prepare('INSERT INTO drift_reverts (asset, field, requested_by, requested_at) VALUES (?, ?, ?, ?) ON CONFLICT (asset, field) DO UPDATE SET requested_by = excluded.requested_by, requested_at = excluded.requested_at')
+    this.#prepare('INSERT INTO drift_reverts (asset, field, requested_by, requested_at) VALUES (?, ?, ?, ?) ON CONFLICT (asset, field) DO UPDATE SET requested_by = excluded.requested_by, requested_at = excluded.requested_at')
       .run(request.asset, request.field, request.requestedBy, request.requestedAt);
   }
 
   /** The pending revert requests of `asset`. */
   reverts(asset: string): RevertRequest[] {
-    const rows = this.#db.prepare('SELECT * FROM drift_reverts WHERE asset = ? ORDER BY field').all(asset) as Array<{ asset: string; field: string; requested_by: string; requested_at: string }>;
+    const rows = this.#prepare('SELECT * FROM drift_reverts WHERE asset = ? ORDER BY field').all(asset) as Array<{ asset: string; field: string; requested_by: string; requested_at: string }>;
     return rows.map((r) => ({ asset: r.asset, field: r.field, requestedBy: r.requested_by, requestedAt: r.requested_at }));
   }
 
   /** Forgets a revert request (done, or no longer needed); returns whether there was one. */
   clearRevert(asset: string, field: string): boolean {
-    return this.#db.prepare('DELETE FROM drift_reverts WHERE asset = ? AND field = ?').run(asset, field).changes > 0;
+    return this.#prepare('DELETE FROM drift_reverts WHERE asset = ? AND field = ?').run(asset, field).changes > 0;
   }
 
   /** The latest facts of `host`, with the report that sent them. */
   observation(host: string): { reportId: string; facts: HostFacts } | undefined {
-    const row = this.#db.prepare('SELECT report_id AS reportId, facts FROM host_observations WHERE host = ?').get(host) as { reportId: string; facts: string } | undefined;
+    const row = this.#prepare('SELECT report_id AS reportId, facts FROM host_observations WHERE host = ?').get(host) as { reportId: string; facts: string } | undefined;
     return row && { reportId: row.reportId, facts: JSON.parse(row.facts) as HostFacts };
   }
 
   /** The assets that have open items (ignored ones included). */
   openAssets(): string[] {
-    return (this.#db.prepare(`SELECT DISTINCT asset FROM drift_items WHERE state = 'open' ORDER BY asset`).all() as Array<{ asset: string }>).map((r) => r.asset);
+    return (this.#prepare(`SELECT DISTINCT asset FROM drift_items WHERE state = 'open' ORDER BY asset`).all() as Array<{ asset: string }>).map((r) => r.asset);
   }
 
   /** The open and ignored items of `asset`, in the order they opened. */
@@ -338,8 +346,7 @@ export class DriftStore {
     if (query.state === 'open') where.push(`i.state = 'open' AND g.item_id IS NULL`);
     else if (query.state === 'ignored') where.push(`g.item_id IS NOT NULL`);
     else if (query.state === 'resolved') where.push(`i.state = 'resolved'`);
-    const rows = this.#db
-      .prepare(
+    const rows = this.#prepare(
         `SELECT i.*, g.reason AS ignore_reason, g.ignored_by, g.ignored_at FROM drift_items i LEFT JOIN drift_ignores g ON g.item_id = i.id AND i.state = 'open'
          WHERE ${where.join(' AND ')} ORDER BY i.id LIMIT ?`,
       )
@@ -369,8 +376,7 @@ export class DriftStore {
     this.transaction(() => {
       const open = this.#findOpenFull.get(asset, field) as { id: number; declared: string; observed: string } | undefined;
       if (!open) return;
-      this.#db
-        .prepare(
+      this.#prepare(
           `INSERT INTO drift_ignores (item_id, asset, field, observed, reason, ignored_by, ignored_at) VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (item_id) DO UPDATE SET observed = excluded.observed, reason = excluded.reason, ignored_by = excluded.ignored_by, ignored_at = excluded.ignored_at`,
         )
@@ -393,22 +399,31 @@ export class DriftStore {
   /** The observed values (as JSON) that the ignored open items of `asset` were ignored at, by field. */
   ignoredObservations(asset: string): Map<string, string> {
     // Called for every applied report: no query while nothing was ever ignored.
-    this.#anyIgnored ??= this.#db.prepare('SELECT 1 FROM drift_ignores LIMIT 1').get() !== undefined;
+    this.#anyIgnored ??= this.#prepare('SELECT 1 FROM drift_ignores LIMIT 1').get() !== undefined;
     if (!this.#anyIgnored) return new Map();
-    const rows = this.#db
-      .prepare(`SELECT g.field, g.observed FROM drift_ignores g JOIN drift_items i ON i.id = g.item_id WHERE g.asset = ? AND i.state = 'open'`)
+    const rows = this.#prepare(`SELECT g.field, g.observed FROM drift_ignores g JOIN drift_items i ON i.id = g.item_id WHERE g.asset = ? AND i.state = 'open'`)
       .all(asset) as Array<{ field: string; observed: string }>;
     return new Map(rows.map((r) => [r.field, r.observed]));
   }
 
   /** Ends the ignoring of the open item of `asset` and `field` (its observed value changed): it is open again. */
   unignore(asset: string, field: string): void {
-    this.#db.prepare(`DELETE FROM drift_ignores WHERE item_id IN (SELECT id FROM drift_items WHERE asset = ? AND field = ? AND state = 'open')`).run(asset, field);
+    this.#prepare(`DELETE FROM drift_ignores WHERE item_id IN (SELECT id FROM drift_items WHERE asset = ? AND field = ? AND state = 'open')`).run(asset, field);
   }
 
   /** Open items that are ignored. */
   ignoredCount(): number {
-    return (this.#db.prepare(`SELECT count(*) AS n FROM drift_ignores g JOIN drift_items i ON i.id = g.item_id WHERE i.state = 'open'`).get() as { n: number }).n;
+    return (this.#prepare(`SELECT count(*) AS n FROM drift_ignores g JOIN drift_items i ON i.id = g.item_id WHERE i.state = 'open'`).get() as { n: number }).n;
+  }
+
+  /** A prepared statement, made once per SQL text (several run for every applied report). */
+  #prepare(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   #event(type: string, asset: string, f: Pick<DriftField, 'field' | 'declared' | 'observed'>, itemId: number, context: RecordContext, extra: Record<string, unknown> = {}): void {
@@ -427,8 +442,7 @@ export class DriftStore {
 
   /** Marks a host as reporting without a Host asset. */
   markUnmanaged(host: string, reportId: string, at: string): void {
-    this.#db
-      .prepare(
+    this.#prepare(
         `INSERT INTO drift_unmanaged (host, first_seen, last_seen, report_id) VALUES (?, ?, ?, ?)
          ON CONFLICT (host) DO UPDATE SET last_seen = excluded.last_seen, report_id = excluded.report_id`,
       )
@@ -437,12 +451,12 @@ export class DriftStore {
 
   /** Forgets a host's unmanaged mark (it is declared now). */
   markManaged(host: string): void {
-    this.#db.prepare('DELETE FROM drift_unmanaged WHERE host = ?').run(host);
+    this.#prepare('DELETE FROM drift_unmanaged WHERE host = ?').run(host);
   }
 
   /** Unmanaged hosts by name. */
   unmanaged(): UnmanagedHost[] {
-    const rows = this.#db.prepare('SELECT * FROM drift_unmanaged ORDER BY host').all() as Array<{ host: string; first_seen: string; last_seen: string; report_id: string }>;
+    const rows = this.#prepare('SELECT * FROM drift_unmanaged ORDER BY host').all() as Array<{ host: string; first_seen: string; last_seen: string; report_id: string }>;
     return rows.map((r) => ({ host: r.host, firstSeen: r.first_seen, lastSeen: r.last_seen, reportId: r.report_id }));
   }
 
@@ -459,7 +473,7 @@ export class DriftStore {
       where.push('state = ?');
       params.push(query.state);
     }
-    const rows = this.#db.prepare(`SELECT * FROM drift_items WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, query.limit) as ItemRow[];
+    const rows = this.#prepare(`SELECT * FROM drift_items WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, query.limit) as ItemRow[];
     return rows.map((r) => ({
       id: r.id,
       asset: r.asset,
@@ -476,12 +490,12 @@ export class DriftStore {
 
   /** Open items. */
   openCount(): number {
-    return (this.#db.prepare(`SELECT count(*) AS n FROM drift_items WHERE state = 'open'`).get() as { n: number }).n;
+    return (this.#prepare(`SELECT count(*) AS n FROM drift_items WHERE state = 'open'`).get() as { n: number }).n;
   }
 
   /** Latest observation time and facts of every host that reported. */
   observations(): Array<{ host: string; reportId: string; collectedAt: string; observedAt: string; facts: string }> {
-    return this.#db.prepare('SELECT host, report_id AS reportId, collected_at AS collectedAt, observed_at AS observedAt, facts FROM host_observations ORDER BY host').all() as Array<{
+    return this.#prepare('SELECT host, report_id AS reportId, collected_at AS collectedAt, observed_at AS observedAt, facts FROM host_observations ORDER BY host').all() as Array<{
       host: string;
       reportId: string;
       collectedAt: string;
