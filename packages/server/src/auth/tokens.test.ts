@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openSqliteStore } from '../index.js';
 import type { Store } from '../store/Store.js';
-import { authenticate, hashToken, issueToken, listTokens, parseDuration, revokeToken, roleAtLeast, TOKEN_CACHE_MS, TokenCache } from './tokens.js';
+import { authenticate, hashToken, issueToken, listTokens, parseDuration, revokeToken, roleAtLeast, AGENT_TOKEN_CACHE_MS, TOKEN_CACHE_MS, TokenCache } from './tokens.js';
 
 describe('tokens', () => {
   let store: Store;
@@ -138,6 +138,30 @@ describe('tokens', () => {
       expect(await authenticate(cache, `Bearer ${token}`)).toEqual(record); // still trusted for a moment
       vi.advanceTimersByTime(TOKEN_CACHE_MS);
       await expect(authenticate(cache, `Bearer ${token}`)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED', data: { reason: 'invalid' } });
+    });
+
+    it('trusts an agent token for AGENT_TOKEN_CACHE_MS, so a fleet reporting every few seconds costs no lookups', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { token, record } = await issueToken(store, { name: 'agent-web-01', role: 'agent', scopes: { hosts: ['web-01'] } });
+      const { cache, lookups } = counted();
+      await authenticate(cache, `Bearer ${token}`);
+      vi.advanceTimersByTime(AGENT_TOKEN_CACHE_MS - 1);
+      expect(await authenticate(cache, `Bearer ${token}`)).toEqual(record);
+      expect(lookups()).toBe(1);
+      vi.advanceTimersByTime(1);
+      await authenticate(cache, `Bearer ${token}`);
+      expect(lookups()).toBe(2);
+    });
+
+    it('forgets a token revoked in this process at once, agent tokens included', async () => {
+      const { token, record } = await issueToken(store, { name: 'agent-web-01', role: 'agent', scopes: { hosts: ['web-01'] } });
+      const { token: other, record: otherRecord } = await issueToken(store, { name: 'alice', role: 'viewer' });
+      const cache = new TokenCache(store);
+      await authenticate(cache, `Bearer ${token}`);
+      await authenticate(cache, `Bearer ${other}`);
+      await revokeToken(store, record.id);
+      await expect(authenticate(cache, `Bearer ${token}`)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED', data: { reason: 'invalid' } });
+      expect(await authenticate(cache, `Bearer ${other}`)).toEqual(otherRecord);
     });
 
     it('keeps no unknown hash, so a token made after a refusal works at once', async () => {
