@@ -117,7 +117,7 @@ describe('web UI: change requests and the edit form', () => {
 
     // Once approved it no longer waits for him.
     await page.goto(`${server.url}/changes?filter=waiting`);
-    await expect.poll(() => page.getByRole('status').first().textContent()).toBe('No change requests match.');
+    await expect.poll(() => page.getByRole('status').filter({ hasNotText: /^Live/ }).first().textContent()).toBe('No change requests match.');
     await page.goto(changeUrl);
     await actions.getByRole('button', { name: 'Merge' }).click();
     await actions.getByRole('button', { name: 'Yes, merge' }).click();
