@@ -172,7 +172,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     cleanup.push(async () => config.close());
     cleanup.push(() => webhooks.stop());
     // Reports go to their own file: their fsyncs do not wait on the workflow database's writers.
-    const ingestStore = new SqliteIngestStore(join(dataDir, 'ingest.db'));
+    const ingestStore = new SqliteIngestStore(join(dataDir, 'ingest.db'), { log: (message) => log('warn', message) });
     cleanup.push(async () => ingestStore.close());
     // Drift is recorded in ingest.db by a report processor, in the transaction that applies the report.
     const driftStore = new DriftStore(ingestStore.db);

@@ -2,6 +2,10 @@ import { chmodSync, closeSync, fdatasync, fdatasyncSync, openSync } from 'node:f
 import Database from 'better-sqlite3';
 import type { HostFacts } from '@estate/core';
 import type { DeadLetter, HostObservation, Report, SubmitResult } from './types.js';
+import { WalCheckpointer } from './WalCheckpointer.js';
+
+/** How often the WAL is checkpointed (ms). */
+const CHECKPOINT_EVERY_MS = 1000;
 
 /**
  * Every accepted report has a row in `ingest_reports`: its id is how a report sent twice is
@@ -100,7 +104,10 @@ interface DeadLetterRow {
  * crash of the process, not a power cut). What must survive a power cut — a report before it is
  * acknowledged — is made durable by {@link sync}: an fdatasync of the WAL file in libuv's thread
  * pool, so the event loop goes on (accepting the next group of reports) while the disk flushes.
- * The WAL is one file written in order: a sync covers every commit before it.
+ * The WAL is one file written in order: a sync covers every commit before it. Checkpoints (copying
+ * the WAL into the database file, with their fsyncs) run in a worker thread
+ * ({@link WalCheckpointer}), not in the commits of this connection: in them they took most of the
+ * consumer's commit time, and up to 70 ms at once.
  */
 export class SqliteIngestStore {
   /** The connection, for report processors that write in the consumer's transaction. */
@@ -109,8 +116,9 @@ export class SqliteIngestStore {
   readonly #walFile: string;
   /** The WAL file, opened at the first sync (SQLite creates it with the first write). */
   #walFd: number | undefined;
+  readonly #checkpointer: WalCheckpointer;
 
-  constructor(file: string) {
+  constructor(file: string, options: { log?: (message: string) => void } = {}) {
     this.#walFile = `${file}-wal`;
     // Reports may carry file contents: the database is its owner's only (SQLite gives -wal and -shm its mode).
     closeSync(openSync(file, 'a', 0o600));
@@ -118,7 +126,9 @@ export class SqliteIngestStore {
     this.db = new Database(file, { timeout: 10_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(SCHEMA);
+    this.#checkpointer = new WalCheckpointer(file, { everyMs: CHECKPOINT_EVERY_MS, log: options.log ?? (() => undefined) });
   }
 
   /**
@@ -254,6 +264,7 @@ export class SqliteIngestStore {
   }
 
   close(): void {
+    this.#checkpointer.stop();
     if (this.#walFd !== undefined) closeSync(this.#walFd);
     this.#walFd = undefined;
     this.db.close();
