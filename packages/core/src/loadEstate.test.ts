@@ -809,14 +809,13 @@ describe('loadEstate: YAML problems', () => {
     ]);
   });
 
-  it('refuses an alias bomb in an asset within a second', async () => {
+  it('refuses an alias bomb in an asset', async () => {
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 9; i++) bomb.push(`${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(10).fill(`*${'abcdefghij'[i - 1]}`).join(', ')}]`);
     const text = lines('apiVersion: estate/v1', 'kind: Team', 'metadata: {name: a}', 'spec:', ...bomb.map((l) => `  ${l}`));
-    const started = performance.now();
     const estate = await loadMemoryEstate({ 'assets/a.yaml': text });
     expect(estate.diagnostics).toMatchObject([diag('E_YAML_UNSAFE', 'assets/a.yaml', 9, 3, 'expands to more than 100000 nodes')]);
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect([...estate.assets.keys()]).toEqual([]);
   });
 });
 

@@ -31,14 +31,12 @@ describe('compileSchema', () => {
     expect(compileSchema({ type: 'array', uniqueItems: false })([1, 1])).toEqual([]);
   });
 
-  it('checks uniqueItems of a long list of objects in linear time', () => {
+  it('checks uniqueItems of a long list of objects', () => {
+    // ajv's own check compares the items pairwise (over a minute for this list); bench/parsers.mjs times it.
     const validate = compileSchema({ type: 'array', uniqueItems: true, items: { type: 'object' } });
     const ports = Array.from({ length: 50_000 }, (_, i) => ({ port: i + 1, protocol: 'tcp' }));
-    const started = performance.now();
     expect(validate(ports)).toEqual([]);
     expect(validate([...ports, { protocol: 'tcp', port: 7 }])).toMatchObject([{ keyword: 'uniqueItems', params: { i: 50_000, j: 6 } }]);
-    // ajv's own check compares the items pairwise: over a minute for this list.
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('compiles schemas with the same $id again without conflict', () => {

@@ -185,12 +185,10 @@ describe('parseYamlFile: E_YAML_DUPLICATE_KEY', () => {
       diag('E_YAML_DUPLICATE_KEY', 'f.yaml', 2, 1, "duplicate key 'a'"),
       diag('E_YAML_SYNTAX', 'f.yaml', 3, 13, 'unknown tag'),
     ]);
-    const started = performance.now();
     expect(parse(lines('a: 1', 'a: 2', `b: ${'['.repeat(500_000)}`)).diagnostics).toMatchObject([
       diag('E_YAML_DUPLICATE_KEY', 'f.yaml', 2, 1, "duplicate key 'a'"),
       diag('E_YAML_UNSAFE', 'f.yaml', 3, 69, 'deeper than 64 levels'),
     ]);
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('compares keys as strings, as the loader does, and reports every repeat', () => {
@@ -207,15 +205,13 @@ describe('parseYamlFile: E_YAML_DUPLICATE_KEY', () => {
     ]);
   });
 
-  it('finds the other duplicates of a large mapping in linear time', () => {
-    // The yaml package's own check is quadratic: 20,000 keys took over 3 s.
+  it('finds the other duplicates of a large mapping', () => {
+    // The yaml package's own check is quadratic; bench/parsers.mjs times this mapping.
     const keys = Array.from({ length: 20_000 }, (_, i) => `k${i}: v`);
-    const started = performance.now();
     expect(parse(lines('a: 1', 'a: 2', ...keys, 'k7: w')).diagnostics).toMatchObject([
       diag('E_YAML_DUPLICATE_KEY', 'f.yaml', 2, 1, "duplicate key 'a'"),
       diag('E_YAML_DUPLICATE_KEY', 'f.yaml', 20_003, 1, "duplicate key 'k7'"),
     ]);
-    expect(performance.now() - started).toBeLessThan(1500);
   });
 });
 
@@ -230,14 +226,11 @@ describe('parseYamlFile: E_YAML_UNSAFE', () => {
     return lines(...out);
   };
 
-  it('refuses a billion-laughs alias bomb in well under a second, at the node that crosses the limit', () => {
-    const started = performance.now();
+  it('refuses a billion-laughs alias bomb at the node that crosses the limit', () => {
     const result = parse(billionLaughs());
-    const elapsed = performance.now() - started;
     // a: 10 nodes, b: 91, c: 820, d: 7,381, e: 66,430, f: 597,871 > 100,000.
     expect(result.diagnostics).toMatchObject([diag('E_YAML_UNSAFE', 'f.yaml', 6, 1, 'expands to more than 100000 nodes', 'alias')]);
     expect(result.documents).toEqual([]);
-    expect(elapsed).toBeLessThan(500);
   });
 
   it('counts nodes as expanded, against a small limit', () => {
@@ -284,10 +277,8 @@ describe('parseYamlFile: E_YAML_UNSAFE', () => {
     expect(parse(text).diagnostics).toMatchObject([diag('E_YAML_UNSAFE', 'f.yaml', 64, 64, 'nesting is deeper than 64 levels')]);
   });
 
-  it('refuses very deep nesting quickly, without a stack overflow', () => {
-    const started = performance.now();
+  it('refuses very deep nesting without a stack overflow', () => {
     expect(parse(flowSeq(100_000)).diagnostics).toMatchObject([diag('E_YAML_UNSAFE', 'f.yaml', 1, 66, 'nesting is deeper than 64 levels')]);
-    expect(performance.now() - started).toBeLessThan(500);
   });
 
   it('applies a smaller depth limit', () => {
@@ -327,10 +318,11 @@ describe('parseYamlFile: E_YAML_UNSAFE', () => {
 
 describe('parseYamlFile: E_TOO_LARGE', () => {
   it('refuses a file over 4 MiB without parsing it', () => {
-    const bytes = new Uint8Array(4 * 1024 * 1024 + 1).fill(0x61);
-    const started = performance.now();
-    expect(parseYamlFile('f.yaml', bytes).diagnostics).toMatchObject([diag('E_TOO_LARGE', 'f.yaml', 1, 1, 'file is 4194305 bytes', 'limit is 4194304 bytes')]);
-    expect(performance.now() - started).toBeLessThan(100);
+    // Parsed, these bytes would nest far deeper than 64 levels: only the size is reported.
+    const bytes = new Uint8Array(4 * 1024 * 1024 + 1).fill(0x5b);
+    const result = parseYamlFile('f.yaml', bytes);
+    expect(result.diagnostics).toMatchObject([diag('E_TOO_LARGE', 'f.yaml', 1, 1, 'file is 4194305 bytes', 'limit is 4194304 bytes')]);
+    expect(result.documents).toEqual([]);
   });
 
   it('refuses a document over 1 MiB in a smaller file, at its first line, and keeps the others', () => {
