@@ -107,7 +107,7 @@ interface DeadLetterRow {
  * The WAL is one file written in order: a sync covers every commit before it. Checkpoints (copying
  * the WAL into the database file, with their fsyncs) run in a worker thread
  * ({@link WalCheckpointer}), not in the commits of this connection: in them they took most of the
- * consumer's commit time, and up to 70 ms at once.
+ * consumer's commit time, and up to about 100 ms at once.
  */
 export class SqliteIngestStore {
   /** The connection, for report processors that write in the consumer's transaction. */
