@@ -191,9 +191,10 @@ export class DriftEngine {
   stale(now = Date.now()): StaleHost[] {
     const declared = this.#declared;
     if (!declared) return [];
+    // An index on the report time: at 10k hosts, reading every host's facts here stalled ingestion (~0.5 s per poll).
     return this.#drift
-      .observations()
-      .filter((o) => declared.hosts.has(o.host) && now - Date.parse(o.observedAt) > this.#o.staleAfterMs)
+      .reportedBefore(new Date(now - this.#o.staleAfterMs).toISOString())
+      .filter((o) => declared.hosts.has(o.host))
       .map((o) => ({ asset: declared.hosts.get(o.host)!.id, host: o.host, lastReportAt: o.observedAt, reportId: o.reportId }));
   }
 

@@ -493,6 +493,15 @@ export class DriftStore {
     return (this.#prepare(`SELECT count(*) AS n FROM drift_items WHERE state = 'open'`).get() as { n: number }).n;
   }
 
+  /** Hosts whose latest report was applied before `cutoff` (ISO 8601), by name; facts are not read. */
+  reportedBefore(cutoff: string): Array<{ host: string; reportId: string; observedAt: string }> {
+    return this.#prepare('SELECT host, report_id AS reportId, observed_at AS observedAt FROM host_observations WHERE observed_at < ? ORDER BY host').all(cutoff) as Array<{
+      host: string;
+      reportId: string;
+      observedAt: string;
+    }>;
+  }
+
   /** Latest observation time and facts of every host that reported. */
   observations(): Array<{ host: string; reportId: string; collectedAt: string; observedAt: string; facts: string }> {
     return this.#prepare('SELECT host, report_id AS reportId, collected_at AS collectedAt, observed_at AS observedAt, facts FROM host_observations ORDER BY host').all() as Array<{

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS host_observations (
   observed_at TEXT NOT NULL,
   facts TEXT NOT NULL
 );
+-- Stale hosts (docs/drift.md) are found by the time of their latest report, without reading facts.
+CREATE INDEX IF NOT EXISTS host_observations_observed ON host_observations(observed_at);
 CREATE TABLE IF NOT EXISTS ingest_dead_letters (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   report_id TEXT NOT NULL UNIQUE,
