@@ -17,7 +17,8 @@ let served: ServedEstate | undefined;
 let data: string;
 let cwd: string;
 let hostRoot: string;
-let viewerToken: string;
+/** An editor's token: managed file contents in observations are for editors and up. */
+let readerToken: string;
 const tokenFiles = { web01: '', web02: '' };
 
 /** What one run of the agent did. */
@@ -65,7 +66,7 @@ function tokenFile(name: string, token: string): string {
 
 /** `GET path` with the viewer token. */
 async function get(path: string): Promise<Response> {
-  return fetch(`${served!.url}${path}`, { headers: { authorization: `Bearer ${viewerToken}` } });
+  return fetch(`${served!.url}${path}`, { headers: { authorization: `Bearer ${readerToken}` } });
 }
 
 /** The server's ingest metrics by name. */
@@ -117,7 +118,7 @@ describe('estate-agent against estate serve', { timeout: 120_000 }, () => {
     data = join(makeTempDir('estate-agent-data-'), 'data');
     cwd = makeTempDir();
     served = await serveEstate(['--data', data, '--import', repo, '--port', '0'], { cwd });
-    viewerToken = createToken(['--role', 'viewer', '--name', 'viewer']);
+    readerToken = createToken(['--role', 'editor', '--name', 'reader']);
     tokenFiles.web01 = tokenFile('web-01', createToken(['--role', 'agent', '--host', 'web-01']));
     tokenFiles.web02 = tokenFile('web-02', createToken(['--role', 'agent', '--host', 'web-02']));
 

@@ -113,7 +113,10 @@ describe('report ingestion', () => {
       () => h.get('/api/v1/hosts/web-01/observation', h.viewer),
       (r) => r.status === 200,
     );
-    expect(observed).toMatchObject({ status: 200, body: { host: 'web-01', seq: 1, reportId: first.reportId, collectedAt: first.collectedAt, facts: first.facts } });
+    // A viewer sees the managed file without its content; an admin sees it whole.
+    expect(observed).toMatchObject({ status: 200, body: { host: 'web-01', seq: 1, reportId: first.reportId, collectedAt: first.collectedAt, facts: { ip: ['10.0.0.1'] } } });
+    expect(observed.body.facts.files).toEqual({ '/etc/motd': { sha256: 'a'.repeat(64), mode: '0644', owner: 'root', size: 2, contentRedacted: true } });
+    expect((await h.get('/api/v1/hosts/web-01/observation', h.admin)).body.facts).toEqual(first.facts);
 
     const again = await h.post('/api/v1/reports', h.agent, first);
     expect(again).toMatchObject({ status: 202, body: { reportId: first.reportId, duplicate: true } });

@@ -1,7 +1,9 @@
 import { NotAllowedError } from '@estate/core';
 import type { FastifyInstance } from 'fastify';
+import { roleAtLeast } from '../auth/tokens.js';
 import type { IngestService } from './IngestService.js';
 import { parseReport } from './parseReport.js';
+import type { HostObservation } from './types.js';
 
 const hostParams = {
   type: 'object',
@@ -103,7 +105,9 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Inges
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
-      return ingest.observation((request.params as { name: string }).name);
+      const observation = ingest.observation((request.params as { name: string }).name);
+      // Managed files can hold credentials: their contents are for editors and up (who may adopt them anyway).
+      return request.token !== undefined && roleAtLeast(request.token.role, 'editor') ? observation : withoutFileContents(observation);
     },
   );
 
@@ -131,4 +135,19 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Inges
       return { reportId, queued: true };
     },
   );
+}
+
+/** The observation with each managed file's `content` left out (`contentRedacted: true` instead). */
+function withoutFileContents(observation: HostObservation): HostObservation {
+  const files = observation.facts.files;
+  if (files === undefined) return observation;
+  const redacted = Object.fromEntries(
+    Object.entries(files).map(([path, file]) => {
+      if (!('content' in file)) return [path, file];
+      const rest: Record<string, unknown> = { ...file };
+      delete rest['content'];
+      return [path, { ...rest, contentRedacted: true }];
+    }),
+  );
+  return { ...observation, facts: { ...observation.facts, files: redacted as NonNullable<HostObservation['facts']['files']> } };
 }
