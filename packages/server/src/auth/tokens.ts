@@ -219,6 +219,14 @@ export function roleAtLeast(role: TokenRole, needed: TokenRole): boolean {
   return have >= 0 && have >= ROLES.indexOf(needed);
 }
 
+/** Refuses (`403 E_FORBIDDEN`) an agent token whose `hosts` scope does not name `host`: an agent acts only for its own hosts. */
+export function requireHostScope(token: TokenRecord, host: string): void {
+  const hosts = token.scopes['hosts'] ?? [];
+  if (!hosts.includes(host)) {
+    throw new NotAllowedError('E_FORBIDDEN', `token '${token.id}' is for ${hosts.join(', ') || 'no host'}, not for host '${host}'`, { host, hosts });
+  }
+}
+
 /** A DNS label (RFC 1123 §2.1), lower case: app and host names. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 

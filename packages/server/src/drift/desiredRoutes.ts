@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { EstateError, NotAllowedError, NotFoundError, type DriftMode } from '@estate/core';
+import { EstateError, NotFoundError, type DriftMode } from '@estate/core';
 import type { GitCliRepo } from '@estate/git';
 import type { FastifyInstance } from 'fastify';
+import { requireHostScope } from '../auth/tokens.js';
 import type { CommitRef, Store } from '../store/Store.js';
 import type { DriftEngine } from './DriftEngine.js';
 import type { DriftStore } from './DriftStore.js';
@@ -104,11 +105,7 @@ export function registerDesiredRoutes(app: FastifyInstance, deps: { engine: Drif
     },
     async (request, reply) => {
       const host = request.params.name;
-      const token = request.token!;
-      const hosts = token.scopes['hosts'] ?? [];
-      if (!hosts.includes(host)) {
-        throw new NotAllowedError('E_FORBIDDEN', `token '${token.id}' is for ${hosts.join(', ') || 'no host'}, not for host '${host}'`, { host, hosts });
-      }
+      requireHostScope(request.token!, host);
       const commit = engine.commit;
       if (!commit) throw new EstateError('E_NOT_READY', 'the drift engine has not read main yet; retry in a moment', {});
       const asset = `host/${host}`;

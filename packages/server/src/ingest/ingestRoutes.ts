@@ -1,6 +1,5 @@
-import { NotAllowedError } from '@estate/core';
 import type { FastifyInstance } from 'fastify';
-import { roleAtLeast } from '../auth/tokens.js';
+import { requireHostScope, roleAtLeast } from '../auth/tokens.js';
 import type { IngestService } from './IngestService.js';
 import { parseReport } from './parseReport.js';
 import type { HostObservation } from './types.js';
@@ -86,11 +85,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Inges
     async (request, reply) => {
       ingest.admit();
       const report = parseReport(request.body, ingest.options.maxFacts);
-      const token = request.token!;
-      const hosts = token.scopes['hosts'] ?? [];
-      if (!hosts.includes(report.host)) {
-        throw new NotAllowedError('E_FORBIDDEN', `token '${token.id}' reports for ${hosts.join(', ')}, not for host '${report.host}'`, { host: report.host, hosts });
-      }
+      requireHostScope(request.token!, report.host);
       const result = await ingest.submit(report);
       reply.code(202).header('cache-control', 'no-store');
       return result.duplicate ? { reportId: result.reportId, duplicate: true } : { reportId: result.reportId, queued: true };
