@@ -1,8 +1,8 @@
 // The server the ingestion crash test kills: the real startServer (built dist) over a data dir,
-// with a report processor that INSERTs one row per consumed report into a table without a unique
-// constraint, so that a report applied twice shows as two rows. It loads its modules, then waits
-// for a line on stdin before it starts (so the test can load the next server while one runs),
-// and prints one JSON line once it listens: {url, token} (an agent token for hosts host-000 …
+// its ingest thread running the report processor of countEffect.mjs, which INSERTs one row per
+// consumed report into a table without a unique constraint, so that a report applied twice shows
+// as two rows. It loads its modules, then waits for a line on stdin before it starts (so the
+// test can load the next server while one runs), and prints one JSON line once it listens: {url, token} (an agent token for hosts host-000 …
 // host-<N-1>, issued at every start).
 //
 //   node tests/fleet/crashServer.mjs <dataDir> <hostCount> [<importFrom>]
@@ -14,16 +14,6 @@ import { issueToken, startServer } from '../../packages/server/dist/index.js';
 const [dataDir, hostCount, importFrom] = process.argv.slice(2);
 const hosts = Array.from({ length: Number(hostCount) }, (_, i) => `host-${String(i).padStart(3, '0')}`);
 
-let insert;
-/** One row per report the consumer applies (stale ones included), in the consumer's transaction. */
-function countEffect(report, { db, stale }) {
-  if (!insert) {
-    db.exec('CREATE TABLE IF NOT EXISTS crash_effects (report_id TEXT NOT NULL, host TEXT NOT NULL, seq INTEGER NOT NULL, stale INTEGER NOT NULL)');
-    insert = db.prepare('INSERT INTO crash_effects (report_id, host, seq, stale) VALUES (?, ?, ?, ?)');
-  }
-  insert.run(report.reportId, report.host, report.seq, stale ? 1 : 0);
-}
-
 process.stdin.setEncoding('utf8');
 await once(process.stdin, 'data');
 const server = await startServer({
@@ -31,7 +21,7 @@ const server = await startServer({
   ...(importFrom && !existsSync(join(dataDir, 'estate.git')) ? { importFrom } : {}),
   port: 0,
   pollMs: 1000,
-  ingest: { processors: [countEffect] },
+  ingestProcessorModules: [new URL('./countEffect.mjs', import.meta.url).href],
 });
 const { token } = await issueToken(server.store, { name: `fleet-${process.pid}`, role: 'agent', scopes: { hosts } });
 process.stdout.write(JSON.stringify({ url: server.url, token }) + '\n');

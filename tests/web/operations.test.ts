@@ -52,7 +52,9 @@ describe('web UI: drift, config and audit', () => {
     tokens.fleet = (await issueToken(server.store, { name: 'fleet', role: 'agent', scopes: { hosts: [host.name, 'stray-01'] } })).token;
 
     // The host's agent reports twice the declared CPUs; a host nobody declared reports too.
-    await waitFor('the drift engine', async () => server.drift.commit !== undefined);
+    await server.indexer.sync();
+    const head = await server.store.head();
+    await waitFor("the drift engine at main's head", async () => server.drift.commit?.sha === head?.sha);
     let seq = 0;
     const report = async (name: string, facts: Record<string, unknown>): Promise<void> => {
       seq++;

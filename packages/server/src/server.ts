@@ -38,7 +38,9 @@ import { buildApp } from './http/app.js';
 import { CoalescedRun } from './indexer/CoalescedRun.js';
 import { Indexer } from './indexer/Indexer.js';
 import { registerIngestRoutes } from './ingest/ingestRoutes.js';
-import { IngestService, type IngestOptions } from './ingest/IngestService.js';
+import { compileIngestOptions, IngestService, type IngestOptions } from './ingest/IngestService.js';
+import { IngestThread } from './ingest/IngestThread.js';
+import type { Ingest } from './ingest/types.js';
 import { SqliteIngestStore } from './ingest/SqliteIngestStore.js';
 import { registerWebhookRoutes } from './webhooks/webhookRoutes.js';
 import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
@@ -68,6 +70,14 @@ export interface ServeOptions {
   env?: Record<string, string | undefined>;
   /** Report ingestion: backlog bound, batch sizes, report processors (docs/ingest.md). */
   ingest?: Partial<IngestOptions>;
+  /**
+   * Queue and apply reports in a worker thread of their own (default true; docs/ingest.md#thread).
+   * Extra `ingest.processors` need it off (functions do not cross to another thread); the thread
+   * takes them as {@link ServeOptions.ingestProcessorModules}.
+   */
+  ingestThread?: boolean;
+  /** Modules (file URLs) whose `processor` export the ingest thread runs after the built-in report processors. */
+  ingestProcessorModules?: string[];
   /** The drift engine: the stale threshold (docs/drift.md). */
   drift?: Partial<DriftOptions>;
   /** Drift alerts to the webhooks: windows and limits (docs/drift.md#alerts). */
@@ -87,7 +97,7 @@ export interface RunningServer {
   webhooks: WebhookDispatcher;
   config: ConfigService;
   configIndex: ConfigIndex;
-  ingest: IngestService;
+  ingest: Ingest;
   drift: DriftEngine;
   /** Drift items, unmanaged hosts, the drift event log and revert requests (in ingest.db). */
   driftStore: DriftStore;
@@ -172,17 +182,28 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     cleanup.push(async () => config.close());
     cleanup.push(() => webhooks.stop());
     // Reports go to their own file: their fsyncs do not wait on the workflow database's writers.
-    const ingestStore = new SqliteIngestStore(join(dataDir, 'ingest.db'), { log: (message) => log('warn', message) });
+    const inThread = options.ingestThread ?? true;
+    const ingestFile = join(dataDir, 'ingest.db');
+    // With the ingest thread, this connection reads (and writes what users do); the thread's checkpoints the WAL.
+    const ingestStore = new SqliteIngestStore(ingestFile, { log: (message) => log('warn', message), checkpoint: !inThread });
     cleanup.push(async () => ingestStore.close());
     // Drift is recorded in ingest.db by a report processor, in the transaction that applies the report.
     const driftStore = new DriftStore(ingestStore.db);
-    const drift = new DriftEngine(driftStore, { repo, log }, options.drift);
     // Each host's first report, for its timeline (host_observations keeps only the latest).
     const firstReports = new FirstReports(ingestStore.db);
     // The live event stream (GET /api/v1/events): main moving, change requests, new drift events.
     const live = new LiveEvents({ drift: driftStore, driftAfterId: lastDriftEventId(ingestStore.db) });
     cleanup.push(async () => live.close());
-    const ingest = new IngestService(ingestStore, { log, ...options.ingest, processors: [enforcementRecorder(driftStore, () => drift.commit?.sha), drift.processor, firstReports.processor, ...(options.ingest?.processors ?? [])] });
+    let ingest: Ingest;
+    let drift: DriftEngine;
+    if (inThread) {
+      const thread = await IngestThread.start(ingestFile, ingestStore, compileIngestOptions({ log, ...options.ingest }), { drift: options.drift ?? {}, processorModules: options.ingestProcessorModules ?? [] });
+      ingest = thread;
+      drift = new DriftEngine(driftStore, { repo, log, evaluateAll: (snapshot) => thread.evaluateAll(snapshot) }, options.drift);
+    } else {
+      drift = new DriftEngine(driftStore, { repo, log }, options.drift);
+      ingest = new IngestService(ingestStore, { log, ...options.ingest, processors: [enforcementRecorder(driftStore, () => drift.commit?.sha), drift.processor, firstReports.processor, ...(options.ingest?.processors ?? [])] });
+    }
     // Runs after the app closed (no new reports): commits the pending ones and drains the queue.
     cleanup.push(async () => ingest.close());
     const followConfig = (): void => {
@@ -230,6 +251,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const driftActions = new DriftActions({ drift: driftStore, store, changes, audit });
     const shadow = new ShadowChanges({ db: ingestStore.db, drift: driftStore, engine: drift, actions: driftActions, changes, audit, log });
     drift.onEvaluated(() => shadow.kick());
+    if (ingest instanceof IngestThread) ingest.onEvaluated(() => shadow.kick());
     cleanup.push(() => shadow.stop());
     const governedSince = changes.governedSince(await repo.tryResolveCommit('refs/heads/main'));
     const governedFromSeq = async (): Promise<number> => {

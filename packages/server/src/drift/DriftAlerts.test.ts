@@ -11,7 +11,7 @@ import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
 import { verifyWebhookSignature } from '../webhooks/signWebhookBody.js';
 import { Receiver } from '../webhooks/testReceiver.js';
 import { DRIFT_ALERT_TYPES, isRedactedField, REDACTED, redactValue } from './DriftAlerts.js';
-import { eventually } from '../testing/eventually.js';
+import { driftAtHead, eventually } from '../testing/eventually.js';
 
 const SECRET = 'drift-alerts-webhook-secret';
 const MOTD = 'managed by estate\n';
@@ -60,6 +60,8 @@ class Harness {
       port: 0,
       pollMs: 100,
       drift: { staleAfterMs: 86_400_000 },
+      // The failing processor runs in-process only.
+      ingestThread: false,
       ingest: {
         processors: [
           (r) => {
@@ -88,7 +90,7 @@ class Harness {
       this.server.webhooks.create({ url: this.slack.url, secret: SECRET, events: ['drift.opened'], format: 'slack' });
     }
     await this.server.indexer.sync();
-    await eventually(async () => this.server.drift.commit, (c) => c !== undefined);
+    await driftAtHead(this.server);
     this.readDb = new Database(join(this.data, 'ingest.db'), { readonly: true });
   }
 

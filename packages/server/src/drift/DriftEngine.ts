@@ -13,8 +13,11 @@ interface DeclaredHost {
   spec: Record<string, unknown>;
 }
 
-/** What the engine compares reports against: the Host assets, ignore and mode rules of one commit of main. */
-interface Declared {
+/**
+ * What the engine compares reports against: the Host assets, ignore and mode rules of one commit
+ * of main. Plain data, so it can be handed to the ingest thread (docs/ingest.md#thread).
+ */
+export interface DriftSnapshot {
   commit: CommitRef;
   hosts: Map<string, DeclaredHost>;
   /** The same hosts by asset id. */
@@ -35,9 +38,15 @@ export interface StaleHost {
 
 /** What {@link DriftEngine} reads and reports to besides the stores. */
 export interface DriftEngineDeps {
-  /** The estate repo, to read `source:` files at the snapshot's commit. */
-  repo: Pick<GitCliRepo, 'listTree' | 'readBlobs'>;
+  /** The estate repo, to read `source:` files at the snapshot's commit ({@link DriftEngine.refresh} needs it). */
+  repo?: Pick<GitCliRepo, 'listTree' | 'readBlobs'>;
   log: (level: 'warn', message: string, data?: Record<string, unknown>) => void;
+  /**
+   * Writes what a new snapshot changes: re-evaluates every observed host against it. By default
+   * this engine does it ({@link DriftEngine.evaluateAll}); with the ingest thread, that thread's
+   * engine does, in the same thread as the reports it applies.
+   */
+  evaluateAll?: (snapshot: DriftSnapshot) => Promise<void>;
 }
 
 /** At most this many bytes of `source:` blobs are read in one round trip. */
@@ -63,7 +72,7 @@ export class DriftEngine {
   readonly #drift: DriftStore;
   readonly #deps: DriftEngineDeps;
   readonly #o: DriftOptions;
-  #declared: Declared | undefined;
+  #declared: DriftSnapshot | undefined;
   #onEvaluated: (() => void) | undefined;
   /** Hex SHA-256 by blob id of the snapshot's `source:` files: a blob is read again only when it changes. */
   #blobDigests = new Map<string, string>();
@@ -96,9 +105,9 @@ export class DriftEngine {
   };
 
   /**
-   * Reads the Host assets, their `source:` files and the ignore and mode rules at `head`, and
-   * re-evaluates every observed host. `policies` loads the policy set of a commit. Does nothing when
-   * the snapshot is of `head` already.
+   * Reads the Host assets, their `source:` files and the ignore and mode rules at `head`, has every
+   * observed host re-evaluated against them, then serves them. `policies` loads the policy set of a
+   * commit. Does nothing when the snapshot is of `head` already.
    */
   async refresh(head: CommitRef, store: Store, policies: (sha: string) => Promise<PolicySet>): Promise<void> {
     if (this.#declared?.commit.sha === head.sha) return;
@@ -110,13 +119,28 @@ export class DriftEngine {
     }
     const byId = new Map([...hosts.values()].map((host) => [host.id, host]));
     const sources = await this.#sourceDigests(head, byId);
-    const declared: Declared = { commit: head, hosts, byId, ignores: policySet.driftIgnores, modes: policySet.driftModes, sources };
-    this.#declared = declared;
+    const snapshot: DriftSnapshot = { commit: head, hosts, byId, ignores: policySet.driftIgnores, modes: policySet.driftModes, sources };
+    if (this.#deps.evaluateAll) {
+      await this.#deps.evaluateAll(snapshot);
+      this.#declared = snapshot;
+      this.#onEvaluated?.();
+    } else {
+      this.evaluateAll(snapshot);
+    }
+  }
+
+  /**
+   * Takes `snapshot` as the declared side and re-evaluates every host's latest observation against
+   * it, so drift also opens and resolves when the declared side changes (and reports applied before
+   * the first snapshot are caught up); resolves the items of what it no longer declares.
+   */
+  evaluateAll(snapshot: DriftSnapshot): void {
+    this.#declared = snapshot;
     const now = new Date().toISOString();
     for (const observation of this.#drift.observations()) {
-      this.#drift.transaction(() => this.#evaluate(declared, observation.host, JSON.parse(observation.facts) as HostFacts, observation.reportId, now));
+      this.#drift.transaction(() => this.#evaluate(snapshot, observation.host, JSON.parse(observation.facts) as HostFacts, observation.reportId, now));
     }
-    this.#resolveUndeclared(declared, now);
+    this.#resolveUndeclared(snapshot, now);
     this.#onEvaluated?.();
   }
 
@@ -134,7 +158,9 @@ export class DriftEngine {
         else namedBy.set(source, [host.id]);
       }
     }
-    const located = await locateSources(this.#deps.repo, head.sha, namedBy.keys());
+    const { repo } = this.#deps;
+    if (!repo) throw new Error('the drift engine reads snapshots only with the repo');
+    const located = await locateSources(repo, head.sha, namedBy.keys());
     const digests = new Map<string, string>();
     const unread = new Map<string, number>();
     for (const [source, blob] of located) {
@@ -152,7 +178,7 @@ export class DriftEngine {
     let batch: string[] = [];
     let bytes = 0;
     const readBatch = async (): Promise<void> => {
-      const blobs = await this.#deps.repo.readBlobs(batch);
+      const blobs = await repo.readBlobs(batch);
       batch.forEach((oid, i) => digests.set(oid, createHash('sha256').update(blobs[i]!).digest('hex')));
       batch = [];
       bytes = 0;
@@ -173,7 +199,7 @@ export class DriftEngine {
    * Resolves (reason `undeclared`) the open items of assets no longer declared, and of fields their
    * asset no longer declares. Only a new snapshot can undeclare something, so refresh calls it.
    */
-  #resolveUndeclared(declared: Declared, at: string): void {
+  #resolveUndeclared(declared: DriftSnapshot, at: string): void {
     for (const asset of this.#drift.openAssets()) {
       const host = declared.byId.get(asset);
       const fields = host && declaredHostFields(host.spec);
@@ -187,7 +213,7 @@ export class DriftEngine {
     }
   }
 
-  /** Declared hosts whose latest report is older than the threshold, by name. */
+  /** DriftSnapshot hosts whose latest report is older than the threshold, by name. */
   stale(now = Date.now()): StaleHost[] {
     const declared = this.#declared;
     if (!declared) return [];
@@ -221,7 +247,7 @@ export class DriftEngine {
     ];
   }
 
-  #evaluate(declared: Declared, host: string, facts: HostFacts, reportId: string, at: string): void {
+  #evaluate(declared: DriftSnapshot, host: string, facts: HostFacts, reportId: string, at: string): void {
     const asset = declared.hosts.get(host);
     if (!asset) {
       this.#drift.markUnmanaged(host, reportId, at);

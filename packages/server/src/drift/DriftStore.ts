@@ -180,8 +180,6 @@ export class DriftStore {
   readonly #openOfAsset: Database.Statement;
   readonly #appendEvent: Database.Statement;
   readonly #statements = new Map<string, Database.Statement>();
-  /** Whether drift_ignores ever had a row (read once, then set by {@link DriftStore.ignore}). */
-  #anyIgnored: boolean | undefined;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -381,7 +379,6 @@ export class DriftStore {
            ON CONFLICT (item_id) DO UPDATE SET observed = excluded.observed, reason = excluded.reason, ignored_by = excluded.ignored_by, ignored_at = excluded.ignored_at`,
         )
         .run(open.id, asset, field, open.observed, ignore.reason, ignore.by, ignore.at);
-      this.#anyIgnored = true;
       item = this.list({ assets: [asset], state: 'ignored', afterId: open.id - 1, limit: 1 })[0];
       this.appendEvent({
         at: ignore.at,
@@ -398,9 +395,8 @@ export class DriftStore {
 
   /** The observed values (as JSON) that the ignored open items of `asset` were ignored at, by field. */
   ignoredObservations(asset: string): Map<string, string> {
-    // Called for every applied report: no query while nothing was ever ignored.
-    this.#anyIgnored ??= this.#prepare('SELECT 1 FROM drift_ignores LIMIT 1').get() !== undefined;
-    if (!this.#anyIgnored) return new Map();
+    // Called for every applied report: the join only when something is ignored (another connection may have ignored it).
+    if (this.#prepare('SELECT 1 FROM drift_ignores LIMIT 1').get() === undefined) return new Map();
     const rows = this.#prepare(`SELECT g.field, g.observed FROM drift_ignores g JOIN drift_items i ON i.id = g.item_id WHERE g.asset = ? AND i.state = 'open'`)
       .all(asset) as Array<{ field: string; observed: string }>;
     return new Map(rows.map((r) => [r.field, r.observed]));

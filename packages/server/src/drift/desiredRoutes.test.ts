@@ -9,7 +9,7 @@ import { startServer, type RunningServer } from '../server.js';
 import { callJson } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
 import { isRepoRelativePath } from './desiredRoutes.js';
-import { eventually } from '../testing/eventually.js';
+import { driftAtHead, eventually } from '../testing/eventually.js';
 
 const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
 
@@ -56,7 +56,7 @@ describe('GET /api/v1/hosts/:name/desired and host.enforced events', () => {
     web02 = (await issueToken(server.store, { name: 'agent-web-02', role: 'agent', scopes: { hosts: ['web-02'] } })).token;
     viewer = (await issueToken(server.store, { name: 'vic', role: 'viewer' })).token;
     await server.indexer.sync();
-    await eventually(async () => server.drift.commit, (c) => c !== undefined);
+    await driftAtHead(server);
   });
   afterAll(async () => {
     await server.close();

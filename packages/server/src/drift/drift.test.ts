@@ -7,7 +7,7 @@ import { issueToken } from '../auth/tokens.js';
 import { startServer, type RunningServer } from '../server.js';
 import { callJson } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
-import { eventually } from '../testing/eventually.js';
+import { driftAtHead, eventually } from '../testing/eventually.js';
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -66,7 +66,7 @@ describe('drift engine, end to end', () => {
     agent = (await issueToken(server.store, { name: 'agent-fleet', role: 'agent', scopes: { hosts: ['web-01', 'db-09'] } })).token;
     viewer = (await issueToken(server.store, { name: 'vic', role: 'viewer' })).token;
     await server.indexer.sync();
-    await eventually(async () => server.drift.commit, (c) => c !== undefined);
+    await driftAtHead(server);
   });
   afterAll(async () => {
     await server.close();

@@ -10,7 +10,7 @@ import { SYSTEM_ACTOR } from '../changes/ChangeService.js';
 import { startServer, type RunningServer } from '../server.js';
 import { callJson, type JsonBody } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
-import { eventually } from '../testing/eventually.js';
+import { driftAtHead, eventually } from '../testing/eventually.js';
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -84,7 +84,7 @@ describe('drift actions: adopt, ignore, revert, declare; shadow change requests'
     tokens.viewer = (await issueToken(server.store, { name: 'vic', role: 'viewer' })).token;
     tokens.editor = (await issueToken(server.store, { name: 'ed', role: 'editor' })).token;
     await server.indexer.sync();
-    await eventually(async () => server.drift.commit, (c) => c !== undefined);
+    await driftAtHead(server);
   });
   afterAll(async () => {
     await server.close();

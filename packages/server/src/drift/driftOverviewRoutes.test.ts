@@ -9,7 +9,7 @@ import { callJson, type JsonBody } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
 import { driftHistory } from './driftOverviewRoutes.js';
 import { DriftStore } from './DriftStore.js';
-import { eventually } from '../testing/eventually.js';
+import { driftAtHead, eventually } from '../testing/eventually.js';
 
 describe('driftHistory', () => {
   let dir: string;
@@ -93,7 +93,7 @@ describe('GET /api/v1/drift/history and /api/v1/drift/summary', () => {
     tokens.viewer = (await issueToken(server.store, { name: 'vic', role: 'viewer' })).token;
     tokens.editor = (await issueToken(server.store, { name: 'ed', role: 'editor' })).token;
     await server.indexer.sync();
-    await eventually(async () => server.drift.commit, (commit) => commit !== undefined);
+    await driftAtHead(server);
   });
   afterAll(async () => {
     await server.close();

@@ -8,7 +8,7 @@ import { issueToken } from '../auth/tokens.js';
 import { startServer, type RunningServer } from '../server.js';
 import { callJson, type JsonBody } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
-import { eventually } from '../testing/eventually.js';
+import { driftAtHead, eventually } from '../testing/eventually.js';
 
 // Drift of managed files declared with `source:`: their content is read from git at the engine's
 // snapshot, compared with the reported digest, and adopted as a putFile of the source.
@@ -66,7 +66,7 @@ describe('drift of source: files', () => {
     tokens.editor = (await issueToken(server.store, { name: 'ed', role: 'editor' })).token;
     tokens.viewer = (await issueToken(server.store, { name: 'vic', role: 'viewer' })).token;
     await server.indexer.sync();
-    await eventually(async () => server.drift.commit, (c) => c !== undefined);
+    await driftAtHead(server);
   });
   afterAll(async () => {
     await server.close();

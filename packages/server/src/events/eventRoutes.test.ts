@@ -6,7 +6,7 @@ import { issueToken } from '../auth/tokens.js';
 import { startServer, type RunningServer } from '../server.js';
 import { callJson } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
-import { eventually } from '../testing/eventually.js';
+import { driftAtHead, eventually } from '../testing/eventually.js';
 
 interface Frame {
   id?: string;
@@ -81,7 +81,7 @@ describe('GET /api/v1/events', () => {
     viewer = (await issueToken(server.store, { name: 'vic', role: 'viewer' })).token;
     agent = (await issueToken(server.store, { name: 'agent-web-01', role: 'agent', scopes: { hosts: ['web-01'] } })).token;
     await server.indexer.sync();
-    await eventually(() => server.drift.commit, (c) => c !== undefined);
+    await driftAtHead(server);
   });
   afterAll(async () => {
     await server.close();

@@ -40,11 +40,11 @@ export class HttpMetrics {
     series.count++;
   }
 
-  /** Gauges other parts of the server report (change requests, webhooks…), read at each scrape. */
-  readonly gauges: Array<() => Array<{ name: string; help: string; value: number }>> = [];
+  /** Gauges other parts of the server report (change requests, webhooks…), read at each scrape (the ingest thread's by asking it). */
+  readonly gauges: Array<() => Gauge[] | Promise<Gauge[]>> = [];
 
   /** The whole exposition: request histogram, index status, the registered gauges, process memory. */
-  render(status: IndexStatus): string {
+  async render(status: IndexStatus): Promise<string> {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -71,7 +71,7 @@ export class HttpMetrics {
     metric('estate_index_ready', 'gauge', '1 when the indexer has caught up with main, else 0.');
     lines.push(`estate_index_ready ${status.state === 'ready' ? 1 : 0}`);
     for (const source of this.gauges) {
-      for (const gauge of source()) {
+      for (const gauge of await source()) {
         metric(gauge.name, 'gauge', gauge.help);
         lines.push(`${gauge.name} ${gauge.value}`);
       }
@@ -87,6 +87,13 @@ export class HttpMetrics {
     lines.push(`nodejs_external_memory_bytes ${memory.external}`);
     return lines.join('\n') + '\n';
   }
+}
+
+/** One value a part of the server reports at a scrape. */
+interface Gauge {
+  name: string;
+  help: string;
+  value: number;
 }
 
 /** Label values escape `\`, `"` and newlines (exposition format, "Comments, help text, and type information"). */

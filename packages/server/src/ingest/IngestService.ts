@@ -1,7 +1,7 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { EstateError, NotFoundError } from '@estate/core';
 import type { EnqueueResult, ObservedPosition, QueuedReport, SqliteIngestStore } from './SqliteIngestStore.js';
-import type { DeadLetter, HostObservation, Report, ReportProcessor, SubmitResult } from './types.js';
+import { LoadShedder } from './LoadShedder.js';
+import type { DeadLetter, HostObservation, Ingest, IngestMetric, Report, ReportProcessor, SubmitResult } from './types.js';
 
 /** Options of {@link IngestService}; {@link compileIngestOptions} fills in the defaults. */
 export interface IngestOptions {
@@ -74,14 +74,6 @@ interface Pending {
 const RETRY_PAUSE_MS = 100;
 /** Dead letters a listing shows at most, oldest first (every dead letter is kept). */
 export const DEAD_LETTERS_LISTED = 1000;
-/** How often the event-loop delay is read to decide on shedding load (ms)… */
-const LOAD_WINDOW_MS = 500;
-/** …and the reports offered in such a window below which none is shed (a slow start-up or a busy indexer alone is no overload). */
-const SHED_MIN_REPORTS = 100;
-/** The share of reports shed grows by this much per saturated window and falls by half as much per calm one. */
-const SHED_STEP = 0.1;
-/** Some reports are always let through, so goodput never drops to nothing. */
-const SHED_MAX_SHARE = 0.9;
 /** The consumer deletes expired report ids at most this often… */
 const PRUNE_EVERY_MS = 60_000;
 /** …and at most this many per pass (one short transaction). */
@@ -116,7 +108,7 @@ interface Unsynced {
  * the previous one ran. A consumer applies the queue in batches, per host in seq order, each
  * report exactly once: its effect and the mark that it was consumed commit in the same transaction.
  */
-export class IngestService {
+export class IngestService implements Ingest {
   readonly #store: SqliteIngestStore;
   readonly #o: IngestOptions;
   #pending: Pending[] = [];
@@ -136,15 +128,8 @@ export class IngestService {
   #batches = 0;
   #lastBatchSize = 0;
   #seqResets = 0;
-  #shed = 0;
-  readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
-  readonly #loadTimer: NodeJS.Timeout;
-  /** The share of offered reports refused while the server is saturated (0 when it is not). */
-  #shedShare = 0;
-  /** Accumulates `#shedShare` per offered report: a report is refused each time it reaches 1. */
-  #shedCredit = 0;
-  /** Reports offered (admitted or not) in the current load window. */
-  #offered = 0;
+  /** Made at the first {@link admit}: with the ingest thread, the thread that answers the requests sheds. */
+  #shedder: LoadShedder | undefined;
   #pruned = 0;
   #lastPruneAt = 0;
   /** Queued reports as they were parsed from their requests, by row id: the consumer needs not read and parse their bodies again. */
@@ -156,14 +141,6 @@ export class IngestService {
     this.#o = compileIngestOptions(options);
     this.#backlog = store.backlog();
     if (this.#o.consume && this.#backlog > 0) this.#kick(0);
-    this.#loopDelay.enable();
-    this.#loadTimer = setInterval(() => {
-      // Additive steps: the refused share settles where the load left is what the server can take.
-      const saturated = this.#offered >= SHED_MIN_REPORTS && this.#loopDelay.mean / 1e6 > this.#o.shedLoopDelayMs;
-      this.#shedShare = saturated ? Math.min(SHED_MAX_SHARE, this.#shedShare + SHED_STEP) : Math.max(0, this.#shedShare - SHED_STEP / 2);
-      this.#offered = 0;
-      this.#loopDelay.reset();
-    }, LOAD_WINDOW_MS).unref();
   }
 
   /**
@@ -173,19 +150,14 @@ export class IngestService {
    * a refused one costs little.
    */
   admit(): void {
-    this.#offered++;
     this.#checkBacklog();
-    this.#shedCredit += this.#shedShare;
-    if (this.#shedCredit >= 1) {
-      this.#shedCredit -= 1;
-      this.#shed++;
-      throw new EstateError('E_BACKLOG_FULL', `the server is saturated (its event loop is over ${this.#o.shedLoopDelayMs} ms behind); retry after ${this.#o.retryAfterSeconds} s`, {
-        reason: 'saturated',
-        backlog: this.#backlog,
-        limit: this.#o.maxBacklog,
-        retryAfterSeconds: this.#o.retryAfterSeconds,
-      });
-    }
+    this.#shedder ??= new LoadShedder(this.#o);
+    this.#shedder.admit({ backlog: this.#backlog, limit: this.#o.maxBacklog });
+  }
+
+  /** Reports queued and not yet applied. */
+  get backlog(): number {
+    return this.#backlog;
   }
 
   #checkBacklog(): void {
@@ -240,7 +212,7 @@ export class IngestService {
   }
 
   /** Queues a dead letter's report again; `E_DEAD_LETTER_NOT_FOUND` when there is no such dead letter. */
-  replay(deadLetterId: number): string {
+  async replay(deadLetterId: number): Promise<string> {
     const reportId = this.#store.replay(deadLetterId);
     if (reportId === undefined) throw new NotFoundError('E_DEAD_LETTER_NOT_FOUND', `no dead letter with the id ${deadLetterId}`, { id: deadLetterId });
     this.#backlog++;
@@ -249,7 +221,7 @@ export class IngestService {
   }
 
   /** Gauges and counters for `/metrics`. */
-  metrics(): Array<{ name: string; help: string; value: number }> {
+  async metrics(): Promise<IngestMetric[]> {
     const oldest = this.#store.oldestQueuedAt();
     return [
       { name: 'estate_ingest_backlog', help: 'Reports queued and not yet applied.', value: this.#backlog },
@@ -262,7 +234,7 @@ export class IngestService {
       { name: 'estate_ingest_reports_consumed_total', help: 'Reports applied (or found stale) since the process started.', value: this.#consumed },
       { name: 'estate_ingest_batches_total', help: 'Consumer batches committed since the process started.', value: this.#batches },
       { name: 'estate_ingest_last_batch_size', help: 'Reports in the last consumer batch.', value: this.#lastBatchSize },
-      { name: 'estate_ingest_reports_shed_total', help: 'Reports refused with 429 because the server was saturated, since the process started.', value: this.#shed },
+      { name: 'estate_ingest_reports_shed_total', help: 'Reports refused with 429 because the server was saturated, since the process started.', value: this.#shedder?.shed ?? 0 },
       { name: 'estate_ingest_seq_resets_total', help: 'Reports applied as a seq reset (an agent that lost its state) since the process started.', value: this.#seqResets },
       { name: 'estate_ingest_reports_pruned_total', help: 'Ids of consumed reports deleted after the dedup window since the process started.', value: this.#pruned },
     ];
@@ -272,10 +244,9 @@ export class IngestService {
    * Stops accepting reports, commits the pending ones and applies queued reports for at most
    * `shutdownDrainMs` (when consuming). What is left stays queued on disk for the next start.
    */
-  close(): void {
+  async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#loadTimer);
-    this.#loopDelay.disable();
+    this.#shedder?.close();
     this.#commit();
     if (this.#unsynced.length > 0) {
       // Answered here, not by a sync in flight: the store closes next.
@@ -300,7 +271,11 @@ export class IngestService {
    * Deletes the ids of reports consumed longer than `dedupWindowMs` ago (at most a bounded number
    * per call); the consumer calls it about once a minute. Returns how many were deleted.
    */
-  prune(now = Date.now()): number {
+  async prune(now = Date.now()): Promise<number> {
+    return this.#prune(now);
+  }
+
+  #prune(now: number): number {
     this.#lastPruneAt = now;
     const deleted = this.#store.prune(now - this.#o.dedupWindowMs, PRUNE_MAX_ROWS);
     this.#pruned += deleted;
@@ -374,7 +349,7 @@ export class IngestService {
       let failed = true;
       try {
         failed = this.#consumeBatch().failed;
-        if (Date.now() - this.#lastPruneAt >= PRUNE_EVERY_MS) this.prune();
+        if (Date.now() - this.#lastPruneAt >= PRUNE_EVERY_MS) this.#prune(Date.now());
       } catch (error) {
         this.#o.log('error', `ingest consumer: a batch failed and will be retried: ${(error as Error).message}`);
       }

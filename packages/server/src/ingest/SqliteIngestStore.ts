@@ -118,9 +118,10 @@ export class SqliteIngestStore {
   readonly #walFile: string;
   /** The WAL file, opened at the first sync (SQLite creates it with the first write). */
   #walFd: number | undefined;
-  readonly #checkpointer: WalCheckpointer;
+  readonly #checkpointer: WalCheckpointer | undefined;
 
-  constructor(file: string, options: { log?: (message: string) => void } = {}) {
+  /** `checkpoint: false` leaves checkpoints to another connection's store (the ingest thread's). */
+  constructor(file: string, options: { log?: (message: string) => void; checkpoint?: boolean } = {}) {
     this.#walFile = `${file}-wal`;
     // Reports may carry file contents: the database is its owner's only (SQLite gives -wal and -shm its mode).
     closeSync(openSync(file, 'a', 0o600));
@@ -130,7 +131,7 @@ export class SqliteIngestStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(SCHEMA);
-    this.#checkpointer = new WalCheckpointer(file, { everyMs: CHECKPOINT_EVERY_MS, log: options.log ?? (() => undefined) });
+    if (options.checkpoint ?? true) this.#checkpointer = new WalCheckpointer(file, { everyMs: CHECKPOINT_EVERY_MS, log: options.log ?? (() => undefined) });
   }
 
   /**
@@ -266,7 +267,7 @@ export class SqliteIngestStore {
   }
 
   close(): void {
-    this.#checkpointer.stop();
+    this.#checkpointer?.stop();
     if (this.#walFd !== undefined) closeSync(this.#walFd);
     this.#walFd = undefined;
     this.db.close();

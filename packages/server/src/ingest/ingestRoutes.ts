@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { requireHostScope, roleAtLeast } from '../auth/tokens.js';
-import type { IngestService } from './IngestService.js';
+
 import { parseReport } from './parseReport.js';
-import type { HostObservation } from './types.js';
+import type { HostObservation, Ingest } from './types.js';
 
 const hostParams = {
   type: 'object',
@@ -67,7 +67,7 @@ const deadLetterList = {
  * The ingestion API: agents post reports (`agent` tokens, each for its own hosts only), viewers
  * read a host's latest observation, admins list and replay dead letters.
  */
-export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: IngestService }): void {
+export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Ingest }): void {
   const { ingest } = deps;
 
   app.post(
@@ -125,7 +125,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Inges
       schema: { summary: "Queue a dead letter's report again (admin)", tags: ['ingest'], params: deadLetterParams, querystring: noQuery, response: { 202: accepted } },
     },
     async (request, reply) => {
-      const reportId = ingest.replay((request.params as { id: number }).id);
+      const reportId = await ingest.replay((request.params as { id: number }).id);
       reply.code(202).header('cache-control', 'no-store');
       return { reportId, queued: true };
     },

@@ -1,4 +1,5 @@
 import type { HostFacts } from '@estate/core';
+import type { IngestOptions } from './IngestService.js';
 import type Database from 'better-sqlite3';
 
 /** A fact report as `POST /api/v1/reports` accepts it. */
@@ -71,4 +72,37 @@ export interface SubmitResult {
   reportId: string;
   /** True when a report with this id was accepted before: nothing new is stored. */
   duplicate: boolean;
+}
+
+/** A gauge or counter for `/metrics`. */
+export interface IngestMetric {
+  name: string;
+  help: string;
+  value: number;
+}
+
+/**
+ * Report ingestion as the routes and the server use it: {@link IngestService} in this thread, or
+ * `IngestThread`, which runs it in a worker thread of its own (docs/ingest.md#thread).
+ */
+export interface Ingest {
+  /** The compiled options (limits the routes check). */
+  readonly options: Readonly<IngestOptions>;
+  /** Throws `E_BACKLOG_FULL` (429) when no report can be taken now; the route calls it first. */
+  admit(): void;
+  /** Queues a checked report; resolves once it is on disk (or known already: `duplicate`). */
+  submit(report: Report): Promise<SubmitResult>;
+  /** The latest observation of a host; `E_OBSERVATION_NOT_FOUND` when it never reported. */
+  observation(host: string): HostObservation;
+  /** Reports that kept failing, oldest first, at most `limit`. */
+  deadLetters(limit?: number): DeadLetter[];
+  deadLetterCount(): number;
+  /** Queues a dead letter's report again; `E_DEAD_LETTER_NOT_FOUND` when there is none. */
+  replay(deadLetterId: number): Promise<string>;
+  /** Deletes ids of reports consumed before the dedup window; resolves with how many. */
+  prune(now?: number): Promise<number>;
+  /** Gauges and counters for `/metrics`. */
+  metrics(): Promise<IngestMetric[]>;
+  /** Stops accepting reports, commits the pending ones and drains the queue for a bounded time. */
+  close(): Promise<void>;
 }

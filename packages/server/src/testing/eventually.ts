@@ -12,3 +12,13 @@ export async function eventually<T>(read: () => T | Promise<T>, done: (value: T)
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/**
+ * Waits until the drift engine's snapshot is of main's indexed head (the head once the indexer
+ * caught up): before, reports are compared with an older commit's hosts, or with none.
+ */
+export async function driftAtHead(server: { indexer: { sync(): Promise<unknown> }; store: { head(): Promise<{ sha: string } | undefined> }; drift: { commit?: { sha: string } | undefined } }): Promise<void> {
+  await server.indexer.sync();
+  const head = await server.store.head();
+  await eventually(() => server.drift.commit?.sha, (sha) => sha !== undefined && sha === head?.sha);
+}

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../auth/tokens.js';
 import { patchHost, startChangeFixture, type ChangeFixture, type JsonBody } from '../testing/changeFixture.js';
 import { hostYaml } from '../testing/gitRepo.js';
-import { eventually } from '../testing/eventually.js';
+import { driftAtHead, eventually } from '../testing/eventually.js';
 
 // End to end over a real server, real git and reports posted over HTTP: a change made through a CR,
 // a direct push to main, and drift opened and resolved by reports, merged into one timeline.
@@ -24,7 +24,7 @@ const reports: string[] = [];
 beforeAll(async () => {
   f = await startChangeFixture({ 'assets/hosts/web-01.yaml': HOST });
   agent = (await issueToken(f.server.store, { name: 'agent-web-01', role: 'agent', scopes: { hosts: ['web-01'] } })).token;
-  await eventually(async () => f.server.drift.commit, (commit) => commit !== undefined);
+  await driftAtHead(f.server);
 }, 60_000);
 
 afterAll(async () => {
