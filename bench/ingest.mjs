@@ -21,7 +21,7 @@
  */
 import { fork, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,8 @@ import { RESULTS_DIR, ROOT, WORK_DIR } from './lib/paths.mjs';
 
 const TARGETS = { reportsPerSecond: 2000, ackP99Ms: 100, driftVisibleP99Ms: 2000 };
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** Connections a worker process keeps open to the server at most; more requests wait for one. */
+const MAX_CONNECTIONS = 256;
 /** Requests a worker keeps in flight at most in an open-loop phase; beyond, a due report is counted as not sent. */
 const MAX_IN_FLIGHT = 2000;
 
@@ -106,7 +108,7 @@ async function worker() {
   };
   const { url, hosts, index, driftEvery } = await nextCommand();
   const { hostname, port } = new URL(url);
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const connections = new Connections(hostname, Number(port));
   const seqs = new Int32Array(hosts.length);
   const highest = new Int32Array(hosts.length);
   const busy = new Uint8Array(hosts.length);
@@ -114,17 +116,7 @@ async function worker() {
   let next = 0;
 
   const post = (body, token) =>
-    new Promise((resolve) => {
-      const req = request(
-        { host: hostname, port, path: '/api/v1/reports', method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode));
-        },
-      );
-      req.on('error', () => resolve(0));
-      req.end(body);
-    });
+    connections.request(`POST /api/v1/reports HTTP/1.1\r\nhost: ${hostname}:${port}\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 
   /** Sends the next report of the next idle host; undefined when every host is busy. */
   function sendOne(stats) {
@@ -188,14 +180,100 @@ async function worker() {
         if (highest[h] > 0) acked[hostName(i)] = highest[h];
       });
       process.send({ highest: acked });
-      agent.destroy();
+      connections.destroy();
       process.disconnect();
       return;
     }
     const stats = { latencies: [], driftAcks: [], tooMany: 0, errors: 0, notSent: 0, inFlight: 0 };
     const started = performance.now();
+    const cpu = process.cpuUsage();
     await (command.mode === 'closed' ? closedLoop(command, stats) : openLoop(command, stats));
-    process.send({ ...stats, seconds: (performance.now() - started) / 1000 });
+    const used = process.cpuUsage(cpu);
+    process.send({ ...stats, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 });
+  }
+}
+
+/**
+ * Keep-alive HTTP/1.1 connections to the server, one request at a time each, written and read
+ * with no HTTP library: the load generator shares the server's two cores, so it must cost little
+ * (Node's http client took about a quarter of a core per 1,000 reports/s). Answers carry a
+ * content-length (Fastify's JSON answers do); a connection that closes or errs answers 0.
+ */
+class Connections {
+  #idle = [];
+  #all = new Set();
+  /** Requests waiting for a connection (at most MAX_CONNECTIONS are open). */
+  #waiting = [];
+
+  constructor(host, port) {
+    this.host = host;
+    this.port = port;
+  }
+
+  /** Sends a whole request (head and body) and resolves with the answer's status (0 when the connection failed). */
+  request(text) {
+    return new Promise((resolve) => {
+      const connection = this.#idle.pop() ?? (this.#all.size < MAX_CONNECTIONS ? this.#open() : undefined);
+      if (connection) this.#send(connection, text, resolve);
+      else this.#waiting.push([text, resolve]);
+    });
+  }
+
+  #send(connection, text, resolve) {
+    connection.pending = resolve;
+    connection.socket.write(text);
+  }
+
+  /** A connection is free (or one closed): the next waiting request goes. */
+  #next(connection) {
+    const waiting = this.#waiting.shift();
+    if (!waiting) {
+      if (connection) this.#idle.push(connection);
+      return;
+    }
+    this.#send(connection ?? this.#open(), ...waiting);
+  }
+
+  #open() {
+    const socket = connect({ host: this.host, port: this.port, noDelay: true });
+    const connection = { socket, pending: undefined, buffer: '' };
+    this.#all.add(connection);
+    const fail = () => {
+      if (!this.#all.delete(connection)) return;
+      this.#idle = this.#idle.filter((c) => c !== connection);
+      connection.pending?.(0);
+      connection.pending = undefined;
+      this.#next(undefined);
+    };
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk) => {
+      connection.buffer += chunk;
+      const headEnd = connection.buffer.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const length = /\r\ncontent-length: *(\d+)/i.exec(connection.buffer.slice(0, headEnd));
+      if (!length) return socket.destroy();
+      if (connection.buffer.length < headEnd + 4 + Number(length[1])) return;
+      const status = Number(connection.buffer.slice(9, 12));
+      const close = /\r\nconnection: *close/i.test(connection.buffer.slice(0, headEnd));
+      connection.buffer = '';
+      const resolve = connection.pending;
+      connection.pending = undefined;
+      resolve?.(status);
+      if (close) {
+        this.#all.delete(connection);
+        socket.destroy();
+        this.#next(undefined);
+      } else {
+        this.#next(connection);
+      }
+    });
+    socket.on('error', fail);
+    socket.on('close', fail);
+    return connection;
+  }
+
+  destroy() {
+    for (const connection of this.#all) connection.socket.destroy();
   }
 }
 
@@ -230,6 +308,13 @@ function watchDriftEvents(file) {
       db.close();
     },
   };
+}
+
+/** CPU time a process used so far, all its threads, in seconds (Linux: utime + stime of /proc/<pid>/stat). */
+function cpuSecondsOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // Fields 14 and 15 of stat(5), counted from the state (field 3) here; in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Peak resident set of a process, in MiB (Linux: VmHWM). */
@@ -309,7 +394,11 @@ async function parent() {
     const phase = async (name, command) => {
       log(`phase ${name}…`);
       const m0 = await metrics(server.url, viewer);
+      const serverCpu0 = cpuSecondsOf(server.pid);
+      const benchCpu0 = process.cpuUsage();
       const results = await ask(command);
+      const serverCpu = cpuSecondsOf(server.pid) - serverCpu0;
+      const benchCpu = process.cpuUsage(benchCpu0);
       const m1 = await metrics(server.url, viewer);
       const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
       const elapsed = Math.max(...results.map((r) => r.seconds));
@@ -326,6 +415,10 @@ async function parent() {
         notSent: results.reduce((n, r) => n + r.notSent, 0),
         consumedPerSecond: round((m1.estate_ingest_reports_consumed_total - m0.estate_ingest_reports_consumed_total) / elapsed),
         backlogAtEnd: m1.estate_ingest_backlog,
+        // Cores busy on average: the server (all its threads), the client processes, this process (drift polling).
+        coresServer: Math.round((serverCpu / elapsed) * 100) / 100,
+        coresClients: Math.round((results.reduce((n, r) => n + r.cpuSeconds, 0) / elapsed) * 100) / 100,
+        coresBench: Math.round(((benchCpu.user + benchCpu.system) / 1e6 / elapsed) * 100) / 100,
         driftAcks: results.flatMap((r) => r.driftAcks),
       };
     };
@@ -397,6 +490,7 @@ async function parent() {
       ['sustained: facts/s', s.factsPerSecond.toLocaleString('en'), '', undefined],
       ['sustained: ack p50 / p99 / max ms', `${s.ackP50Ms} / ${s.ackP99Ms} / ${s.ackMaxMs}`, `p99 ≤ ${TARGETS.ackP99Ms}`, s.ackP99Ms <= TARGETS.ackP99Ms],
       ['sustained: applied reports/s, backlog at end', `${s.consumedPerSecond.toLocaleString('en')}, ${s.backlogAtEnd}`, '', undefined],
+      [`sustained: cores busy — server / clients / bench (of ${cpus().length})`, `${s.coresServer} / ${s.coresClients} / ${s.coresBench}`, '', undefined],
       [`sustained: drift visible after ack p50 / p99 ms (${s.driftReports} reports)`, `${s.driftVisibleP50Ms} / ${s.driftVisibleP99Ms}`, `p99 ≤ ${TARGETS.driftVisibleP99Ms}`, s.driftVisibleP99Ms <= TARGETS.driftVisibleP99Ms && s.driftNeverSeen === 0],
       [`overload (open loop at ${overloadRate}/s): acked/s, 429s, other errors`, `${overload.reportsPerSecond.toLocaleString('en')}, ${overload.tooMany}, ${overload.errors}`, '', undefined],
       ['overload: ack p50 / p99 ms; not sent (client at its in-flight cap)', `${overload.ackP50Ms} / ${overload.ackP99Ms}; ${overload.notSent}`, '', undefined],
