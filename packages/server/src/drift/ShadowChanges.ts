@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS drift_shadow_changes (
 
 /** Events read per step. */
 const PAGE = 500;
+/** The event cursor is saved at least this often (ms) while no host is marked; marks always save it. */
+const CURSOR_SAVE_MS = 10_000;
 /** The events that can give a shadow host something new to adopt. */
 const TYPES = ['drift.opened', 'drift.changed'] as const;
 
@@ -57,6 +59,10 @@ export class ShadowChanges {
   readonly #run: CoalescedRun;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** The event cursor as read so far, and as last saved (undefined: not read from the database yet). */
+  #cursor: number | undefined;
+  #savedCursor = 0;
+  #savedAt = 0;
 
   constructor(deps: ShadowChangesDeps) {
     this.#d = deps;
@@ -94,20 +100,35 @@ export class ShadowChanges {
 
   async #pass(): Promise<void> {
     const { db, drift, engine } = this.#d;
-    // Read the new events and mark their hosts pending in one transaction: a crash after it loses no host.
-    db.transaction(() => {
-      let cursor = (db.prepare('SELECT last_event_id FROM drift_shadow_cursor WHERE id = 1').get() as { last_event_id: number } | undefined)?.last_event_id ?? 0;
-      const mark = db.prepare(`INSERT INTO drift_shadow_changes (asset, pending, updated_at) VALUES (?, 1, ?) ON CONFLICT (asset) DO UPDATE SET pending = 1`);
+    // The new events are read without a write transaction: the ingest thread writes this database,
+    // and waiting for its lock would hold up the event loop. Hosts to mark pending are marked, and
+    // the cursor saved, in one transaction (a crash loses no host: the events after the saved cursor
+    // are read again); without marks the cursor is saved only now and then.
+    if (this.#cursor === undefined) {
+      this.#cursor = (db.prepare('SELECT last_event_id FROM drift_shadow_cursor WHERE id = 1').get() as { last_event_id: number } | undefined)?.last_event_id ?? 0;
+      this.#savedCursor = this.#cursor;
+    }
+    let cursor = this.#cursor;
+    const marks = new Set<string>();
+    for (;;) {
+      const events = drift.events({ afterId: cursor, limit: PAGE, types: TYPES });
+      // Only hosts in shadow now: the others' events give the worker nothing to do.
+      for (const event of events) if (event.asset !== undefined && engine.modeOf(event.asset) === 'shadow') marks.add(event.asset);
+      if (events.length > 0) cursor = events[events.length - 1]!.id;
+      if (events.length < PAGE) break;
+    }
+    if (marks.size > 0 || (cursor !== this.#savedCursor && Date.now() - this.#savedAt >= CURSOR_SAVE_MS)) {
       const now = new Date().toISOString();
-      for (;;) {
-        const events = drift.events({ afterId: cursor, limit: PAGE, types: TYPES });
-        // Only hosts in shadow now: the others' events give the worker nothing to do.
-        for (const event of events) if (event.asset !== undefined && engine.modeOf(event.asset) === 'shadow') mark.run(event.asset, now);
-        if (events.length > 0) cursor = events[events.length - 1]!.id;
-        if (events.length < PAGE) break;
-      }
-      db.prepare('INSERT INTO drift_shadow_cursor (id, last_event_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id').run(cursor);
-    })();
+      db.transaction(() => {
+        const mark = db.prepare(`INSERT INTO drift_shadow_changes (asset, pending, updated_at) VALUES (?, 1, ?) ON CONFLICT (asset) DO UPDATE SET pending = 1`);
+        for (const asset of marks) mark.run(asset, now);
+        db.prepare('INSERT INTO drift_shadow_cursor (id, last_event_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id').run(cursor);
+      })();
+      this.#savedCursor = cursor;
+      this.#savedAt = Date.now();
+    }
+    // Only once the marks are written: a pass that failed reads the same events again.
+    this.#cursor = cursor;
     const pending = (db.prepare('SELECT asset FROM drift_shadow_changes WHERE pending = 1 ORDER BY asset').all() as Array<{ asset: string }>).map((r) => r.asset);
     for (const asset of pending) {
       if (this.#stopped) return;
