@@ -220,7 +220,7 @@ export function roleAtLeast(role: TokenRole, needed: TokenRole): boolean {
 }
 
 /** Refuses (`403 E_FORBIDDEN`) an agent token whose `hosts` scope does not name `host`: an agent acts only for its own hosts. */
-export function requireHostScope(token: TokenRecord, host: string): void {
+export function requireHostScope(token: Pick<TokenRecord, 'id' | 'scopes'>, host: string): void {
   const hosts = token.scopes['hosts'] ?? [];
   if (!hosts.includes(host)) {
     throw new NotAllowedError('E_FORBIDDEN', `token '${token.id}' is for ${hosts.join(', ') || 'no host'}, not for host '${host}'`, { host, hosts });

@@ -1,7 +1,9 @@
 import { EstateError, NotFoundError } from '@estate/core';
 import type { EnqueueResult, ObservedPosition, QueuedReport, SqliteIngestStore } from './SqliteIngestStore.js';
+import { requireHostScope } from '../auth/tokens.js';
 import { LoadShedder } from './LoadShedder.js';
-import type { DeadLetter, HostObservation, Ingest, IngestMetric, Report, ReportProcessor, SubmitResult } from './types.js';
+import { parseReportText } from './parseReport.js';
+import type { DeadLetter, HostObservation, Ingest, IngestMetric, Report, ReportProcessor, ReportToken, SubmitResult } from './types.js';
 
 /** Options of {@link IngestService}; {@link compileIngestOptions} fills in the defaults. */
 export interface IngestOptions {
@@ -192,6 +194,16 @@ export class IngestService implements Ingest {
       if (this.#pending.length >= this.#o.commitMaxReports) this.#commit();
       else this.#commitTimer ??= setTimeout(() => this.#commit(), this.#o.commitWindowMs);
     });
+  }
+
+  submitText(text: string, token: ReportToken): Promise<SubmitResult> {
+    try {
+      const report = parseReportText(text, this.#o.maxFacts);
+      requireHostScope(token, report.host);
+      return this.submit(report);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** The latest observation of a host; `E_OBSERVATION_NOT_FOUND` when it never reported. */

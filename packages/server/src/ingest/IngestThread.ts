@@ -4,9 +4,12 @@ import type { DriftSnapshot } from '../drift/DriftEngine.js';
 import type { IngestOptions } from './IngestService.js';
 import { LoadShedder } from './LoadShedder.js';
 import type { SqliteIngestStore } from './SqliteIngestStore.js';
-import { fromThreadError, type FromThread, type IngestThreadData, type ThreadCall, type ToThread } from './threadMessages.js';
-import type { DeadLetter, HostObservation, Ingest, IngestMetric, Report, SubmitResult } from './types.js';
+import { fromThreadError, type FromThread, type IngestThreadData, type SubmitEntry, type ThreadCall, type ToThread } from './threadMessages.js';
+import type { DeadLetter, HostObservation, Ingest, IngestMetric, ReportToken, SubmitResult } from './types.js';
 import { DEAD_LETTERS_LISTED } from './IngestService.js';
+
+/** Token scopes the thread keeps at most (a fleet of one token per host: 20k hosts is 20k tokens). */
+const MAX_SCOPES_SENT = 50_000;
 
 /** Omit a distributive union member's key (for calls before their id is given). */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -35,7 +38,10 @@ export class IngestThread implements Ingest {
   #nextId = 1;
   readonly #submits = new Map<number, { resolve: (result: SubmitResult) => void; reject: (error: unknown) => void }>();
   readonly #calls = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
-  #outbox: Array<{ id: number; report: Report }> = [];
+  #outbox: SubmitEntry[] = [];
+  /** Tokens whose host scope the thread has (see {@link SubmitEntry}); forgotten on both sides at {@link MAX_SCOPES_SENT}. */
+  readonly #scopesSent = new Set<string>();
+  #forgetScopes = false;
   /** The thread's backlog as it last told it. */
   #backlog = 0;
   /** Why the thread is gone, once it is. */
@@ -96,12 +102,22 @@ export class IngestThread implements Ingest {
     this.#shedder.admit({ backlog, limit: this.options.maxBacklog });
   }
 
-  submit(report: Report): Promise<SubmitResult> {
+  /** Hands the body to the ingest thread, which parses, checks and queues it (docs/ingest.md#thread). */
+  submitText(text: string, token: ReportToken): Promise<SubmitResult> {
     if (this.#down) return Promise.reject(this.#down);
     if (this.#closing) return Promise.reject(new EstateError('E_NOT_READY', 'the server is shutting down; send the report again later', {}));
     const id = this.#nextId++;
     if (this.#outbox.length === 0) setImmediate(() => this.#flush());
-    this.#outbox.push({ id, report });
+    const entry: SubmitEntry = { id, text, tokenId: token.id };
+    if (!this.#scopesSent.has(token.id)) {
+      if (this.#scopesSent.size >= MAX_SCOPES_SENT) {
+        this.#scopesSent.clear();
+        this.#forgetScopes = true;
+      }
+      this.#scopesSent.add(token.id);
+      entry.hosts = token.scopes['hosts'] ?? [];
+    }
+    this.#outbox.push(entry);
     return new Promise((resolve, reject) => this.#submits.set(id, { resolve, reject }));
   }
 
@@ -150,8 +166,9 @@ export class IngestThread implements Ingest {
 
   #flush(): void {
     if (this.#outbox.length === 0 || this.#down) return;
-    this.#post({ type: 'submit', reports: this.#outbox });
+    this.#post({ type: 'submit', forgetScopes: this.#forgetScopes, reports: this.#outbox });
     this.#outbox = [];
+    this.#forgetScopes = false;
   }
 
   #call(call: WithoutId<ThreadCall>): Promise<unknown> {

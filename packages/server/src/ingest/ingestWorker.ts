@@ -78,10 +78,14 @@ try {
     }
   };
 
+  /** The host scope of each token seen, by token id. */
+  const scopes = new Map<string, string[]>();
   port.on('message', (message: ToThread) => {
     if (message.type === 'submit') {
-      for (const { id, report } of message.reports) {
-        ingest.submit(report).then(
+      if (message.forgetScopes) scopes.clear();
+      for (const { id, text, tokenId, hosts } of message.reports) {
+        if (hosts) scopes.set(tokenId, hosts);
+        ingest.submitText(text, { id: tokenId, scopes: { hosts: scopes.get(tokenId) ?? [] } }).then(
           (result) => ack({ id, result }),
           (error: unknown) => ack({ id, error: toThreadError(error) }),
         );

@@ -1,4 +1,5 @@
 import { InputError, ValidationError } from '@estate/core';
+import secureJson from 'secure-json-parse';
 import type { Report } from './types.js';
 
 /** A ULID in its canonical form: 26 characters of Crockford's base32, the first at most `7` (ulid spec). */
@@ -136,6 +137,21 @@ export function parseReport(body: unknown, maxFacts: number): Report {
     throw new ValidationError('E_REPORT_TOO_BIG', `the report has ${facts} facts; at most ${maxFacts} are accepted`, { facts, limit: maxFacts });
   }
   return report;
+}
+
+/**
+ * Parses and checks a report body as sent: not JSON, or JSON with a `__proto__` or
+ * `constructor.prototype` key (prototype poisoning), is `E_BAD_REQUEST` (400); then as
+ * {@link parseReport}.
+ */
+export function parseReportText(text: string, maxFacts: number): Report {
+  let body: unknown;
+  try {
+    body = secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
+  } catch {
+    throw new InputError('E_BAD_REQUEST', 'the request body is not valid JSON', {});
+  }
+  return parseReport(body, maxFacts);
 }
 
 /** The facts that are collections: each of their entries counts as one fact. */

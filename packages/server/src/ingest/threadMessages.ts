@@ -1,7 +1,7 @@
 import { ConflictError, EstateError, InputError, NotAllowedError, NotFoundError, ValidationError } from '@estate/core';
 import type { DriftOptions, DriftSnapshot } from '../drift/DriftEngine.js';
 import type { IngestOptions } from './IngestService.js';
-import type { Report, SubmitResult } from './types.js';
+import type { SubmitResult } from './types.js';
 
 /** What the ingest thread is started with (docs/ingest.md#thread). */
 export interface IngestThreadData {
@@ -22,8 +22,20 @@ export type ThreadCall =
   | { type: 'metrics'; id: number }
   | { type: 'close'; id: number };
 
-/** Messages to the ingest thread: reports to queue (each with the number its ack carries), and calls. */
-export type ToThread = { type: 'submit'; reports: Array<{ id: number; report: Report }> } | ThreadCall;
+/**
+ * A report body to check and queue, with the number its ack carries and the id of the token that
+ * sent it. A token's host scope crosses once (`hosts`, the first time the thread sees the token
+ * since the last `forgetScopes`): tokens never change their scopes.
+ */
+export interface SubmitEntry {
+  id: number;
+  text: string;
+  tokenId: string;
+  hosts?: string[];
+}
+
+/** Messages to the ingest thread: reports to queue, and calls. */
+export type ToThread = { type: 'submit'; forgetScopes: boolean; reports: SubmitEntry[] } | ThreadCall;
 
 /** An error as it crosses between threads: enough to throw the same error again. */
 export interface ThreadError {

@@ -1,4 +1,5 @@
 import type { HostFacts } from '@estate/core';
+import type { TokenRecord } from '../store/Store.js';
 import type { IngestOptions } from './IngestService.js';
 import type Database from 'better-sqlite3';
 
@@ -74,6 +75,9 @@ export interface SubmitResult {
   duplicate: boolean;
 }
 
+/** What a report's submission needs of the token that sent it. */
+export type ReportToken = Pick<TokenRecord, 'id' | 'scopes'>;
+
 /** A gauge or counter for `/metrics`. */
 export interface IngestMetric {
   name: string;
@@ -90,8 +94,11 @@ export interface Ingest {
   readonly options: Readonly<IngestOptions>;
   /** Throws `E_BACKLOG_FULL` (429) when no report can be taken now; the route calls it first. */
   admit(): void;
-  /** Queues a checked report; resolves once it is on disk (or known already: `duplicate`). */
-  submit(report: Report): Promise<SubmitResult>;
+  /**
+   * Parses and checks a report body as sent (`parseReportText`), checks that `token` may report
+   * for its host, and queues it; resolves once it is on disk (or known already: `duplicate`).
+   */
+  submitText(text: string, token: ReportToken): Promise<SubmitResult>;
   /** The latest observation of a host; `E_OBSERVATION_NOT_FOUND` when it never reported. */
   observation(host: string): HostObservation;
   /** Reports that kept failing, oldest first, at most `limit`. */
