@@ -17,7 +17,7 @@ export interface IngestOptions {
   commitMaxReports: number;
   /** Reports the consumer applies in one transaction at most (default 500). */
   batchMaxReports: number;
-  /** Time after which the consumer stops adding reports to a batch, in ms (default 25: a batch holds up the answers meanwhile). */
+  /** Time after which the consumer stops adding reports to a batch, in ms (default 5: a batch holds up the commits of new reports, and so their answers, meanwhile). */
   batchMaxMs: number;
   /** Failed attempts after which a report goes to the dead letters (default 3). */
   maxAttempts: number;
@@ -48,7 +48,7 @@ export function compileIngestOptions(options: Partial<IngestOptions> = {}): Inge
     commitWindowMs: 2,
     commitMaxReports: 256,
     batchMaxReports: 500,
-    batchMaxMs: 25,
+    batchMaxMs: 5,
     maxAttempts: 3,
     retryAfterSeconds: 5,
     shedLoopDelayMs: 200,
