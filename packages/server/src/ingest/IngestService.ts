@@ -68,6 +68,8 @@ export function compileIngestOptions(options: Partial<IngestOptions> = {}): Inge
 /** A report waiting for the next group commit, with the request that waits for its answer. */
 interface Pending {
   report: Report;
+  /** The report's JSON as received. */
+  body: string;
   resolve: (result: SubmitResult) => void;
   reject: (error: unknown) => void;
 }
@@ -182,7 +184,7 @@ export class IngestService implements Ingest {
    * Queues a checked report (the caller called {@link admit} first); resolves once it is on disk
    * (or known already: `duplicate`). Refused with `E_BACKLOG_FULL` when the backlog is at its bound.
    */
-  submit(report: Report): Promise<SubmitResult> {
+  #submit(report: Report, body: string): Promise<SubmitResult> {
     if (this.#closed) return Promise.reject(new EstateError('E_NOT_READY', 'the server is shutting down; send the report again later', {}));
     try {
       this.#checkBacklog();
@@ -190,7 +192,7 @@ export class IngestService implements Ingest {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.#pending.push({ report, resolve, reject });
+      this.#pending.push({ report, body, resolve, reject });
       if (this.#pending.length >= this.#o.commitMaxReports) this.#commit();
       else this.#commitTimer ??= setTimeout(() => this.#commit(), this.#o.commitWindowMs);
     });
@@ -200,7 +202,7 @@ export class IngestService implements Ingest {
     try {
       const report = parseReportText(text, this.#o.maxFacts);
       requireHostScope(token, report.host);
-      return this.submit(report);
+      return this.#submit(report, text);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -303,7 +305,7 @@ export class IngestService implements Ingest {
     this.#pending = [];
     let results: EnqueueResult[];
     try {
-      results = this.#store.enqueue(pending.map((p) => p.report));
+      results = this.#store.enqueue(pending);
       this.#commits++;
     } catch (error) {
       for (const p of pending) p.reject(error);

@@ -153,14 +153,17 @@ export class SqliteIngestStore {
     return this.#walFd;
   }
 
-  /** Appends reports in one transaction (not yet synced: see {@link sync}); a report id seen before is a duplicate and stores nothing. */
-  enqueue(reports: Report[], now = Date.now()): EnqueueResult[] {
+  /**
+   * Appends reports in one transaction (not yet synced: see {@link sync}); a report id seen before
+   * is a duplicate and stores nothing. A report's `body` is its JSON as received, when it was
+   * checked (else it is written out again).
+   */
+  enqueue(reports: Array<{ report: Report; body?: string }>, now = Date.now()): EnqueueResult[] {
     const insert = this.#prepare(
       `INSERT INTO ingest_reports (report_id, host, seq, collected_at, received_at, state, body) VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (report_id) DO NOTHING`,
     );
     return this.db.transaction(() =>
-      reports.map((report) => {
-        const body = JSON.stringify(report);
+      reports.map(({ report, body = JSON.stringify(report) }) => {
         const { changes, lastInsertRowid } = insert.run(report.reportId, report.host, report.seq, report.collectedAt, now, body);
         return changes === 0 ? { reportId: report.reportId, duplicate: true, id: undefined, size: 0 } : { reportId: report.reportId, duplicate: false, id: Number(lastInsertRowid), size: body.length };
       }),

@@ -17,7 +17,7 @@ describe('WalCheckpointer', () => {
     const file = join(dir, 'ingest.db');
     const store = new SqliteIngestStore(file);
     const report = (seq: number) => ({ reportId: `01JDQ8Y6V0S1W9J3N8X7Q2K${String(seq).padStart(3, '0')}`, host: 'web-01', seq, collectedAt: new Date().toISOString(), facts: { kernel: 'x'.repeat(4000) } });
-    store.enqueue(Array.from({ length: 200 }, (_, i) => report(i + 1)));
+    store.enqueue(Array.from({ length: 200 }, (_, i) => ({ report: report(i + 1) })));
     expect(statSync(`${file}-wal`).size).toBeGreaterThan(800_000);
     // The database file alone (no WAL) holds the reports once a checkpoint ran (about every second).
     const copy = join(dir, 'copy.db');
@@ -34,7 +34,7 @@ describe('WalCheckpointer', () => {
     expect(inFile).toBe(200);
     // Everything was copied, so the next write starts the WAL over instead of growing it.
     const before = statSync(`${file}-wal`).size;
-    store.enqueue(Array.from({ length: 10 }, (_, i) => report(201 + i)));
+    store.enqueue(Array.from({ length: 10 }, (_, i) => ({ report: report(201 + i) })));
     expect(statSync(`${file}-wal`).size).toBe(before);
     expect(store.backlog()).toBe(210);
     store.close();
