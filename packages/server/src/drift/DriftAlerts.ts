@@ -226,7 +226,7 @@ export class DriftAlerts {
         this.#sql.setState.run('cursor', max('drift_events'));
         this.#sql.setState.run('deadLetterCursor', max('ingest_dead_letters'));
         this.#sql.setState.run('instance', instance!);
-      })();
+      }).immediate();
     }
     this.#instance = instance;
   }
@@ -285,7 +285,7 @@ export class DriftAlerts {
         this.#sql.setStale.run(host.asset, host.reportId);
         this.#deps.drift.appendEvent({ at, type: 'host.stale', asset: host.asset, host: host.host, reportId: host.reportId, details: { lastReportAt: host.lastReportAt } });
       }
-    })();
+    }).immediate();
   }
 
   /** True when a flush would have something to alert (or a held-back count it may send now). */
@@ -341,7 +341,7 @@ export class DriftAlerts {
         decided.push(now);
       }
       this.#writeState(state);
-    })();
+    }).immediate();
     this.#sent.push(...decided);
     return more;
   }

@@ -194,9 +194,13 @@ export class DriftStore {
     );
   }
 
-  /** Runs `work` in a transaction (a savepoint inside one already open). */
+  /**
+   * Runs `work` in a transaction (a savepoint inside one already open). It begins immediate: the
+   * ingest thread writes this database from its own connection, and a transaction that read
+   * first could not take the write lock later (SQLite refuses to upgrade a stale read snapshot).
+   */
   transaction(work: () => void): void {
-    this.#db.transaction(work)();
+    this.#db.transaction(work).immediate();
   }
 
   /**

@@ -123,7 +123,7 @@ export class ShadowChanges {
         const mark = db.prepare(`INSERT INTO drift_shadow_changes (asset, pending, updated_at) VALUES (?, 1, ?) ON CONFLICT (asset) DO UPDATE SET pending = 1`);
         for (const asset of marks) mark.run(asset, now);
         db.prepare('INSERT INTO drift_shadow_cursor (id, last_event_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id').run(cursor);
-      })();
+      }).immediate();
       this.#savedCursor = cursor;
       this.#savedAt = Date.now();
     }

@@ -438,7 +438,7 @@ export class IngestService implements Ingest {
           }
         }
       }
-    })();
+    }).immediate();
     for (const id of settled) {
       const kept = this.#handoff.get(id);
       if (kept === undefined) continue;

@@ -433,9 +433,9 @@ describe('report ingestion: retention, seq resets, shutdown, damaged rows', () =
   it('stops draining at shutdownDrainMs; what is left stays queued and is applied once at the next start', async () => {
     const data = mkdtempSync(join(tmpdir(), 'estate-ingest-data-'));
     const applied: string[] = [];
-    /** A slow processor: each report takes 30 ms. */
+    /** A slow processor: each report takes 100 ms (30 take 3 s: more than answering and closing, however busy the machine). */
     const slow = (r: Report): void => {
-      const until = performance.now() + 30;
+      const until = performance.now() + 100;
       while (performance.now() < until);
       applied.push(r.reportId);
     };
