@@ -197,7 +197,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     let ingest: Ingest;
     let drift: DriftEngine;
     if (inThread) {
-      const thread = await IngestThread.start(ingestFile, ingestStore, compileIngestOptions({ log, ...options.ingest }), { drift: options.drift ?? {}, processorModules: options.ingestProcessorModules ?? [] });
+      const thread = await IngestThread.start(ingestFile, compileIngestOptions({ log, ...options.ingest }), { drift: options.drift ?? {}, processorModules: options.ingestProcessorModules ?? [] });
       ingest = thread;
       drift = new DriftEngine(driftStore, { repo, log, evaluateAll: (snapshot) => thread.evaluateAll(snapshot) }, options.drift);
     } else {
@@ -284,7 +284,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         registerConfigSourcesRoutes(instance, { service: config, versions: configVersions, index: configIndex, store, audit });
         instance.addHook('preClose', async () => config.close());
         registerWebhookRoutes(instance, { webhooks, audit });
-        registerIngestRoutes(instance, { ingest });
+        registerIngestRoutes(instance, { ingest, store: ingestStore });
         ctx.metrics.gauges.push(() => ingest.metrics());
         registerDriftRoutes(instance, { engine: drift, drift: driftStore });
         registerDriftOverviewRoutes(instance, { db: ingestStore.db, engine: drift, store });

@@ -3,7 +3,7 @@ import type { EnqueueResult, ObservedPosition, QueuedReport, SqliteIngestStore }
 import { requireHostScope } from '../auth/tokens.js';
 import { LoadShedder } from './LoadShedder.js';
 import { parseReportText } from './parseReport.js';
-import type { DeadLetter, HostObservation, Ingest, IngestMetric, Report, ReportProcessor, ReportToken, SubmitResult } from './types.js';
+import type { Ingest, IngestMetric, Report, ReportProcessor, ReportToken, SubmitResult } from './types.js';
 
 /** Options of {@link IngestService}; {@link compileIngestOptions} fills in the defaults. */
 export interface IngestOptions {
@@ -206,23 +206,6 @@ export class IngestService implements Ingest {
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** The latest observation of a host; `E_OBSERVATION_NOT_FOUND` when it never reported. */
-  observation(host: string): HostObservation {
-    const observation = this.#store.observation(host);
-    if (!observation) throw new NotFoundError('E_OBSERVATION_NOT_FOUND', `host '${host}' has no applied report`, { host });
-    return observation;
-  }
-
-  /** Reports that kept failing, oldest first, at most `limit` (see {@link deadLetterCount} for all). */
-  deadLetters(limit = DEAD_LETTERS_LISTED): DeadLetter[] {
-    return this.#store.deadLetters(limit);
-  }
-
-  /** How many dead letters there are (the listing shows the oldest {@link DEAD_LETTERS_LISTED}). */
-  deadLetterCount(): number {
-    return this.#store.deadLetterCount();
   }
 
   /** Queues a dead letter's report again; `E_DEAD_LETTER_NOT_FOUND` when there is no such dead letter. */

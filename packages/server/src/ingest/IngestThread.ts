@@ -1,12 +1,10 @@
 import { Worker } from 'node:worker_threads';
-import { EstateError, NotFoundError } from '@estate/core';
+import { EstateError } from '@estate/core';
 import type { DriftSnapshot } from '../drift/DriftEngine.js';
 import type { IngestOptions } from './IngestService.js';
 import { LoadShedder } from './LoadShedder.js';
-import type { SqliteIngestStore } from './SqliteIngestStore.js';
 import { fromThreadError, type FromThread, type IngestThreadData, type SubmitEntry, type ThreadCall, type ToThread } from './threadMessages.js';
-import type { DeadLetter, HostObservation, Ingest, IngestMetric, ReportToken, SubmitResult } from './types.js';
-import { DEAD_LETTERS_LISTED } from './IngestService.js';
+import type { Ingest, IngestMetric, ReportToken, SubmitResult } from './types.js';
 
 /** Token scopes the thread keeps at most (a fleet of one token per host: 20k hosts is 20k tokens). */
 const MAX_SCOPES_SENT = 50_000;
@@ -27,12 +25,11 @@ function workerUrl(): URL {
  * Report ingestion in a worker thread of its own (docs/ingest.md#thread): the main thread checks
  * and admits a report and answers its request; the ingest thread queues it (group commit, sync),
  * applies the queue and runs the report processors, with its own connection to ingest.db. Reads
- * (observations, dead letters) use the main thread's connection. Submissions made in one turn of
+ * (observations, dead letters) use the main thread's connection, not this class. Submissions made in one turn of
  * the event loop cross to the thread in one message, and their acknowledgements come back the same way.
  */
 export class IngestThread implements Ingest {
   readonly options: Readonly<IngestOptions>;
-  readonly #store: SqliteIngestStore;
   readonly #worker: Worker;
   readonly #shedder: LoadShedder;
   #nextId = 1;
@@ -49,8 +46,7 @@ export class IngestThread implements Ingest {
   #closing: Promise<void> | undefined;
   #onEvaluated: () => void = () => undefined;
 
-  private constructor(store: SqliteIngestStore, worker: Worker, options: IngestOptions) {
-    this.#store = store;
+  private constructor(worker: Worker, options: IngestOptions) {
     this.#worker = worker;
     this.options = options;
     this.#shedder = new LoadShedder(options);
@@ -60,12 +56,12 @@ export class IngestThread implements Ingest {
   }
 
   /**
-   * Starts the thread over `file` (ingest.db, which `store` — the main thread's connection, for
-   * reads — has opened and set up already) and resolves once it is ready. Report processors
+   * Starts the thread over `file` (ingest.db, which the main thread's connection has opened and
+   * set up already: it reads there) and resolves once it is ready. Report processors
    * besides the built-in ones come as modules (`more.processorModules`): functions do not cross
    * to another thread.
    */
-  static async start(file: string, store: SqliteIngestStore, options: IngestOptions, more: Pick<IngestThreadData, 'drift' | 'processorModules'>): Promise<IngestThread> {
+  static async start(file: string, options: IngestOptions, more: Pick<IngestThreadData, 'drift' | 'processorModules'>): Promise<IngestThread> {
     const { processors, log, ...plain } = options;
     if (processors.length > 0) throw new EstateError('E_BAD_PARAM', 'in the ingest thread, extra report processors come as modules (ingestProcessorModules), not functions', { option: 'processors' });
     const data: IngestThreadData = { file, options: plain, ...more };
@@ -79,7 +75,7 @@ export class IngestThread implements Ingest {
       const cause = ready.type === 'fatal' ? fromThreadError(ready.error) : new Error(`unexpected first message ${ready.type}`);
       throw new EstateError('E_NOT_READY', `the ingest thread could not start: ${cause.message}`, {}, { cause });
     }
-    const thread = new IngestThread(store, worker, { ...options, log });
+    const thread = new IngestThread(worker, { ...options, log });
     thread.#backlog = ready.backlog;
     return thread;
   }
@@ -119,20 +115,6 @@ export class IngestThread implements Ingest {
     }
     this.#outbox.push(entry);
     return new Promise((resolve, reject) => this.#submits.set(id, { resolve, reject }));
-  }
-
-  observation(host: string): HostObservation {
-    const observation = this.#store.observation(host);
-    if (!observation) throw new NotFoundError('E_OBSERVATION_NOT_FOUND', `host '${host}' has no applied report`, { host });
-    return observation;
-  }
-
-  deadLetters(limit = DEAD_LETTERS_LISTED): DeadLetter[] {
-    return this.#store.deadLetters(limit);
-  }
-
-  deadLetterCount(): number {
-    return this.#store.deadLetterCount();
   }
 
   async replay(deadLetterId: number): Promise<string> {

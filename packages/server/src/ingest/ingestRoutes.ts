@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { roleAtLeast } from '../auth/tokens.js';
 
+import { NotFoundError } from '@estate/core';
+import { DEAD_LETTERS_LISTED } from './IngestService.js';
+import type { SqliteIngestStore } from './SqliteIngestStore.js';
 import type { HostObservation, Ingest } from './types.js';
 
 const hostParams = {
@@ -66,8 +69,8 @@ const deadLetterList = {
  * The ingestion API: agents post reports (`agent` tokens, each for its own hosts only), viewers
  * read a host's latest observation, admins list and replay dead letters.
  */
-export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Ingest }): void {
-  const { ingest } = deps;
+export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Ingest; store: SqliteIngestStore }): void {
+  const { ingest, store } = deps;
 
   // Reports are read as text (JSON only): the ingest thread parses and checks them, off this thread (docs/ingest.md#thread).
   app.register(async (scope) => {
@@ -102,7 +105,9 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Inges
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
-      const observation = ingest.observation((request.params as { name: string }).name);
+      const host = (request.params as { name: string }).name;
+      const observation = store.observation(host);
+      if (!observation) throw new NotFoundError('E_OBSERVATION_NOT_FOUND', `host '${host}' has no applied report`, { host });
       // Managed files can hold credentials: their contents are for editors and up (who may adopt them anyway).
       return request.token !== undefined && roleAtLeast(request.token.role, 'editor') ? observation : withoutFileContents(observation);
     },
@@ -116,7 +121,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Inges
     },
     async (_request, reply) => {
       reply.header('cache-control', 'no-store');
-      return { items: ingest.deadLetters(), total: ingest.deadLetterCount() };
+      return { items: store.deadLetters(DEAD_LETTERS_LISTED), total: store.deadLetterCount() };
     },
   );
 

@@ -87,7 +87,8 @@ export interface IngestMetric {
 
 /**
  * Report ingestion as the routes and the server use it: {@link IngestService} in this thread, or
- * `IngestThread`, which runs it in a worker thread of its own (docs/ingest.md#thread).
+ * `IngestThread`, which runs it in a worker thread of its own (docs/ingest.md#the-ingest-thread).
+ * Reads (observations, dead letters) go to the store.
  */
 export interface Ingest {
   /** The compiled options (limits the routes check). */
@@ -99,11 +100,6 @@ export interface Ingest {
    * for its host, and queues it; resolves once it is on disk (or known already: `duplicate`).
    */
   submitText(text: string, token: ReportToken): Promise<SubmitResult>;
-  /** The latest observation of a host; `E_OBSERVATION_NOT_FOUND` when it never reported. */
-  observation(host: string): HostObservation;
-  /** Reports that kept failing, oldest first, at most `limit`. */
-  deadLetters(limit?: number): DeadLetter[];
-  deadLetterCount(): number;
   /** Queues a dead letter's report again; `E_DEAD_LETTER_NOT_FOUND` when there is none. */
   replay(deadLetterId: number): Promise<string>;
   /** Deletes ids of reports consumed before the dedup window; resolves with how many. */
