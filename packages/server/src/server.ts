@@ -71,7 +71,7 @@ export interface ServeOptions {
   /** Report ingestion: backlog bound, batch sizes, report processors (docs/ingest.md). */
   ingest?: Partial<IngestOptions>;
   /**
-   * Queue and apply reports in a worker thread of their own (default true; docs/ingest.md#thread).
+   * Queue and apply reports in a worker thread of their own (default true; docs/ingest.md#the-ingest-thread).
    * Extra `ingest.processors` need it off (functions do not cross to another thread); the thread
    * takes them as {@link ServeOptions.ingestProcessorModules}.
    */

@@ -15,7 +15,7 @@ interface DeclaredHost {
 
 /**
  * What the engine compares reports against: the Host assets, ignore and mode rules of one commit
- * of main. Plain data, so it can be handed to the ingest thread (docs/ingest.md#thread).
+ * of main. Plain data, so it can be handed to the ingest thread (docs/ingest.md#the-ingest-thread).
  */
 export interface DriftSnapshot {
   commit: CommitRef;

@@ -22,11 +22,12 @@ function workerUrl(): URL {
 }
 
 /**
- * Report ingestion in a worker thread of its own (docs/ingest.md#thread): the main thread checks
- * and admits a report and answers its request; the ingest thread queues it (group commit, sync),
- * applies the queue and runs the report processors, with its own connection to ingest.db. Reads
- * (observations, dead letters) use the main thread's connection, not this class. Submissions made in one turn of
- * the event loop cross to the thread in one message, and their acknowledgements come back the same way.
+ * Report ingestion in a worker thread of its own (docs/ingest.md#the-ingest-thread): the main
+ * thread authenticates and admits a report and answers its request; the ingest thread parses,
+ * checks and queues it (group commit, sync), applies the queue and runs the report processors,
+ * with its own connection to ingest.db. Reads (observations, dead letters) use the main thread's
+ * connection, not this class. Submissions made in one turn of the event loop cross to the thread
+ * in one message, and their acknowledgements come back the same way.
  */
 export class IngestThread implements Ingest {
   readonly options: Readonly<IngestOptions>;
@@ -98,7 +99,7 @@ export class IngestThread implements Ingest {
     this.#shedder.admit({ backlog, limit: this.options.maxBacklog });
   }
 
-  /** Hands the body to the ingest thread, which parses, checks and queues it (docs/ingest.md#thread). */
+  /** Hands the body to the ingest thread, which parses, checks and queues it (docs/ingest.md#the-ingest-thread). */
   submitText(text: string, token: ReportToken): Promise<SubmitResult> {
     if (this.#down) return Promise.reject(this.#down);
     if (this.#closing) return Promise.reject(new EstateError('E_NOT_READY', 'the server is shutting down; send the report again later', {}));

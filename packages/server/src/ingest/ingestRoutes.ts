@@ -72,7 +72,8 @@ const deadLetterList = {
 export function registerIngestRoutes(app: FastifyInstance, deps: { ingest: Ingest; store: SqliteIngestStore }): void {
   const { ingest, store } = deps;
 
-  // Reports are read as text (JSON only): the ingest thread parses and checks them, off this thread (docs/ingest.md#thread).
+  // Reports are read as text (JSON only): the ingest thread parses and checks them, off this
+  // thread (docs/ingest.md#the-ingest-thread).
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));

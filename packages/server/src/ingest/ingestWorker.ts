@@ -1,8 +1,8 @@
 /**
- * The ingest thread's code (docs/ingest.md#thread), started by {@link IngestThread}: it owns the
- * writes of ingest.db — queueing reports with group commit, syncing, the consumer and its report
- * processors (the drift engine, the enforcement recorder, first reports) — so that applying
- * reports never holds up the HTTP answers of the main thread.
+ * The ingest thread's code (docs/ingest.md#the-ingest-thread), started by {@link IngestThread}: it
+ * owns the writes of ingest.db that reports make — checking and queueing them with group commit,
+ * syncing, the consumer and its report processors (the drift engine, the enforcement recorder,
+ * first reports) — so that applying reports never holds up the HTTP answers of the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DriftEngine } from '../drift/DriftEngine.js';

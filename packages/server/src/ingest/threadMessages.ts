@@ -3,7 +3,7 @@ import type { DriftOptions, DriftSnapshot } from '../drift/DriftEngine.js';
 import type { IngestOptions } from './IngestService.js';
 import type { SubmitResult } from './types.js';
 
-/** What the ingest thread is started with (docs/ingest.md#thread). */
+/** What the ingest thread is started with (docs/ingest.md#the-ingest-thread). */
 export interface IngestThreadData {
   /** `<dataDir>/ingest.db`. */
   file: string;
