@@ -131,10 +131,13 @@ export class IngestThread implements Ingest {
     await this.#call({ type: 'snapshot', snapshot });
   }
 
+  /** The thread's gauges and counters, and `estate_ingest_thread_up` (0 once the thread is gone: then alone). */
   async metrics(): Promise<IngestMetric[]> {
+    const up = (value: number): IngestMetric => ({ name: 'estate_ingest_thread_up', help: '1 while the ingest thread runs; 0 once it stopped (reports are refused until a restart).', value });
+    if (this.#down) return [up(0)];
     const metrics = (await this.#call({ type: 'metrics' })) as IngestMetric[];
     // The thread's shedder is never asked: this thread sheds.
-    return metrics.map((m) => (m.name === 'estate_ingest_reports_shed_total' ? { ...m, value: this.#shedder.shed } : m));
+    return [up(1), ...metrics.map((m) => (m.name === 'estate_ingest_reports_shed_total' ? { ...m, value: this.#shedder.shed } : m))];
   }
 
   close(): Promise<void> {
