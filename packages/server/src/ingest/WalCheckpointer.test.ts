@@ -39,4 +39,28 @@ describe('WalCheckpointer', () => {
     expect(store.backlog()).toBe(210);
     store.close();
   });
+
+  it('keeps the WAL bounded while commits never stop (a passive checkpoint alone never lets it start over)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'estate-wal-'));
+    dirs.push(dir);
+    const file = join(dir, 'ingest.db');
+    const store = new SqliteIngestStore(file, { walRestartBytes: 1024 * 1024 });
+    const report = (seq: number) => ({ reportId: `01JDQ8Y6V0S1W9J${String(seq).padStart(11, '0')}`, host: 'web-01', seq, collectedAt: new Date().toISOString(), facts: { kernel: 'x'.repeat(4000) } });
+    let seq = 0;
+    let largest = 0;
+    const until = performance.now() + 4000;
+    // Small commits back to back for 4 s (about 40 MB of WAL frames), yielding now and then.
+    while (performance.now() < until) {
+      store.enqueue(Array.from({ length: 5 }, () => ({ report: report(++seq) })));
+      if (seq % 100 === 0) {
+        largest = Math.max(largest, statSync(`${file}-wal`).size);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    expect(seq * 4000).toBeGreaterThan(8 * 1024 * 1024);
+    // Restarts let the writer start the file over: it stays within a few times the bound, not the 40 MB written.
+    expect(largest).toBeLessThan(4 * 1024 * 1024);
+    expect(store.backlog()).toBe(seq);
+    store.close();
+  });
 });
