@@ -422,6 +422,7 @@ export class IngestService implements Ingest {
         }
       }
     }).immediate();
+    this.#store.boundWal();
     for (const id of settled) {
       const kept = this.#handoff.get(id);
       if (kept === undefined) continue;

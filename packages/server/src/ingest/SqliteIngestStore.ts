@@ -164,17 +164,23 @@ export class SqliteIngestStore {
   /**
    * Appends reports in one transaction (not yet synced: see {@link sync}); a report id seen before
    * is a duplicate and stores nothing. A report's `body` is its JSON as received, when it was
-   * checked (else it is written out again). Then bounds the WAL: the checkpoint thread's passive
-   * checkpoints never complete while commits keep coming (frames are appended while they copy),
-   * so the WAL would never start over and would grow without end (to 1.9 GB in the 75 s of the
-   * fleet benchmark). Past `walRestartBytes`, this connection — the writer — runs a RESTART
-   * checkpoint, which copies what the passive ones left (little) and lets the next commit start
-   * the file over.
+   * checked (else it is written out again). Then bounds the WAL ({@link boundWal}).
    */
   enqueue(reports: Array<{ report: Report; body?: string }>, now = Date.now()): EnqueueResult[] {
     const results = this.#append(reports, now);
-    if (fstatSync(this.#wal()).size > this.#walRestartBytes) this.db.pragma('wal_checkpoint(RESTART)');
+    this.boundWal();
     return results;
+  }
+
+  /**
+   * The checkpoint thread's passive checkpoints never complete while commits keep coming (frames
+   * are appended while they copy), so the WAL would never start over and would grow without end
+   * (to 1.9 GB in the 75 s of the fleet benchmark). Past `walRestartBytes`, this connection — the
+   * writer, after its commits — runs a RESTART checkpoint, which copies what the passive ones left
+   * (little) and lets the next commit start the file over.
+   */
+  boundWal(): void {
+    if (fstatSync(this.#wal()).size > this.#walRestartBytes) this.db.pragma('wal_checkpoint(RESTART)');
   }
 
   #append(reports: Array<{ report: Report; body?: string }>, now: number): EnqueueResult[] {
