@@ -10,7 +10,9 @@ import { callJson } from '../testing/callJson.js';
 import { hostYaml, makeTestRepo, type TestRepo } from '../testing/gitRepo.js';
 import { verifyWebhookSignature } from '../webhooks/signWebhookBody.js';
 import { Receiver } from '../webhooks/testReceiver.js';
-import { DRIFT_ALERT_TYPES, isRedactedField, REDACTED, redactValue } from './DriftAlerts.js';
+import { SqliteIngestStore } from '../ingest/SqliteIngestStore.js';
+import { DriftAlerts, DRIFT_ALERT_TYPES, isRedactedField, REDACTED, redactValue } from './DriftAlerts.js';
+import { DriftStore } from './DriftStore.js';
 import { driftAtHead, eventually } from '../testing/eventually.js';
 
 const SECRET = 'drift-alerts-webhook-secret';
@@ -366,6 +368,75 @@ describe('drift alerts over webhooks', () => {
     expect((after[0]!['data'] as Record<string, unknown>)['items']).toEqual([expect.objectContaining({ asset: 'host/web-02', reportId: r['reportId'] })]);
     const keys = h.estate.bodies().map((b) => b['dedupKey']);
     expect(new Set(keys).size).toBe(keys.length);
+  });
+});
+
+/** A drift store whose event reads check, from another connection, that ingest.db's write lock is free (as the ingest thread would take it). */
+class LockCheckingDriftStore extends DriftStore {
+  /** Whether the write lock could be taken during each read of a page of events (not the one-event peeks). */
+  readonly lockFree: boolean[] = [];
+  readonly #other: Database.Database;
+
+  constructor(db: Database.Database, other: Database.Database) {
+    super(db);
+    this.#other = other;
+  }
+
+  override events(query: Parameters<DriftStore['events']>[0]): ReturnType<DriftStore['events']> {
+    if (query.limit > 1) {
+      try {
+        this.#other.exec('BEGIN IMMEDIATE');
+        this.#other.exec('COMMIT');
+        this.lockFree.push(true);
+      } catch {
+        this.lockFree.push(false);
+      }
+    }
+    return super.events(query);
+  }
+}
+
+describe('a flush and the ingest thread', () => {
+  it('decides without holding the write lock: another connection commits meanwhile, and the alerts are as decided', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'estate-alerts-lock-'));
+    // No checkpoint thread: it could still be writing the files when the folder is removed.
+    const store = new SqliteIngestStore(join(dir, 'ingest.db'), { checkpoint: false });
+    const other = new Database(join(dir, 'ingest.db'), { timeout: 0 });
+    try {
+      const drift = new LockCheckingDriftStore(store.db, other);
+      const dispatched: Array<{ type: string; data: Record<string, unknown> }> = [];
+      const alerts = new DriftAlerts(
+        { db: store.db, drift, engine: { stale: () => [] }, webhooks: { dispatch: (event) => dispatched.push({ type: event.type, data: event.data }) }, publicUrl: () => 'http://estate.test' },
+        { pollMs: 5, groupWindowMs: 10, flapWindowMs: 60_000 },
+      );
+      const at = new Date().toISOString();
+      for (let i = 0; i < 200; i++) drift.appendEvent({ at, type: 'drift.opened', asset: `host/h-${i}`, host: `h-${i}`, field: '/spec/packages/nginx', details: { declared: '1.22', observed: '1.24' } });
+      // Opened and resolved at once: held for the flap window, not alerted yet.
+      drift.appendEvent({ at, type: 'drift.resolved', asset: 'host/h-0', host: 'h-0', field: '/spec/packages/nginx', details: { declared: '1.22', observed: '1.22' } });
+      alerts.start();
+      try {
+        await eventually(
+          () => dispatched,
+          (list) => list.length > 0,
+        );
+      } finally {
+        alerts.stop();
+      }
+      expect(drift.lockFree.length).toBeGreaterThan(0);
+      expect(drift.lockFree.every(Boolean)).toBe(true);
+      expect(dispatched).toHaveLength(1);
+      expect(dispatched[0]!.type).toBe('drift.opened');
+      expect(dispatched[0]!.data['count']).toBe(200);
+      const keys = store.db.prepare('SELECT asset, held IS NOT NULL AS held, release_ms FROM drift_alert_keys ORDER BY asset').all() as Array<{ asset: string; held: number; release_ms: number | null }>;
+      expect(keys).toHaveLength(200);
+      expect(keys.filter((k) => k.held === 1).map((k) => k.asset)).toEqual(['host/h-0']);
+      const cursor = (store.db.prepare(`SELECT value FROM drift_alert_state WHERE name = 'cursor'`).get() as { value: string }).value;
+      expect(Number(cursor)).toBe(201);
+    } finally {
+      other.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

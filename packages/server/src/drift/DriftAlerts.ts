@@ -99,6 +99,34 @@ interface StateRow {
 interface KeyRow {
   alerted_ms: number;
   held: string | null;
+  release_ms: number | null;
+}
+
+/**
+ * The dedup keys as a flush decides them: read from the table, changed in memory, and written in
+ * the flush's one short transaction (`null`: the row goes). Deciding reads without the write lock,
+ * so the ingest thread's commits, and so the answers to agents, do not wait for it.
+ */
+class KeyEdits {
+  readonly #read: (asset: string, field: string) => KeyRow | undefined;
+  readonly #changed = new Map<string, { asset: string; field: string; row: KeyRow | null }>();
+
+  constructor(read: (asset: string, field: string) => KeyRow | undefined) {
+    this.#read = read;
+  }
+
+  get(asset: string, field: string): KeyRow | undefined {
+    const change = this.#changed.get(`${asset}\0${field}`);
+    return change === undefined ? this.#read(asset, field) : (change.row ?? undefined);
+  }
+
+  set(asset: string, field: string, row: KeyRow | null): void {
+    this.#changed.set(`${asset}\0${field}`, { asset, field, row });
+  }
+
+  changes(): Iterable<{ asset: string; field: string; row: KeyRow | null }> {
+    return this.#changed.values();
+  }
 }
 
 interface DeadLetterRow {
@@ -170,8 +198,8 @@ export function redactValue(value: unknown): unknown {
  * - Stale hosts: every `stalePollMs` the engine's stale hosts get a `host.stale` event in the log,
  *   once per episode (until the host reports again).
  *
- * A flush decides the alerts and writes them to an outbox in the same ingest.db transaction that
- * advances the cursors; each outbox row is then dispatched (durably, in the workflow database)
+ * A flush decides the alerts (reading only), then writes them to an outbox in the ingest.db
+ * transaction that advances the cursors; each outbox row is then dispatched (durably, in the workflow database)
  * and deleted. A crash between the two dispatches the row again with the same `dedupKey`, which
  * the dispatcher (and a receiver) recognises: nothing is lost, and nothing is sent twice to a
  * webhook that has the first delivery. Time-based state that is not in the database (the rate
@@ -200,14 +228,12 @@ export class DriftAlerts {
     this.#sql = {
       state: db.prepare<[string], { value: string }>('SELECT value FROM drift_alert_state WHERE name = ?'),
       setState: db.prepare<[string, string]>('INSERT INTO drift_alert_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
-      key: db.prepare<[string, string], KeyRow>('SELECT alerted_ms, held FROM drift_alert_keys WHERE asset = ? AND field = ?'),
-      alerted: db.prepare<[string, string, number]>(
-        'INSERT INTO drift_alert_keys (asset, field, alerted_ms) VALUES (?, ?, ?) ON CONFLICT (asset, field) DO UPDATE SET alerted_ms = excluded.alerted_ms, held = NULL, release_ms = NULL',
+      key: db.prepare<[string, string], KeyRow>('SELECT alerted_ms, held, release_ms FROM drift_alert_keys WHERE asset = ? AND field = ?'),
+      setKey: db.prepare<[string, string, number, string | null, number | null]>(
+        'INSERT INTO drift_alert_keys (asset, field, alerted_ms, held, release_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (asset, field) DO UPDATE SET alerted_ms = excluded.alerted_ms, held = excluded.held, release_ms = excluded.release_ms',
       ),
-      hold: db.prepare<[string, number, string, string]>('UPDATE drift_alert_keys SET held = ?, release_ms = ? WHERE asset = ? AND field = ?'),
-      unhold: db.prepare<[string, string]>('UPDATE drift_alert_keys SET held = NULL, release_ms = NULL WHERE asset = ? AND field = ?'),
       forget: db.prepare<[string, string]>('DELETE FROM drift_alert_keys WHERE asset = ? AND field = ?'),
-      due: db.prepare<[number], { asset: string; field: string; held: string }>('SELECT asset, field, held FROM drift_alert_keys WHERE release_ms <= ? ORDER BY release_ms'),
+      due: db.prepare<[number], { asset: string; field: string }>('SELECT asset, field FROM drift_alert_keys WHERE release_ms <= ? ORDER BY release_ms'),
       anyDue: db.prepare<[number], { found: number }>('SELECT 1 AS found FROM drift_alert_keys WHERE release_ms <= ? LIMIT 1'),
       firstSeen: db.prepare<[number], { first_seen: string }>('SELECT first_seen FROM drift_items WHERE id = ?'),
       deadLetters: db.prepare<[number, number], DeadLetterRow>('SELECT id, report_id, host, seq, reason, attempts, failed_at FROM ingest_dead_letters WHERE id > ? ORDER BY id LIMIT ?'),
@@ -298,9 +324,12 @@ export class DriftAlerts {
   }
 
   /**
-   * Decides the alerts of everything after the cursors, in one transaction: the outbox rows, the
-   * dedup keys, the held-back counts and the cursors. Returns true when it stopped at
-   * {@link MAX_READ} with more to read.
+   * Decides the alerts of everything after the cursors, then writes them in one transaction: the
+   * outbox rows, the dedup keys, the held-back counts and the cursors. Deciding only reads (it
+   * takes tens of ms for a few thousand events; under the write lock, that long, it held up the
+   * ingest thread's commits and so the agents' answers): this alerter is the only writer of its
+   * tables, and the event log and the dead letters only grow, so what it read still holds when it
+   * writes. Returns true when it stopped at {@link MAX_READ} with more to read.
    */
   #flush(now: number): boolean {
     const items = new Map<DriftAlertType, DriftAlertItem[]>();
@@ -309,45 +338,52 @@ export class DriftAlerts {
       if (list) list.push(item);
       else items.set(type, [item]);
     };
-    let more = false;
-    const decided: number[] = [];
-    this.#db.transaction(() => {
-      const state = this.#readState();
-      const events = this.#deps.drift.events({ afterId: state.cursor, limit: MAX_READ });
-      for (const event of events) this.#consider(event, now, add);
-      if (events.length > 0) state.cursor = events[events.length - 1]!.id;
-      for (const row of this.#sql.due.all(now)) {
-        this.#sql.forget.run(row.asset, row.field);
-        add('drift.resolved', JSON.parse(row.held) as DriftAlertItem);
-      }
-      const deadLetters = this.#sql.deadLetters.all(state.deadLetterCursor, MAX_READ);
-      for (const letter of deadLetters) add('ingest.dead_letter', this.#deadLetterItem(letter));
-      if (deadLetters.length > 0) state.deadLetterCursor = deadLetters[deadLetters.length - 1]!.id;
-      more = events.length === MAX_READ || deadLetters.length === MAX_READ;
+    const keys = new KeyEdits((asset, field) => this.#sql.key.get(asset, field));
+    const state = this.#readState();
+    const events = this.#deps.drift.events({ afterId: state.cursor, limit: MAX_READ });
+    for (const event of events) this.#consider(event, now, keys, add);
+    if (events.length > 0) state.cursor = events[events.length - 1]!.id;
+    for (const due of this.#sql.due.all(now)) {
+      // As this flush left it: an event above may have taken the held resolution back.
+      const key = keys.get(due.asset, due.field);
+      if (key?.held == null || key.release_ms == null || key.release_ms > now) continue;
+      keys.set(due.asset, due.field, null);
+      add('drift.resolved', JSON.parse(key.held) as DriftAlertItem);
+    }
+    const deadLetters = this.#sql.deadLetters.all(state.deadLetterCursor, MAX_READ);
+    for (const letter of deadLetters) add('ingest.dead_letter', this.#deadLetterItem(letter));
+    if (deadLetters.length > 0) state.deadLetterCursor = deadLetters[deadLetters.length - 1]!.id;
 
-      const at = new Date(now).toISOString();
-      for (const type of DRIFT_ALERT_TYPES) {
-        const list = items.get(type) ?? [];
-        const suppressed = state.suppressed[type] ?? 0;
-        if (list.length === 0 && suppressed === 0) continue;
-        if (this.#recentDeliveries(now) + decided.length >= this.#o.maxPerMinute) {
-          state.suppressed[type] = suppressed + list.length;
-          continue;
-        }
-        const shown = list.slice(0, this.#o.maxItems);
-        const data = { count: list.length, items: shown, ...(list.length > shown.length ? { omitted: list.length - shown.length } : {}), ...(suppressed > 0 ? { suppressed } : {}) };
-        this.#sql.enqueue.run(type, at, JSON.stringify(data));
-        delete state.suppressed[type];
-        decided.push(now);
+    const outbox: Array<{ type: DriftAlertType; data: string }> = [];
+    for (const type of DRIFT_ALERT_TYPES) {
+      const list = items.get(type) ?? [];
+      const suppressed = state.suppressed[type] ?? 0;
+      if (list.length === 0 && suppressed === 0) continue;
+      if (this.#recentDeliveries(now) + outbox.length >= this.#o.maxPerMinute) {
+        state.suppressed[type] = suppressed + list.length;
+        continue;
       }
+      const shown = list.slice(0, this.#o.maxItems);
+      const data = { count: list.length, items: shown, ...(list.length > shown.length ? { omitted: list.length - shown.length } : {}), ...(suppressed > 0 ? { suppressed } : {}) };
+      outbox.push({ type, data: JSON.stringify(data) });
+      delete state.suppressed[type];
+    }
+
+    const at = new Date(now).toISOString();
+    this.#db.transaction(() => {
+      for (const { asset, field, row } of keys.changes()) {
+        if (row === null) this.#sql.forget.run(asset, field);
+        else this.#sql.setKey.run(asset, field, row.alerted_ms, row.held, row.release_ms);
+      }
+      for (const { type, data } of outbox) this.#sql.enqueue.run(type, at, data);
       this.#writeState(state);
     }).immediate();
-    this.#sent.push(...decided);
-    return more;
+    for (let i = 0; i < outbox.length; i++) this.#sent.push(now);
+    return events.length === MAX_READ || deadLetters.length === MAX_READ;
   }
 
   /** What an event of the log comes to: an item of an alert, a held resolution, or nothing. */
-  #consider(event: DriftEvent, now: number, add: (type: DriftAlertType, item: DriftAlertItem) => void): void {
+  #consider(event: DriftEvent, now: number, keys: KeyEdits, add: (type: DriftAlertType, item: DriftAlertItem) => void): void {
     const { asset, field } = event;
     if (event.type === 'host.stale') {
       add('host.stale', {
@@ -362,23 +398,23 @@ export class DriftAlerts {
       return;
     }
     if ((event.type !== 'drift.opened' && event.type !== 'drift.resolved') || asset === undefined || field === undefined) return;
-    const key = this.#sql.key.get(asset, field);
+    const key = keys.get(asset, field);
     if (event.type === 'drift.opened') {
       if (key?.held) {
         // Reopened before its resolution was alerted: the receiver still has it open.
-        this.#sql.unhold.run(asset, field);
+        keys.set(asset, field, { alerted_ms: key.alerted_ms, held: null, release_ms: null });
         return;
       }
-      this.#sql.alerted.run(asset, field, now);
+      keys.set(asset, field, { alerted_ms: now, held: null, release_ms: null });
       add('drift.opened', this.#driftItem(event));
       return;
     }
     const item = this.#driftItem(event);
     if (key && now - key.alerted_ms < this.#o.flapWindowMs) {
-      this.#sql.hold.run(JSON.stringify(item), key.alerted_ms + this.#o.flapWindowMs, asset, field);
+      keys.set(asset, field, { alerted_ms: key.alerted_ms, held: JSON.stringify(item), release_ms: key.alerted_ms + this.#o.flapWindowMs });
       return;
     }
-    if (key) this.#sql.forget.run(asset, field);
+    if (key) keys.set(asset, field, null);
     add('drift.resolved', item);
   }
 
