@@ -371,72 +371,118 @@ describe('drift alerts over webhooks', () => {
   });
 });
 
-/** A drift store whose event reads check, from another connection, that ingest.db's write lock is free (as the ingest thread would take it). */
-class LockCheckingDriftStore extends DriftStore {
-  /** Whether the write lock could be taken during each read of a page of events (not the one-event peeks). */
-  readonly lockFree: boolean[] = [];
+/**
+ * A drift store that notes, at each read of a page of events by a flush (not the one-event peeks),
+ * whether another connection could take ingest.db's write lock (as the ingest thread would) and
+ * how many turns the event loop had taken; `onPage` runs there too.
+ */
+class ObservedDriftStore extends DriftStore {
+  readonly pages: Array<{ lockFree: boolean; turns: number }> = [];
+  onPage: (page: number) => void = () => undefined;
   readonly #other: Database.Database;
+  readonly #turns: () => number;
 
-  constructor(db: Database.Database, other: Database.Database) {
+  constructor(db: Database.Database, other: Database.Database, turns: () => number) {
     super(db);
     this.#other = other;
+    this.#turns = turns;
   }
 
   override events(query: Parameters<DriftStore['events']>[0]): ReturnType<DriftStore['events']> {
     if (query.limit > 1) {
+      let lockFree = true;
       try {
         this.#other.exec('BEGIN IMMEDIATE');
         this.#other.exec('COMMIT');
-        this.lockFree.push(true);
       } catch {
-        this.lockFree.push(false);
+        lockFree = false;
       }
+      this.pages.push({ lockFree, turns: this.#turns() });
+      this.onPage(this.pages.length);
     }
     return super.events(query);
   }
 }
 
-describe('a flush and the ingest thread', () => {
-  it('decides without holding the write lock: another connection commits meanwhile, and the alerts are as decided', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'estate-alerts-lock-'));
+describe('a flush and the event loop', () => {
+  let dir: string;
+  let store: SqliteIngestStore;
+  let other: Database.Database;
+  let drift: ObservedDriftStore;
+  let alerts: DriftAlerts;
+  const dispatched: Array<{ type: string; data: Record<string, unknown> }> = [];
+  let turns = 0;
+  let spinning = true;
+  const spin = (): void => {
+    turns++;
+    if (spinning) setImmediate(spin);
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'estate-alerts-loop-'));
     // No checkpoint thread: it could still be writing the files when the folder is removed.
-    const store = new SqliteIngestStore(join(dir, 'ingest.db'), { checkpoint: false });
-    const other = new Database(join(dir, 'ingest.db'), { timeout: 0 });
-    try {
-      const drift = new LockCheckingDriftStore(store.db, other);
-      const dispatched: Array<{ type: string; data: Record<string, unknown> }> = [];
-      const alerts = new DriftAlerts(
-        { db: store.db, drift, engine: { stale: () => [] }, webhooks: { dispatch: (event) => dispatched.push({ type: event.type, data: event.data }) }, publicUrl: () => 'http://estate.test' },
-        { pollMs: 5, groupWindowMs: 10, flapWindowMs: 60_000 },
-      );
-      const at = new Date().toISOString();
-      for (let i = 0; i < 200; i++) drift.appendEvent({ at, type: 'drift.opened', asset: `host/h-${i}`, host: `h-${i}`, field: '/spec/packages/nginx', details: { declared: '1.22', observed: '1.24' } });
-      // Opened and resolved at once: held for the flap window, not alerted yet.
-      drift.appendEvent({ at, type: 'drift.resolved', asset: 'host/h-0', host: 'h-0', field: '/spec/packages/nginx', details: { declared: '1.22', observed: '1.22' } });
-      alerts.start();
-      try {
-        await eventually(
-          () => dispatched,
-          (list) => list.length > 0,
-        );
-      } finally {
-        alerts.stop();
-      }
-      expect(drift.lockFree.length).toBeGreaterThan(0);
-      expect(drift.lockFree.every(Boolean)).toBe(true);
-      expect(dispatched).toHaveLength(1);
-      expect(dispatched[0]!.type).toBe('drift.opened');
-      expect(dispatched[0]!.data['count']).toBe(200);
-      const keys = store.db.prepare('SELECT asset, held IS NOT NULL AS held, release_ms FROM drift_alert_keys ORDER BY asset').all() as Array<{ asset: string; held: number; release_ms: number | null }>;
-      expect(keys).toHaveLength(200);
-      expect(keys.filter((k) => k.held === 1).map((k) => k.asset)).toEqual(['host/h-0']);
-      const cursor = (store.db.prepare(`SELECT value FROM drift_alert_state WHERE name = 'cursor'`).get() as { value: string }).value;
-      expect(Number(cursor)).toBe(201);
-    } finally {
-      other.close();
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    store = new SqliteIngestStore(join(dir, 'ingest.db'), { checkpoint: false });
+    other = new Database(join(dir, 'ingest.db'), { timeout: 0 });
+    drift = new ObservedDriftStore(store.db, other, () => turns);
+    alerts = new DriftAlerts(
+      { db: store.db, drift, engine: { stale: () => [] }, webhooks: { dispatch: (event) => dispatched.push({ type: event.type, data: event.data }) }, publicUrl: () => 'http://estate.test' },
+      // A slice of 0 ms: the flush lets the loop run after every page.
+      { pollMs: 5, groupWindowMs: 10, flapWindowMs: 60_000, sliceMs: 0 },
+    );
+    const at = new Date().toISOString();
+    for (let i = 0; i < 1000; i++) drift.appendEvent({ at, type: 'drift.opened', asset: `host/h-${i}`, host: `h-${i}`, field: '/spec/packages/nginx', details: { declared: '1.22', observed: '1.24' } });
+    // Opened and resolved at once: held for the flap window, not alerted yet.
+    drift.appendEvent({ at, type: 'drift.resolved', asset: 'host/h-0', host: 'h-0', field: '/spec/packages/nginx', details: { declared: '1.22', observed: '1.22' } });
+    spin();
+  });
+  afterAll(() => {
+    spinning = false;
+    alerts.stop();
+    other.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cursor = (): number => Number((store.db.prepare(`SELECT value FROM drift_alert_state WHERE name = 'cursor'`).get() as { value: string }).value);
+
+  it('stopped while deciding, writes nothing', async () => {
+    const stopped = new Promise<void>((resolve) => {
+      drift.onPage = (page) => {
+        if (page === 2) {
+          alerts.stop();
+          resolve();
+        }
+      };
+    });
+    alerts.start();
+    await stopped;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(drift.pages).toHaveLength(2);
+    expect(cursor()).toBe(0);
+    expect(store.db.prepare('SELECT count(*) AS n FROM drift_alert_keys').get()).toEqual({ n: 0 });
+    expect(dispatched).toEqual([]);
+  });
+
+  it('decides a page at a time without the write lock, letting the loop run between pages, then writes what it decided', async () => {
+    drift.pages.length = 0;
+    drift.onPage = () => undefined;
+    alerts.start();
+    await eventually(
+      () => dispatched.length,
+      (n) => n > 0,
+    );
+    alerts.stop();
+    // 1,001 events: five pages of 250 and one short.
+    expect(drift.pages).toHaveLength(5);
+    expect(drift.pages.every((page) => page.lockFree)).toBe(true);
+    for (let i = 1; i < drift.pages.length; i++) expect(drift.pages[i]!.turns).toBeGreaterThan(drift.pages[i - 1]!.turns);
+    expect(dispatched).toHaveLength(1);
+    expect(dispatched[0]!.type).toBe('drift.opened');
+    expect(dispatched[0]!.data['count']).toBe(1000);
+    const keys = store.db.prepare('SELECT asset, held IS NOT NULL AS held FROM drift_alert_keys').all() as Array<{ asset: string; held: number }>;
+    expect(keys).toHaveLength(1000);
+    expect(keys.filter((k) => k.held === 1).map((k) => k.asset)).toEqual(['host/h-0']);
+    expect(cursor()).toBe(1001);
   });
 });
 

@@ -61,6 +61,11 @@ export interface DriftAlertOptions {
   stalePollMs: number;
   /** Items listed in one delivery at most (default 100); the others are counted in `count`. */
   maxItems: number;
+  /**
+   * How long a flush decides before it lets the event loop run, in ms (default 5): deciding a few
+   * thousand events takes tens of ms, and the answers to agents wait for the loop meanwhile.
+   */
+  sliceMs: number;
   /** The clock, in ms since the epoch (default `Date.now`). */
   now: () => number;
   log: (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) => void;
@@ -82,6 +87,8 @@ export type DriftAlertItem = Record<string, unknown>;
 
 /** Events and dead letters read in one flush at most; more start the next group at once. */
 const MAX_READ = 10_000;
+/** Events read at once by a flush (between two, it may let the event loop run). */
+const PAGE = 250;
 /** Longest dead-letter reason an alert carries. */
 const MAX_REASON_LENGTH = 300;
 const MINUTE_MS = 60_000;
@@ -148,11 +155,12 @@ export function compileDriftAlertOptions(options: Partial<DriftAlertOptions> = {
     maxPerMinute: 30,
     stalePollMs: 30_000,
     maxItems: 100,
+    sliceMs: 5,
     now: Date.now,
     log: () => undefined,
     ...options,
   };
-  for (const key of ['pollMs', 'groupWindowMs', 'flapWindowMs', 'stalePollMs'] as const) {
+  for (const key of ['pollMs', 'groupWindowMs', 'flapWindowMs', 'stalePollMs', 'sliceMs'] as const) {
     if (!Number.isFinite(compiled[key]) || compiled[key] < 0) throw new InputError('E_BAD_PARAM', `drift alert option ${key} must be a number of milliseconds ≥ 0, not ${compiled[key]}`, { option: key });
   }
   for (const key of ['maxPerMinute', 'maxItems'] as const) {
@@ -216,6 +224,9 @@ export class DriftAlerts {
   #groupStartMs: number | undefined;
   #nextStaleMs = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Counts the starts and stops: a pass of an earlier start that is still deciding gives up. */
+  #generation = 0;
+  #running = false;
   readonly #sql;
 
   /** Creates the tables if needed. Throws InputError `E_BAD_PARAM` for invalid options. */
@@ -259,22 +270,31 @@ export class DriftAlerts {
 
   /** Starts polling; alerts left in the outbox by an earlier run are dispatched first. */
   start(): void {
-    if (this.#timer) return;
-    const loop = (): void => {
+    if (this.#running) return;
+    this.#running = true;
+    const generation = ++this.#generation;
+    const alive = (): boolean => this.#generation === generation;
+    const loop = async (): Promise<void> => {
       try {
-        this.#tick();
+        await this.#tick(alive);
       } catch (error) {
         this.#o.log('error', `drift alerts: a pass failed and will be retried: ${(error as Error).message}`);
       }
-      this.#timer = setTimeout(loop, this.#o.pollMs);
+      if (!alive()) return;
+      this.#timer = setTimeout(() => void loop(), this.#o.pollMs);
       this.#timer.unref();
     };
-    this.#timer = setTimeout(loop, 0);
+    this.#timer = setTimeout(() => void loop(), 0);
     this.#timer.unref();
   }
 
-  /** Stops polling. A group being gathered is not lost: its events are read again after the next start. */
+  /**
+   * Stops polling; a flush still deciding writes nothing. A group being gathered is not lost: its
+   * events are read again after the next start.
+   */
   stop(): void {
+    this.#running = false;
+    this.#generation++;
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -285,7 +305,8 @@ export class DriftAlerts {
     return [{ name: 'estate_drift_alerts_suppressed', help: 'Alert items held back by the rate limit, to be counted in the next alert of their type.', value: suppressed }];
   }
 
-  #tick(): void {
+  /** One pass; `alive` turns false when the alerter was stopped meanwhile (a flush lets the loop run). */
+  async #tick(alive: () => boolean): Promise<void> {
     const now = this.#o.now();
     if (now >= this.#nextStaleMs) {
       this.#nextStaleMs = now + this.#o.stalePollMs;
@@ -294,7 +315,8 @@ export class DriftAlerts {
     this.#dispatchOutbox();
     if (this.#groupStartMs === undefined && this.#hasWork(now)) this.#groupStartMs = now;
     if (this.#groupStartMs !== undefined && now - this.#groupStartMs >= this.#o.groupWindowMs) {
-      const more = this.#flush(now);
+      const more = await this.#flush(now, alive);
+      if (!alive()) return;
       this.#groupStartMs = more ? now : undefined;
       this.#dispatchOutbox();
     }
@@ -329,9 +351,11 @@ export class DriftAlerts {
    * takes tens of ms for a few thousand events; under the write lock, that long, it held up the
    * ingest thread's commits and so the agents' answers): this alerter is the only writer of its
    * tables, and the event log and the dead letters only grow, so what it read still holds when it
-   * writes. Returns true when it stopped at {@link MAX_READ} with more to read.
+   * writes. It reads the events a page at a time and lets the event loop run every `sliceMs`, and
+   * gives up, writing nothing, when `alive()` turned false meanwhile. Returns true when it stopped
+   * at {@link MAX_READ} with more to read.
    */
-  #flush(now: number): boolean {
+  async #flush(now: number, alive: () => boolean): Promise<boolean> {
     const items = new Map<DriftAlertType, DriftAlertItem[]>();
     const add = (type: DriftAlertType, item: DriftAlertItem): void => {
       const list = items.get(type);
@@ -340,9 +364,20 @@ export class DriftAlerts {
     };
     const keys = new KeyEdits((asset, field) => this.#sql.key.get(asset, field));
     const state = this.#readState();
-    const events = this.#deps.drift.events({ afterId: state.cursor, limit: MAX_READ });
-    for (const event of events) this.#consider(event, now, keys, add);
-    if (events.length > 0) state.cursor = events[events.length - 1]!.id;
+    let read = 0;
+    let sliceStart = performance.now();
+    while (read < MAX_READ) {
+      const page = this.#deps.drift.events({ afterId: state.cursor, limit: PAGE });
+      for (const event of page) this.#consider(event, now, keys, add);
+      read += page.length;
+      if (page.length > 0) state.cursor = page[page.length - 1]!.id;
+      if (page.length < PAGE) break;
+      if (performance.now() - sliceStart >= this.#o.sliceMs) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!alive()) return false;
+        sliceStart = performance.now();
+      }
+    }
     for (const due of this.#sql.due.all(now)) {
       // As this flush left it: an event above may have taken the held resolution back.
       const key = keys.get(due.asset, due.field);
@@ -379,7 +414,7 @@ export class DriftAlerts {
       this.#writeState(state);
     }).immediate();
     for (let i = 0; i < outbox.length; i++) this.#sent.push(now);
-    return events.length === MAX_READ || deadLetters.length === MAX_READ;
+    return read >= MAX_READ || deadLetters.length === MAX_READ;
   }
 
   /** What an event of the log comes to: an item of an alert, a held resolution, or nothing. */
