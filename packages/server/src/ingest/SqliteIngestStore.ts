@@ -4,8 +4,11 @@ import type { HostFacts } from '@estate/core';
 import type { DeadLetter, HostObservation, Report, SubmitResult } from './types.js';
 import { WalCheckpointer } from './WalCheckpointer.js';
 
-/** How often the WAL is checkpointed (ms). */
-const CHECKPOINT_EVERY_MS = 1000;
+/**
+ * How often the WAL is checkpointed (ms): often, so that little is left to copy when the writer
+ * starts the WAL over ({@link SqliteIngestStore.boundWal}), which holds up its thread meanwhile.
+ */
+const CHECKPOINT_EVERY_MS = 100;
 /** The WAL size past which the writer has it copied whole and starts it over, and to which it is cut back then (bytes). */
 const WAL_RESTART_BYTES = 64 * 1024 * 1024;
 

@@ -19,7 +19,7 @@ describe('WalCheckpointer', () => {
     const report = (seq: number) => ({ reportId: `01JDQ8Y6V0S1W9J3N8X7Q2K${String(seq).padStart(3, '0')}`, host: 'web-01', seq, collectedAt: new Date().toISOString(), facts: { kernel: 'x'.repeat(4000) } });
     store.enqueue(Array.from({ length: 200 }, (_, i) => ({ report: report(i + 1) })));
     expect(statSync(`${file}-wal`).size).toBeGreaterThan(800_000);
-    // The database file alone (no WAL) holds the reports once a checkpoint ran (about every second).
+    // The database file alone (no WAL) holds the reports once a checkpoint ran (every 100 ms).
     const copy = join(dir, 'copy.db');
     let inFile = 0;
     for (let tries = 0; tries < 50 && inFile < 200; tries++) {
