@@ -207,10 +207,10 @@ export function redactValue(value: unknown): unknown {
  *   once per episode (until the host reports again).
  *
  * A flush decides the alerts (reading only), then writes them to an outbox in the ingest.db
- * transaction that advances the cursors; each outbox row is then dispatched (durably, in the workflow database)
- * and deleted. A crash between the two dispatches the row again with the same `dedupKey`, which
- * the dispatcher (and a receiver) recognises: nothing is lost, and nothing is sent twice to a
- * webhook that has the first delivery. Time-based state that is not in the database (the rate
+ * transaction that advances the cursors; each outbox row is then dispatched (durably, in the
+ * workflow database) and deleted. A crash between the two dispatches the row again with the same
+ * `dedupKey`, which the dispatcher (and a receiver) recognises: nothing is lost, and nothing is
+ * sent twice to a webhook that has the first delivery. Time-based state that is not in the database (the rate
  * limit's last minute, a group being gathered) starts afresh after a restart.
  */
 export class DriftAlerts {
