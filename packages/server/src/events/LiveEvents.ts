@@ -20,7 +20,7 @@ export interface LiveEventsOptions {
   drift?: DriftStore;
   /** The last drift event id that is old news (events after it are streamed). */
   driftAfterId?: number;
-  /** How often the drift event log is polled; default 1 s. */
+  /** How often the drift event log is polled; default 250 ms. */
   driftPollMs?: number;
 }
 
@@ -33,8 +33,12 @@ interface Subscriber {
 
 /** A stream whose unsent output exceeds this is too slow and is cut (it reconnects and resumes). */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
-/** Drift events read per poll query (the poll reads on until it is caught up). */
-const DRIFT_BATCH = 500;
+/**
+ * Drift events read per turn of the event loop: a poll that finds more goes on in the next turn,
+ * so a burst (a fleet-wide package upgrade drifts thousands of fields at once) does not hold up
+ * the other work of the loop, the answers to agents among it, for the whole of it.
+ */
+const DRIFT_BATCH = 200;
 
 /**
  * The server's live event stream (`GET /api/v1/events`, docs/api.md#live-events): change-request
@@ -52,6 +56,8 @@ export class LiveEvents {
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #drift: DriftStore | undefined;
   #driftCursor: number;
+  /** A poll goes on in the next turn of the loop. */
+  #driftPending: NodeJS.Immediate | undefined;
   #seq = 0;
 
   constructor(options: LiveEventsOptions = {}) {
@@ -62,7 +68,7 @@ export class LiveEvents {
     heartbeat.unref();
     this.#timers.push(heartbeat);
     if (this.#drift) {
-      const poll = setInterval(() => this.pollDrift(), options.driftPollMs ?? 1000);
+      const poll = setInterval(() => this.pollDrift(), options.driftPollMs ?? 250);
       poll.unref();
       this.#timers.push(poll);
     }
@@ -89,15 +95,25 @@ export class LiveEvents {
     if (last) this.publish('main.moved', { sha: last.sha, seq: last.seq, commits: commits.length });
   }
 
-  /** Publishes the drift events logged since the last poll (the timer calls it; tests may too). */
+  /** The id of the last event published (`<epoch>-0` before any). */
+  get lastEventId(): string {
+    return `${this.#epoch}-${this.#seq}`;
+  }
+
+  /**
+   * Publishes the drift events logged since the last poll, {@link DRIFT_BATCH} of them now and the
+   * rest in the next turns of the loop (the timer calls it; tests may too).
+   */
   pollDrift(): void {
-    if (!this.#drift) return;
-    for (;;) {
-      const events = this.#drift.events({ afterId: this.#driftCursor, limit: DRIFT_BATCH });
-      for (const event of events) this.publish(event.type, driftData(event));
-      if (events.length === 0) return;
-      this.#driftCursor = events[events.length - 1]!.id;
-      if (events.length < DRIFT_BATCH) return;
+    if (!this.#drift || this.#driftPending) return;
+    const events = this.#drift.events({ afterId: this.#driftCursor, limit: DRIFT_BATCH });
+    for (const event of events) this.publish(event.type, driftData(event));
+    if (events.length > 0) this.#driftCursor = events[events.length - 1]!.id;
+    if (events.length === DRIFT_BATCH) {
+      this.#driftPending = setImmediate(() => {
+        this.#driftPending = undefined;
+        this.pollDrift();
+      });
     }
   }
 
@@ -117,7 +133,7 @@ export class LiveEvents {
     let head = 'retry: 2000\n\n';
     if (options.lastEventId !== undefined) {
       const missed = this.#missedSince(options.lastEventId);
-      if (missed === undefined) head += formatEvent({ id: this.#lastId(), type: 'reset', data: { reason: 'the events after Last-Event-ID are no longer kept: read the state again' } });
+      if (missed === undefined) head += formatEvent({ id: this.lastEventId, type: 'reset', data: { reason: 'the events after Last-Event-ID are no longer kept: read the state again' } });
       else for (const event of missed) if (wants(subscriber, event.type)) head += formatEvent(event);
     }
     this.#subscribers.add(subscriber);
@@ -128,6 +144,8 @@ export class LiveEvents {
   /** Ends every stream and stops the timers. */
   close(): void {
     for (const timer of this.#timers) clearInterval(timer);
+    clearImmediate(this.#driftPending);
+    this.#driftPending = undefined;
     for (const subscriber of this.#subscribers) subscriber.response.end();
     this.#subscribers.clear();
   }
@@ -141,10 +159,6 @@ export class LiveEvents {
     const oldestSeq = oldest ? Number(oldest.id.split('-')[1]) : this.#seq + 1;
     if (seq < oldestSeq - 1) return undefined;
     return this.#ring.filter((event) => Number(event.id.split('-')[1]) > seq);
-  }
-
-  #lastId(): string {
-    return `${this.#epoch}-${this.#seq}`;
   }
 
   #broadcastRaw(text: string): void {
