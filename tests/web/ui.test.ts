@@ -52,7 +52,10 @@ describe('web UI', () => {
   });
 
   it('signs in with a token kept in sessionStorage, never in the address, and shows the role', async () => {
+    // The build's script, Brotli-compressed for the browser (the build writes the copy beside it).
+    const script = page.waitForResponse((response) => /\/static\/index-[\w-]+\.js$/.test(response.url()));
     await page.goto(server.url);
+    expect((await (await script).allHeaders())['content-encoding']).toBe('br');
     await expect.poll(() => page.getByRole('heading', { name: 'Sign in to Estate' }).isVisible()).toBe(true);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, 'sign-in');

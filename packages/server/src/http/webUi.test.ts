@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWebUi } from './webUi.js';
@@ -23,6 +24,21 @@ async function serve(dir: string): Promise<{ app: FastifyInstance; base: string 
   return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }
 
+/** GET a path with the given `Accept-Encoding`, the body as sent (fetch would decompress it). */
+function getEncoded(base: string, path: string, acceptEncoding?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const headers = acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding };
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** GET a path exactly as written (fetch would normalise `..` away before sending). */
 function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
   const url = new URL(base);
@@ -36,6 +52,9 @@ function rawGet(base: string, path: string): Promise<{ status: number; body: str
     req.end();
   });
 }
+
+const BIG_JS = `export const rows = [${Array.from({ length: 400 }, (_, i) => `'row ${i}'`).join(', ')}];\n`;
+const BIG_CSS = Array.from({ length: 200 }, (_, i) => `.c${i}{color:red}`).join('\n');
 
 describe('the web UI at /', () => {
   let work: string;
@@ -51,6 +70,17 @@ describe('the web UI at /', () => {
     await writeFile(join(dist, 'static', 'index-abc123.css'), 'body{}');
     await writeFile(join(work, 'secret.txt'), 'outside the build');
     await symlink(join(work, 'secret.txt'), join(dist, 'static', 'leak.txt'));
+    // As the build writes them (packages/web/vite.config.ts): a Brotli and a gzip copy beside a text file.
+    await writeFile(join(dist, 'static', 'big-abc123.js'), BIG_JS);
+    await writeFile(join(dist, 'static', 'big-abc123.js.br'), brotliCompressSync(BIG_JS));
+    await writeFile(join(dist, 'static', 'big-abc123.js.gz'), gzipSync(BIG_JS));
+    // A copy that is a link out of the build, and one older than its file (left by an earlier build).
+    await writeFile(join(dist, 'static', 'other-abc123.css'), BIG_CSS);
+    await writeFile(join(work, 'outside.br'), brotliCompressSync('outside the build'));
+    await symlink(join(work, 'outside.br'), join(dist, 'static', 'other-abc123.css.br'));
+    await writeFile(join(dist, 'static', 'other-abc123.css.gz'), gzipSync('an earlier build'));
+    const past = new Date(Date.now() - 3600_000);
+    await utimes(join(dist, 'static', 'other-abc123.css.gz'), past, past);
     ({ app, base } = await serve(dist));
   });
 
@@ -81,6 +111,34 @@ describe('the web UI at /', () => {
     const head = await fetch(`${base}/static/index-abc123.js`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+  });
+
+  it('sends the Brotli or gzip copy of a text file when the browser accepts it, else the file', async () => {
+    const path = '/static/big-abc123.js';
+    const br = await getEncoded(base, path, 'gzip, deflate, br, zstd');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers['vary']).toBe('accept-encoding');
+    expect(br.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(br.body.length).toBeLessThan(BIG_JS.length / 3);
+    expect(brotliDecompressSync(br.body).toString()).toBe(BIG_JS);
+    for (const accept of ['gzip', 'br;q=0, gzip;q=0.8', 'br;q=0, *']) {
+      const gz = await getEncoded(base, path, accept);
+      expect(gz.headers['content-encoding'], accept).toBe('gzip');
+      expect(gunzipSync(gz.body).toString(), accept).toBe(BIG_JS);
+    }
+    expect((await getEncoded(base, path, '*')).headers['content-encoding']).toBe('br');
+    for (const accept of [undefined, 'identity', 'deflate', 'br;q=0, gzip;q=0']) {
+      const plain = await getEncoded(base, path, accept);
+      expect(plain.headers['content-encoding'], accept).toBeUndefined();
+      expect(plain.headers['vary'], accept).toBe('accept-encoding');
+      expect(plain.body.toString(), accept).toBe(BIG_JS);
+    }
+  });
+
+  it('never sends a compressed copy that is a link or older than its file', async () => {
+    const answer = await getEncoded(base, '/static/other-abc123.css', 'br, gzip');
+    expect(answer.headers['content-encoding']).toBeUndefined();
+    expect(answer.body.toString()).toBe(BIG_CSS);
   });
 
   it('answers 404 for a missing build file instead of the page', async () => {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { extname, join, posix, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -30,6 +30,12 @@ const CONTENT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+/** Content codings the build writes beside its text files (packages/web/vite.config.ts), best first, with their file suffix. */
+const ENCODINGS = [
+  { coding: 'br', suffix: '.br' },
+  { coding: 'gzip', suffix: '.gz' },
+] as const;
+
 /** The UI loads only its own files and talks only to this server. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -38,8 +44,9 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
  * under `/static/` cached for a year, and `index.html` for every other path (the UI's own routes,
  * e.g. `/assets/host/web-01`). API and git routes keep precedence (Fastify prefers static routes to
  * this wildcard), and unknown paths under them stay the API's `404 E_NOT_FOUND`. Paths are decoded,
- * normalised and confined to the build folder (symbolic links included). Without a build, `/`
- * answers `503` with how to build it.
+ * normalised and confined to the build folder (symbolic links included). A text file is sent
+ * Brotli- or gzip-compressed when the browser accepts it and the build wrote that copy. Without a
+ * build, `/` answers `503` with how to build it.
  */
 export function registerWebUi(app: FastifyInstance, options: WebUiOptions = {}): void {
   const dir = options.dir ?? DEFAULT_DIR;
@@ -64,12 +71,12 @@ export function registerWebUi(app: FastifyInstance, options: WebUiOptions = {}):
     const real = await buildRoot();
     if (real === undefined) return notBuilt(reply);
     const file = path === '/' ? undefined : await findFile(real, path);
-    if (file !== undefined) return sendFile(reply, file, path.startsWith(HASHED_PREFIX));
+    if (file !== undefined) return sendFile(request, reply, file, path.startsWith(HASHED_PREFIX));
     // A missing build file (an old hashed name, a typo'd script) is a 404, not the UI's page.
     if (path.startsWith(HASHED_PREFIX) || extname(path) !== '') return notFound(reply);
     const index = await findFile(real, '/index.html');
     if (index === undefined) return notBuilt(reply);
-    return sendFile(reply, index, false);
+    return sendFile(request, reply, index, false);
   };
 
   const config = { access: 'public' as const, openapi: false };
@@ -102,12 +109,54 @@ async function findFile(root: string, path: string): Promise<string | undefined>
   }
 }
 
-function sendFile(reply: FastifyReply, file: string, immutable: boolean): FastifyReply {
+async function sendFile(request: FastifyRequest, reply: FastifyReply, file: string, immutable: boolean): Promise<FastifyReply> {
   const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream';
   reply.header('content-type', type).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
   reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
   if (type.startsWith('text/html')) reply.header('content-security-policy', CSP);
-  return reply.send(createReadStream(file));
+  if (!isText(type)) return reply.send(createReadStream(file));
+  reply.header('vary', 'accept-encoding');
+  const encoded = await encodedCopy(file, acceptedCodings(request.headers['accept-encoding']));
+  if (encoded === undefined) return reply.send(createReadStream(file));
+  return reply.header('content-encoding', encoded.coding).send(createReadStream(encoded.file));
+}
+
+function isText(type: string): boolean {
+  return type.startsWith('text/') || type.startsWith('application/json') || type === 'image/svg+xml';
+}
+
+/** The content codings an `Accept-Encoding` header accepts (a coding with `q=0` is refused; `*` stands for any other). */
+function acceptedCodings(header: string | string[] | undefined): Set<string> {
+  const accepted = new Set<string>();
+  const refused = new Set<string>();
+  let any = false;
+  for (const part of (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',')) {
+    const [name = '', ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((param) => /^\s*q\s*=\s*([\d.]+)\s*$/.exec(param)?.[1]).find((value) => value !== undefined);
+    const ok = q === undefined || Number(q) > 0;
+    if (name === '*') any = ok;
+    else if (name !== '') (ok ? accepted : refused).add(name);
+  }
+  if (any) for (const { coding } of ENCODINGS) if (!refused.has(coding)) accepted.add(coding);
+  return accepted;
+}
+
+/** The best compressed copy of `file` the build wrote, of a coding in `accepted` and not older than the file. */
+async function encodedCopy(file: string, accepted: Set<string>): Promise<{ coding: string; file: string } | undefined> {
+  if (accepted.size === 0) return undefined;
+  let original: number | undefined;
+  for (const { coding, suffix } of ENCODINGS) {
+    if (!accepted.has(coding)) continue;
+    try {
+      // lstat: a symbolic link is not the build's copy (it could point out of the build).
+      const copy = await lstat(file + suffix);
+      original ??= (await stat(file)).mtimeMs;
+      if (copy.isFile() && copy.mtimeMs >= original) return { coding, file: file + suffix };
+    } catch {
+      // No copy of this coding: try the next.
+    }
+  }
+  return undefined;
 }
 
 /** The API's own `404 E_NOT_FOUND`. */
