@@ -121,7 +121,7 @@ describe('the web UI at /', () => {
     expect(br.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(br.body.length).toBeLessThan(BIG_JS.length / 3);
     expect(brotliDecompressSync(br.body).toString()).toBe(BIG_JS);
-    for (const accept of ['gzip', 'br;q=0, gzip;q=0.8', 'br;q=0, *']) {
+    for (const accept of ['gzip', 'br;q=0, gzip;q=0.8', 'br ; q=0, *', 'GZIP']) {
       const gz = await getEncoded(base, path, accept);
       expect(gz.headers['content-encoding'], accept).toBe('gzip');
       expect(gunzipSync(gz.body).toString(), accept).toBe(BIG_JS);

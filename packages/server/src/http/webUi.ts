@@ -131,7 +131,8 @@ function acceptedCodings(header: string | string[] | undefined): Set<string> {
   const refused = new Set<string>();
   let any = false;
   for (const part of (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',')) {
-    const [name = '', ...params] = part.trim().toLowerCase().split(';');
+    const [coding = '', ...params] = part.toLowerCase().split(';');
+    const name = coding.trim();
     const q = params.map((param) => /^\s*q\s*=\s*([\d.]+)\s*$/.exec(param)?.[1]).find((value) => value !== undefined);
     const ok = q === undefined || Number(q) > 0;
     if (name === '*') any = ok;
