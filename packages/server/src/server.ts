@@ -260,7 +260,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       // Until that commit is indexed, everything indexed is older than it.
       return commit ? commit.seq + 1 : Number.MAX_SAFE_INTEGER;
     };
-    const timeline = new AssetTimeline({ store, db: ingestStore.db, drift: driftStore, firstReports, changes, governedFromSeq });
+    const timeline = new AssetTimeline({ store, db: ingestStore.db, drift: driftStore, firstReports, changes, governedFromSeq, repo });
 
     // Refused writes are audited (refused reads are not: they change nothing). Over git, a refused
     // push already fails at its GET of the ref list (a fetch only needs viewer).

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { compareHost, type DriftField, type FieldChange, type HostFacts } from '@estate/core';
 import type Database from 'better-sqlite3';
+import type { GitCliRepo, TreeChange } from '@estate/git';
 import type { ChangeService, CommitProvenance } from '../changes/ChangeService.js';
+import { isRepoRelativePath } from '../drift/sourceFiles.js';
 import type { DriftItem, DriftStore } from '../drift/DriftStore.js';
 import { readHistoryPage, type HistoryEntry } from '../http/readHistoryPage.js';
-import type { AssetVersion, CommitRef, Store } from '../store/Store.js';
+import type { AssetVersion, CommitRecord, CommitRef, Store } from '../store/Store.js';
 import type { FirstReports } from './FirstReports.js';
-import { describeEvent, describeFields, describeProvenance, nameProvenance, redactContents, redactFieldChange, showTime } from './timelineText.js';
+import { describeEvent, describeFields, describeProvenance, nameProvenance, redactContents, redactFieldChange, showTime, showValue } from './timelineText.js';
 
 /** A commit of main as a declared entry names it. */
 export interface TimelineCommit {
@@ -21,7 +23,10 @@ export interface TimelineCommit {
 export interface DeclaredEntry {
   at: string;
   source: 'declared';
-  /** `asset.added`, `asset.changed`, `asset.moved`, `asset.removed`. */
+  /**
+   * `asset.added`, `asset.changed`, `asset.moved`, `asset.removed`; `source.changed`: a commit that
+   * changed a `source:` file of the asset's managed files and not the asset (`path`: that file).
+   */
   type: string;
   summary: string;
   commit: TimelineCommit;
@@ -96,6 +101,8 @@ export interface AssetTimelineDeps {
   changes: ChangeService;
   /** The seq governance starts at (see ChangeService.provenance). */
   governedFromSeq: () => Promise<number>;
+  /** The estate repository: the history of `source:` files of managed files. */
+  repo: Pick<GitCliRepo, 'iterateLogPaths' | 'readBlobs'>;
 }
 
 const FIRST = 1;
@@ -198,11 +205,25 @@ export class AssetTimeline {
     };
   }
 
-  /** Declared entries below `before`, newest first, up to `want` of them; stops at the first older than `sinceMs`. */
+  /**
+   * Declared entries below `before`, newest first: the asset's changes, and the commits that changed
+   * only a `source:` file of its managed files; up to `want` of each, stopping at the first older
+   * than `sinceMs`. A commit that changed both is the asset's entry.
+   */
   async #declared(id: string, want: number, before: number | undefined, sinceMs: number): Promise<{ items: Ranked[]; more: boolean }> {
+    const governedFrom = await this.#d.governedFromSeq();
+    const own = await this.#assetChanges(id, want, before, sinceMs, governedFrom);
+    const sourced = await this.#sourceChanges(id, want, before, sinceMs, governedFrom);
+    if (sourced.items.length === 0) return { items: own.items, more: own.more || sourced.more };
+    const seqs = new Set(own.items.map((item) => item.key));
+    const items = [...own.items, ...sourced.items.filter((item) => !seqs.has(item.key))].sort((a, b) => b.key - a.key);
+    return { items, more: own.more || sourced.more };
+  }
+
+  /** The asset's changes on main below `before`, newest first, up to `want`; stops at the first older than `sinceMs`. */
+  async #assetChanges(id: string, want: number, before: number | undefined, sinceMs: number, governedFrom: number): Promise<{ items: Ranked[]; more: boolean }> {
     const items: Ranked[] = [];
     let next = before;
-    const governedFrom = await this.#d.governedFromSeq();
     while (items.length < want && next !== 0) {
       const page = await readHistoryPage(this.#d.store, id, { limit: want - items.length, ...(next !== undefined ? { before: next } : {}) });
       const dates = new Map((await this.#d.store.commitsBySeq(page.items.map((e) => e.commit.seq))).map((c) => [c.seq, c.committer.date]));
@@ -214,6 +235,59 @@ export class AssetTimeline {
       next = page.next ?? 0;
     }
     return { items, more: next !== 0 };
+  }
+
+  /**
+   * Commits on main below `before` that changed a `source:` file of the asset's managed files (as
+   * its latest version declares them), newest first, up to `want`; stops at the first older than
+   * `sinceMs`. The declared content of those files changed with them, with no new version of the asset.
+   */
+  async #sourceChanges(id: string, want: number, before: number | undefined, sinceMs: number, governedFrom: number): Promise<{ items: Ranked[]; more: boolean }> {
+    const latest = (await this.#d.store.assetVersions(id, { limit: 1 }))[0];
+    const sources = latest === undefined ? new Map<string, string[]>() : contentSources(latest.document);
+    const head = sources.size === 0 ? undefined : await this.#d.store.head();
+    const items: Ranked[] = [];
+    if (head === undefined) return { items, more: false };
+    for await (const logged of this.#d.repo.iterateLogPaths(head.sha, [...sources.keys()])) {
+      const record = await this.#d.store.findCommit(logged.commit.sha);
+      // Not on main as indexed (a commit of a merged branch), or at or above the page's start.
+      if (record === undefined || (before !== undefined && record.seq >= before)) continue;
+      if (items.length === want) return { items, more: true };
+      const ms = Date.parse(record.committer.date);
+      if (ms < sinceMs) break;
+      items.push({ entry: await this.#sourceEntry(record, logged.changes, sources, ms, governedFrom), ms, rank: 2, key: record.seq });
+    }
+    return { items, more: false };
+  }
+
+  async #sourceEntry(record: CommitRecord, changes: readonly TreeChange[], sources: Map<string, string[]>, ms: number, governedFrom: number): Promise<DeclaredEntry> {
+    const commit: TimelineCommit = { seq: record.seq, sha: record.sha, subject: record.message.split('\n', 1)[0] ?? '', author: record.author.name, committedAt: new Date(ms).toISOString() };
+    const provenance = this.#d.changes.provenance(commit.sha, commit.seq, governedFrom);
+    const oids = changes.flatMap((change) => [change.oldOid, change.newOid]).filter((oid): oid is string => oid !== undefined);
+    const blobs = await this.#d.repo.readBlobs(oids);
+    const digestOf = new Map(oids.map((oid, i) => [oid, `sha256:${createHash('sha256').update(blobs[i]!).digest('hex')}`]));
+    const fields: FieldChange[] = [];
+    const parts: string[] = [];
+    for (const change of changes) {
+      const old = change.oldOid === undefined ? undefined : digestOf.get(change.oldOid);
+      const now = change.newOid === undefined ? undefined : digestOf.get(change.newOid);
+      const paths = sources.get(change.path) ?? [];
+      for (const path of paths) {
+        const pointer = `/spec/files/${pointerToken(path)}/content`;
+        fields.push(old === undefined ? { op: 'add', pointer, new: now } : now === undefined ? { op: 'remove', pointer, old } : { op: 'replace', pointer, old, new: now });
+      }
+      parts.push(`${change.path} (the content of ${paths.join(', ')}) ${old === undefined ? 'added' : now === undefined ? 'deleted' : `changed ${showValue(old)} → ${showValue(now)}`}`);
+    }
+    return {
+      at: commit.committedAt,
+      source: 'declared',
+      type: 'source.changed',
+      summary: `${parts.join(', ')} ${describeProvenance(provenance, commit)}`,
+      commit,
+      provenance,
+      path: changes[0]?.path ?? '',
+      fields,
+    };
   }
 
   #declaredEntry(entry: HistoryEntry, ms: number, governedFrom: number): DeclaredEntry {
@@ -367,7 +441,8 @@ export class AssetTimeline {
       return seqOf.get(sha);
     };
     return async (item) => {
-      let change: { commit: CommitRef; before: DriftField | undefined } | undefined;
+      /** The commit that last changed the declared value, and whether the host has the value from before it (undefined: nothing was declared before). */
+      let change: { commit: CommitRef; hostHasBefore: boolean | undefined } | undefined;
       for (let i = 0; i < versions.length; i++) {
         const newer = versions[i]!;
         const older = versions[i + 1];
@@ -376,13 +451,23 @@ export class AssetTimeline {
           // The asset was added here (a gap before it, or its first version): nothing was declared before.
           // The oldest of a full read may not be its first version: then the change is further back, unknown.
           const first = older !== undefined || versions.length < EXPLAIN_VERSIONS;
-          if (first && now !== undefined) change = { commit: newer.from, before: undefined };
+          if (first && now !== undefined) change = { commit: newer.from, hostHasBefore: undefined };
           break;
         }
         const before = fieldsOf(older).get(item.field);
         if (JSON.stringify(now?.declared) !== JSON.stringify(before?.declared)) {
-          change = { commit: newer.from, before };
+          change = { commit: newer.from, hostHasBefore: before === undefined ? undefined : !before.differs };
           break;
+        }
+      }
+      // A managed file whose content is a `source:` file changes when that file does, with no new version of the asset.
+      const source = versions[0] === undefined ? undefined : sourceOfContentField(versions[0].document, item.field);
+      if (source !== undefined) {
+        const sourced = await this.#sourceChange(source.source);
+        if (sourced !== undefined && (change === undefined || sourced.commit.seq > change.commit.seq)) {
+          const file = facts.files?.[source.path];
+          const observed = file !== undefined && 'sha256' in file ? file.sha256.toLowerCase() : undefined;
+          change = { commit: sourced.commit, hostHasBefore: sourced.before === undefined ? undefined : observed === sourced.before };
         }
       }
       if (!change) return undefined;
@@ -390,7 +475,7 @@ export class AssetTimeline {
         | { id: number; report_id: string | null }
         | undefined;
       if (!opened) return undefined;
-      if (change.before === undefined ? !(await this.#openedBefore(opened.report_id, host, change.commit)) : change.before.differs) return undefined;
+      if (change.hostHasBefore === undefined ? !(await this.#openedBefore(opened.report_id, host, change.commit)) : !change.hostHasBefore) return undefined;
       const resolved = this.#d.db
         .prepare(`SELECT commit_sha FROM drift_events WHERE asset = ? AND field = ? AND type = 'drift.resolved' AND id < ? ORDER BY id DESC LIMIT 1`)
         .get(id, item.field, opened.id) as { commit_sha: string | null } | undefined;
@@ -398,6 +483,23 @@ export class AssetTimeline {
       if (resolvedAt !== undefined && resolvedAt >= change.commit.seq) return undefined;
       return change.commit;
     };
+  }
+
+  /**
+   * The latest commit up to main's indexed head that changed the repo file `source`, with the
+   * SHA-256 of its content before (undefined when the commit added it).
+   */
+  async #sourceChange(source: string): Promise<{ commit: CommitRef; before: string | undefined } | undefined> {
+    const head = await this.#d.store.head();
+    if (!head) return undefined;
+    for await (const entry of this.#d.repo.iterateLogPaths(head.sha, [source], { limit: 1 })) {
+      const record = await this.#d.store.findCommit(entry.commit.sha);
+      if (!record) return undefined;
+      const oldOid = entry.changes.find((change) => change.path === source)?.oldOid;
+      const before = oldOid === undefined ? undefined : createHash('sha256').update((await this.#d.repo.readBlobs([oldOid]))[0]!).digest('hex');
+      return { commit: { seq: record.seq, sha: record.sha }, before };
+    }
+    return undefined;
   }
 
   /** Whether `reportId` is the host's first report, or was received before `commit` was indexed. */
@@ -408,6 +510,34 @@ export class AssetTimeline {
     const indexedAt = (await this.#d.store.commitBySeq(commit.seq))?.indexedAt;
     return received !== undefined && indexedAt !== undefined && received.received_at < Date.parse(indexedAt);
   }
+}
+
+/** A JSON pointer token: `~` as `~0`, `/` as `~1`. */
+function pointerToken(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** The managed files of `document` whose content is a repo-relative `source:` file (an inline `content` wins): their paths on the host, by source. */
+function contentSources(document: Record<string, unknown>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const files = (document['spec'] as Record<string, unknown> | undefined)?.['files'];
+  if (!Array.isArray(files)) return out;
+  for (const file of files as unknown[]) {
+    if (typeof file !== 'object' || file === null) continue;
+    const { path, source, content } = file as Record<string, unknown>;
+    if (typeof path !== 'string' || typeof source !== 'string' || content !== undefined || !isRepoRelativePath(source)) continue;
+    out.set(source, [...(out.get(source) ?? []), path]);
+  }
+  return out;
+}
+
+/** The managed file whose content `field` (`/spec/files/<path as a JSON pointer token>/content`) is, when `document` declares it as a `source:` file. */
+function sourceOfContentField(document: Record<string, unknown>, field: string): { path: string; source: string } | undefined {
+  for (const [source, paths] of contentSources(document)) {
+    const path = paths.find((p) => `/spec/files/${pointerToken(p)}/content` === field);
+    if (path !== undefined) return { path, source };
+  }
+  return undefined;
 }
 
 /** The last part of the verdict: which open fields a Git change explains. */

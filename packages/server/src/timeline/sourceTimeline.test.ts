@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueToken } from '../auth/tokens.js';
+import { startChangeFixture, type ChangeFixture, type JsonBody } from '../testing/changeFixture.js';
+import { hostYaml } from '../testing/gitRepo.js';
+import { driftAtHead, eventually } from '../testing/eventually.js';
+
+// A managed file declared by `source:` changes when its repo file does, with no new version of the
+// host: the verdict must still name the commit that changed it, and not call the drift a change
+// made outside Git.
+
+const FIELD = '/spec/files/~1etc~1motd/content';
+const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+let f: ChangeFixture;
+let agent: string;
+let seq = 0;
+
+beforeAll(async () => {
+  f = await startChangeFixture({
+    'assets/hosts/web-01.yaml': hostYaml('web-01', { env: 'staging', extra: '  files:\n    - {path: /etc/motd, source: files/motd}\n' }),
+    'files/motd': 'welcome v1\n',
+  });
+  agent = (await issueToken(f.server.store, { name: 'agent-web-01', role: 'agent', scopes: { hosts: ['web-01'] } })).token;
+  await driftAtHead(f.server);
+}, 60_000);
+
+afterAll(async () => {
+  await f?.stop();
+});
+
+/** Posts a report of web-01 whose /etc/motd has `motd`; returns its id. */
+async function report(motd: string): Promise<string> {
+  const reportId = `01JDQ5${String(++seq).padStart(20, '0')}`;
+  const facts = { hostname: 'web-01.example.com', ip: ['10.0.0.1'], os: 'debian-12', files: { '/etc/motd': { sha256: sha(motd), mode: '0644', owner: 'root' } } };
+  expect((await f.call('POST', '/api/v1/reports', agent, { reportId, host: 'web-01', seq, collectedAt: new Date().toISOString(), facts })).status).toBe(202);
+  return reportId;
+}
+
+const timeline = async (query = ''): Promise<JsonBody> => (await f.call('GET', `/api/v1/assets/host/web-01/timeline${query}`, f.tokens.viewer)).body;
+const openItem = (observed: string) => (answer: { body: JsonBody }): boolean =>
+  (answer.body.items as Array<{ field: string; state: string; observed: string }>).some((i) => i.field === FIELD && i.state === 'open' && i.observed === `sha256:${sha(observed)}`);
+const drift = (): Promise<{ status: number; body: JsonBody }> => f.call('GET', '/api/v1/drift?asset=host/web-01&state=all', f.tokens.viewer);
+
+describe('a managed file declared by source:', () => {
+  let changeId: number;
+
+  it('is explained by the CR that changed the source file while the host keeps the content from before', async () => {
+    await report('welcome v1\n');
+    await eventually(timeline, (body) => /matches Git/.test(body.verdict));
+
+    const created = await f.call('POST', '/api/v1/changes', f.tokens.alice, { title: 'new motd', operations: [{ op: 'putFile', path: 'files/motd', content: 'welcome v2\n' }] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = (changeId = created.body.id as number);
+    expect((await f.call('POST', `/api/v1/changes/${id}/approve`, f.tokens.bob, {})).status).toBe(200);
+    expect((await f.call('POST', `/api/v1/changes/${id}/merge`, f.tokens.alice, {})).status).toBe(200);
+    // Main moved: the host is compared again with the new content.
+    await eventually(drift, openItem('welcome v1\n'));
+
+    const body = await timeline();
+    expect(body.openDrift).toEqual([
+      expect.objectContaining({
+        field: FIELD,
+        declared: `sha256:${sha('welcome v2\n')}`,
+        observed: `sha256:${sha('welcome v1\n')}`,
+        explainedBy: expect.objectContaining({ author: 'alice', provenance: expect.objectContaining({ status: 'change-request', change: expect.objectContaining({ id }) }) }),
+      }),
+    ]);
+    expect(body.verdict).toMatch(new RegExp(`the drift is explained by Git: CR #${id} by alice changed the declared value and the host has not applied it yet$`));
+  });
+
+  it("shows a commit that changed only the source file among the host's declared changes, with its CR", async () => {
+    const body = await timeline();
+    const declared = (body.items as JsonBody[]).filter((entry) => entry.source === 'declared');
+    // The import added the host and files/motd in one commit: that commit is the host's entry alone.
+    expect(declared.map((entry) => entry.type)).toEqual(['source.changed', 'asset.added']);
+    const [changed] = declared;
+    expect(changed).toEqual(
+      expect.objectContaining({
+        path: 'files/motd',
+        provenance: expect.objectContaining({ status: 'change-request', change: expect.objectContaining({ id: changeId }) }),
+        fields: [{ op: 'replace', pointer: FIELD, old: `sha256:${sha('welcome v1\n')}`, new: `sha256:${sha('welcome v2\n')}` }],
+      }),
+    );
+    expect(changed.commit).toEqual(expect.objectContaining({ author: 'alice', subject: expect.any(String) }));
+    expect(changed.summary).toMatch(new RegExp(`^files/motd \\(the content of /etc/motd\\) changed sha256:[0-9a-f]{12}… → sha256:[0-9a-f]{12}… .*CR #${changeId}`));
+    expect(JSON.stringify(body)).not.toContain('welcome v');
+
+    // Paged one entry at a time, the same entries, none twice.
+    const all: JsonBody[] = body.items;
+    const paged: JsonBody[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await timeline(`?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      paged.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    expect(paged).toEqual(all);
+  });
+
+  it('is a change outside Git once the host has content that neither version declared', async () => {
+    await report('edited by hand\n');
+    await eventually(drift, openItem('edited by hand\n'));
+    const body = await timeline();
+    expect(body.openDrift).toEqual([expect.objectContaining({ field: FIELD, observed: `sha256:${sha('edited by hand\n')}` })]);
+    expect(body.openDrift[0].explainedBy).toBeUndefined();
+    expect(body.verdict).toMatch(/the drift is not explained by any Git change: it changed outside Git$/);
+  });
+});
