@@ -704,7 +704,7 @@ export interface TimelineEntry {
   /** ISO 8601 UTC. */
   at: string;
   source: 'declared' | 'observed';
-  /** `asset.added|changed|moved|removed`, `drift.opened|changed|resolved`, `host.enforced`, `host.stale`, `report.first|latest`. */
+  /** `asset.added|changed|moved|removed`, `source.changed` (a `source:` file of its managed files), `drift.opened|changed|resolved`, `host.enforced`, `host.stale`, `report.first|latest`. */
   type: string;
   /** One readable line; file contents never appear. */
   summary: string;
