@@ -405,11 +405,17 @@ export class AssetTimeline {
     } else {
       parts.push(`${id} is not a host: nothing reports on it`);
     }
-    const dates = await this.#d.store.commitsBySeq([last.commit.seq]);
-    const commit = { sha: last.commit.sha, author: last.commit.author.name };
-    const when = dates[0]?.committer.date ?? last.commit.author.date;
-    const status = last.change === 'removed' ? 'it was removed from Git by' : 'the last declared change was';
-    parts.push(`${status} ${nameProvenance(this.#d.changes.provenance(commit.sha, last.commit.seq, governedFrom), commit)} at ${showTime(when)}`);
+    // A later commit of a source: file of its managed files changed what is declared too.
+    const sourced = last.change === 'removed' ? undefined : (await this.#sourceChanges(id, 1, undefined, -Infinity, governedFrom)).items[0]?.entry;
+    if (sourced !== undefined && sourced.source === 'declared' && sourced.commit.seq > last.commit.seq) {
+      parts.push(`the last declared change was ${nameProvenance(sourced.provenance, sourced.commit)} (${sourced.path}) at ${showTime(sourced.commit.committedAt)}`);
+    } else {
+      const dates = await this.#d.store.commitsBySeq([last.commit.seq]);
+      const commit = { sha: last.commit.sha, author: last.commit.author.name };
+      const when = dates[0]?.committer.date ?? last.commit.author.date;
+      const status = last.change === 'removed' ? 'it was removed from Git by' : 'the last declared change was';
+      parts.push(`${status} ${nameProvenance(this.#d.changes.provenance(commit.sha, last.commit.seq, governedFrom), commit)} at ${showTime(when)}`);
+    }
     if (openDrift.length > 0) parts.push(explanation(openDrift));
     return { verdict: parts.join('; '), openDrift };
   }

@@ -66,6 +66,7 @@ describe('a managed file declared by source:', () => {
         explainedBy: expect.objectContaining({ author: 'alice', provenance: expect.objectContaining({ status: 'change-request', change: expect.objectContaining({ id }) }) }),
       }),
     ]);
+    expect(body.verdict).toContain(`; the last declared change was CR #${id} by alice (files/motd) at `);
     expect(body.verdict).toMatch(new RegExp(`the drift is explained by Git: CR #${id} by alice changed the declared value and the host has not applied it yet$`));
   });
 
