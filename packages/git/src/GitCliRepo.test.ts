@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GitCliRepo } from './GitCliRepo.js';
+import { GitCliRepo, type PathLogEntry } from './GitCliRepo.js';
 import { hashBlob } from './hashBlob.js';
 import { initRepo } from './initRepo.js';
 import { useTempRepos } from './testing/tempRepos.js';
@@ -228,6 +228,16 @@ describe('readBlob and readBlobs', () => {
     blobs.forEach((blob, i) => expect(blob.equals(contents[i] ?? Buffer.alloc(0)), `blob ${i}`).toBe(true));
   });
 
+  it('tell blob sizes without reading them: undefined for a missing id or another object', async () => {
+    const { root, repo } = await workRepo();
+    const big = randomBytes(300_000);
+    const sha = await commit(root, 'sizes', { a: 'A', big });
+    const missing = 'deadbeef'.repeat(5);
+    expect(await repo.blobSizes([hashBlob(big), missing, hashBlob(Buffer.from('A')), sha])).toEqual([300_000, undefined, 1, undefined]);
+    expect(await repo.blobSizes([])).toEqual([]);
+    await expect(repo.blobSizes(['HEAD:a'])).rejects.toMatchObject({ code: 'E_OBJECT_NOT_FOUND' });
+  });
+
   it('report missing objects and non-blobs, and keep working', async () => {
     const { root, repo } = await workRepo();
     const sha = await commit(root, 'first', { a: 'A' });
@@ -424,6 +434,18 @@ describe('logPaths', () => {
       changes: [{ status: 'M', path: 'b.yaml', oldOid: oid('b-main'), newOid: oid('b-merged') }],
     });
     expect(log.map((e) => e.commit.sha).sort()).toEqual([merge, mainB, sideB, base].sort());
+
+    // First-parent: main's own commits only; the side's change to a.yaml is the merge's.
+    const firstParent = async (path: string): Promise<PathLogEntry[]> => {
+      const entries: PathLogEntry[] = [];
+      for await (const entry of repo.iterateLogPaths('HEAD', [path], { firstParent: true })) entries.push(entry);
+      return entries;
+    };
+    expect((await firstParent('a.yaml')).map((e) => [e.commit.sha, e.changes])).toEqual([
+      [merge, [{ status: 'M', path: 'a.yaml', oldOid: oid('a0'), newOid: oid('a-side') }]],
+      [base, [{ status: 'A', path: 'a.yaml', newOid: oid('a0') }]],
+    ]);
+    expect((await firstParent('b.yaml')).map((e) => e.commit.sha)).toEqual([merge, mainB, base]);
   });
 
   it("ignores log.follow in the user's config, which would detect renames", async () => {

@@ -205,6 +205,21 @@ export class GitCliRepo {
   }
 
   /**
+   * The sizes of blobs in bytes, in the order given, from one `git cat-file --batch-check` (their
+   * contents are not read); undefined for an id that names no blob.
+   */
+  async blobSizes(oids: readonly string[]): Promise<Array<number | undefined>> {
+    if (oids.length === 0) return [];
+    const invalid = oids.find((oid) => !FULL_OID.test(oid));
+    if (invalid !== undefined) throw new GitError('E_OBJECT_NOT_FOUND', `not an object id: ${invalid}`, { oid: invalid });
+    const out = (await runGit(['cat-file', '--batch-check=%(objecttype) %(objectsize)'], { cwd: this.#cwd, input: oids.join('\n') + '\n' })).toString('utf8').split('\n');
+    return oids.map((_, i) => {
+      const [type, size] = (out[i] ?? '').split(' ');
+      return type === 'blob' ? Number(size) : undefined;
+    });
+  }
+
+  /**
    * The parents of a commit, read through the shared `git cat-file --batch` process (no git
    * process is started: for hot paths); undefined when `sha` names no commit.
    */
@@ -283,9 +298,11 @@ export class GitCliRepo {
    * {@link GitCliRepo.logPaths} as a stream: commits are yielded as git finds them, and leaving
    * the loop stops git, so a search that ends early does not pay for the rest of the history.
    * `untilCreated` ends the walk where the paths were created (`--remove-empty`): an earlier file
-   * of the same name, deleted before that, is not reported.
+   * of the same name, deleted before that, is not reported. `firstParent` walks only the
+   * first-parent chain of `rev` (the commits an indexer of `rev` has), a merge with its changes
+   * against its first parent: a change made on a merged branch is reported by the merge.
    */
-  async *iterateLogPaths(rev: string, paths: readonly string[], options: { limit?: number; untilCreated?: boolean } = {}): AsyncGenerator<PathLogEntry> {
+  async *iterateLogPaths(rev: string, paths: readonly string[], options: { limit?: number; untilCreated?: boolean; firstParent?: boolean } = {}): AsyncGenerator<PathLogEntry> {
     if (paths.length === 0) return;
     if (!isRevision(rev)) throw this.#revNotFound(rev);
     const args = [
@@ -297,9 +314,9 @@ export class GitCliRepo {
       // detects renames (and copies) despite --no-renames and drops the commits before them.
       '--no-follow',
       '--root',
-      // Not first-parent: git would then stop leaving out merges that took one side, and the
-      // side's change would be reported twice. Merges are diffed below instead.
-      '--diff-merges=off',
+      // Otherwise not first-parent: git would then stop leaving out merges that took one side, and
+      // the side's change would be reported twice. Merges are diffed below instead.
+      ...(options.firstParent ? ['--first-parent', '--diff-merges=first-parent'] : ['--diff-merges=off']),
       // Stop at the commit that created the paths instead of walking on to the root.
       ...(options.untilCreated ? ['--remove-empty'] : []),
       rev,
@@ -310,7 +327,7 @@ export class GitCliRepo {
     const ready = async function* (this: GitCliRepo, entries: PathLogEntry[]): AsyncGenerator<PathLogEntry> {
       for (const entry of entries) {
         const [first, second] = entry.commit.parents;
-        if (first !== undefined && second !== undefined) entry.changes = await this.diffTrees(first, entry.commit.sha, paths);
+        if (!options.firstParent && first !== undefined && second !== undefined) entry.changes = await this.diffTrees(first, entry.commit.sha, paths);
         yield entry;
       }
     };
