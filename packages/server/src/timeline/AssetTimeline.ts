@@ -3,7 +3,7 @@ import { compareHost, type DriftField, type FieldChange, type HostFacts } from '
 import type Database from 'better-sqlite3';
 import type { GitCliRepo, TreeChange } from '@estate/git';
 import type { ChangeService, CommitProvenance } from '../changes/ChangeService.js';
-import { isRepoRelativePath } from '../drift/sourceFiles.js';
+import { isRepoRelativePath, MAX_SOURCE_FILE_BYTES } from '../drift/sourceFiles.js';
 import type { DriftItem, DriftStore } from '../drift/DriftStore.js';
 import { readHistoryPage, type HistoryEntry } from '../http/readHistoryPage.js';
 import type { AssetVersion, CommitRecord, CommitRef, Store } from '../store/Store.js';
@@ -102,15 +102,17 @@ export interface AssetTimelineDeps {
   /** The seq governance starts at (see ChangeService.provenance). */
   governedFromSeq: () => Promise<number>;
   /** The estate repository: the history of `source:` files of managed files. */
-  repo: Pick<GitCliRepo, 'iterateLogPaths' | 'readBlobs'>;
+  repo: Pick<GitCliRepo, 'iterateLogPaths' | 'readBlobs' | 'blobSizes' | 'listTree'>;
 }
 
 const FIRST = 1;
 const LATEST = 2;
 /** Events read per query while filling a page. */
 const EVENT_CHUNK = 200;
-/** Versions of the asset searched for the change that explains a drift item. */
+/** Versions of the asset searched for the change that explains a drift item, and for the `source:` files it declared. */
 const EXPLAIN_VERSIONS = 200;
+/** Shown instead of the digest of a `source:` file the drift engine does not read (over 1 MiB, or not a file). */
+const UNREADABLE_SOURCE = '(not read: over 1 MiB or not a regular file)';
 
 interface EventRow {
   id: number;
@@ -238,24 +240,29 @@ export class AssetTimeline {
   }
 
   /**
-   * Commits on main below `before` that changed a `source:` file of the asset's managed files (as
-   * its latest version declares them), newest first, up to `want`; stops at the first older than
-   * `sinceMs`. The declared content of those files changed with them, with no new version of the asset.
+   * Commits on main below `before` that changed a `source:` file of the asset's managed files
+   * while the asset declared it, newest first, up to `want`; stops at the first older than
+   * `sinceMs`. The declared content of those files changed with them, with no new version of the
+   * asset. Main's first-parent chain is walked: a change merged from a branch is the merge's.
    */
   async #sourceChanges(id: string, want: number, before: number | undefined, sinceMs: number, governedFrom: number): Promise<{ items: Ranked[]; more: boolean }> {
-    const latest = (await this.#d.store.assetVersions(id, { limit: 1 }))[0];
-    const sources = latest === undefined ? new Map<string, string[]>() : contentSources(latest.document);
+    const versions = await this.#d.store.assetVersions(id, { limit: EXPLAIN_VERSIONS });
+    const sources = new Set(versions.flatMap((version) => [...contentSources(version.document).keys()]));
     const head = sources.size === 0 ? undefined : await this.#d.store.head();
     const items: Ranked[] = [];
     if (head === undefined) return { items, more: false };
-    for await (const logged of this.#d.repo.iterateLogPaths(head.sha, [...sources.keys()])) {
+    for await (const logged of this.#d.repo.iterateLogPaths(head.sha, [...sources], { firstParent: true })) {
       const record = await this.#d.store.findCommit(logged.commit.sha);
-      // Not on main as indexed (a commit of a merged branch), or at or above the page's start.
       if (record === undefined || (before !== undefined && record.seq >= before)) continue;
-      if (items.length === want) return { items, more: true };
+      // Only the files the asset declared as sources at that commit.
+      const live = versions.find((version) => version.from.seq <= record.seq && (version.to === undefined || version.to.seq > record.seq));
+      const declared = live === undefined ? undefined : contentSources(live.document);
+      const changes = declared === undefined ? [] : logged.changes.filter((change) => declared.has(change.path));
+      if (changes.length === 0) continue;
       const ms = Date.parse(record.committer.date);
       if (ms < sinceMs) break;
-      items.push({ entry: await this.#sourceEntry(record, logged.changes, sources, ms, governedFrom), ms, rank: 2, key: record.seq });
+      if (items.length === want) return { items, more: true };
+      items.push({ entry: await this.#sourceEntry(record, changes, declared!, ms, governedFrom), ms, rank: 2, key: record.seq });
     }
     return { items, more: false };
   }
@@ -263,14 +270,12 @@ export class AssetTimeline {
   async #sourceEntry(record: CommitRecord, changes: readonly TreeChange[], sources: Map<string, string[]>, ms: number, governedFrom: number): Promise<DeclaredEntry> {
     const commit: TimelineCommit = { seq: record.seq, sha: record.sha, subject: record.message.split('\n', 1)[0] ?? '', author: record.author.name, committedAt: new Date(ms).toISOString() };
     const provenance = this.#d.changes.provenance(commit.sha, commit.seq, governedFrom);
-    const oids = changes.flatMap((change) => [change.oldOid, change.newOid]).filter((oid): oid is string => oid !== undefined);
-    const blobs = await this.#d.repo.readBlobs(oids);
-    const digestOf = new Map(oids.map((oid, i) => [oid, `sha256:${createHash('sha256').update(blobs[i]!).digest('hex')}`]));
+    const digests = await this.#digests(changes.flatMap((change) => [change.oldOid, change.newOid]).filter((oid): oid is string => oid !== undefined));
     const fields: FieldChange[] = [];
     const parts: string[] = [];
     for (const change of changes) {
-      const old = change.oldOid === undefined ? undefined : digestOf.get(change.oldOid);
-      const now = change.newOid === undefined ? undefined : digestOf.get(change.newOid);
+      const old = change.oldOid === undefined ? undefined : digests.get(change.oldOid);
+      const now = change.newOid === undefined ? undefined : digests.get(change.newOid);
       const paths = sources.get(change.path) ?? [];
       for (const path of paths) {
         const pointer = `/spec/files/${pointerToken(path)}/content`;
@@ -285,9 +290,23 @@ export class AssetTimeline {
       summary: `${parts.join(', ')} ${describeProvenance(provenance, commit)}`,
       commit,
       provenance,
-      path: changes[0]?.path ?? '',
+      path: changes[0]!.path,
       fields,
     };
+  }
+
+  /**
+   * `sha256:<hex>` of each blob, as the drift engine declares a `source:` file's content; a blob
+   * it would not read (over {@link MAX_SOURCE_FILE_BYTES}) is {@link UNREADABLE_SOURCE}, unread.
+   */
+  async #digests(oids: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(oids)];
+    const sizes = await this.#d.repo.blobSizes(unique);
+    const readable = unique.filter((_, i) => sizes[i] !== undefined && sizes[i]! <= MAX_SOURCE_FILE_BYTES);
+    const blobs = await this.#d.repo.readBlobs(readable);
+    const out = new Map(unique.map((oid) => [oid, UNREADABLE_SOURCE]));
+    readable.forEach((oid, i) => out.set(oid, `sha256:${createHash('sha256').update(blobs[i]!).digest('hex')}`));
+    return out;
   }
 
   #declaredEntry(entry: HistoryEntry, ms: number, governedFrom: number): DeclaredEntry {
@@ -449,7 +468,15 @@ export class AssetTimeline {
     return async (item) => {
       /** The commit that last changed the declared value, and whether the host has the value from before it (undefined: nothing was declared before). */
       let change: { commit: CommitRef; hostHasBefore: boolean | undefined } | undefined;
-      for (let i = 0; i < versions.length; i++) {
+      const managed = managedFileOfContent(item.field);
+      if (managed !== undefined) {
+        // A managed file's content: declared inline, or by a `source:` file that changes with no new version of the asset.
+        const content = await this.#contentChange(versions, managed);
+        const file = facts.files?.[managed];
+        const observed = file !== undefined && 'sha256' in file ? `sha256:${file.sha256.toLowerCase()}` : undefined;
+        if (content !== undefined) change = { commit: content.commit, hostHasBefore: content.before === undefined ? undefined : observed === content.before };
+      }
+      for (let i = 0; managed === undefined && i < versions.length; i++) {
         const newer = versions[i]!;
         const older = versions[i + 1];
         const now = fieldsOf(newer).get(item.field);
@@ -464,16 +491,6 @@ export class AssetTimeline {
         if (JSON.stringify(now?.declared) !== JSON.stringify(before?.declared)) {
           change = { commit: newer.from, hostHasBefore: before === undefined ? undefined : !before.differs };
           break;
-        }
-      }
-      // A managed file whose content is a `source:` file changes when that file does, with no new version of the asset.
-      const source = versions[0] === undefined ? undefined : sourceOfContentField(versions[0].document, item.field);
-      if (source !== undefined) {
-        const sourced = await this.#sourceChange(source.source);
-        if (sourced !== undefined && (change === undefined || sourced.commit.seq > change.commit.seq)) {
-          const file = facts.files?.[source.path];
-          const observed = file !== undefined && 'sha256' in file ? file.sha256.toLowerCase() : undefined;
-          change = { commit: sourced.commit, hostHasBefore: sourced.before === undefined ? undefined : observed === sourced.before };
         }
       }
       if (!change) return undefined;
@@ -492,18 +509,47 @@ export class AssetTimeline {
   }
 
   /**
-   * The latest commit up to main's indexed head that changed the repo file `source`, with the
-   * SHA-256 of its content before (undefined when the commit added it).
+   * The commit that last changed the declared content of the managed file `path` (versions newest
+   * first), with that content's digest before it (`sha256:<hex>`; undefined when nothing was
+   * declared before; {@link UNREADABLE_SOURCE} or `unknown` when it cannot be told). A change is a
+   * version of the asset that added the file or changed its inline content or `source:` path, or,
+   * while a `source:` is declared, a commit on main that changed that file.
    */
-  async #sourceChange(source: string): Promise<{ commit: CommitRef; before: string | undefined } | undefined> {
+  async #contentChange(versions: readonly AssetVersion[], path: string): Promise<{ commit: CommitRef; before: string | undefined } | undefined> {
+    const current = versions[0] === undefined ? undefined : contentDeclaration(versions[0].document, path);
+    if (current === undefined) return undefined;
+    // The first version of the run of contiguous versions that declare the content as now.
+    let since = 0;
+    while (versions[since + 1]?.to?.seq === versions[since]!.from.seq && sameDeclaration(contentDeclaration(versions[since + 1]!.document, path), current)) since++;
+    const from = versions[since]!.from;
+    if ('source' in current) {
+      const changed = await this.#lastSourceCommit(current.source);
+      if (changed !== undefined && changed.commit.seq > from.seq) {
+        return { commit: changed.commit, before: changed.oldOid === undefined ? undefined : (await this.#digests([changed.oldOid])).get(changed.oldOid) };
+      }
+    }
+    const older = versions[since + 1];
+    if (older === undefined || older.to?.seq !== from.seq) {
+      // Declared since the asset was added (a gap before it, or its first version); the oldest of a full read may not be its first version.
+      return older !== undefined || versions.length < EXPLAIN_VERSIONS ? { commit: from, before: undefined } : undefined;
+    }
+    const previous = contentDeclaration(older.document, path);
+    if (previous === undefined) return { commit: from, before: undefined };
+    if ('content' in previous) return { commit: from, before: `sha256:${sha256(previous.content)}` };
+    // The previous source file as it was just before this version.
+    const parent = await this.#d.store.commitBySeq(from.seq - 1);
+    const entry = parent === undefined ? undefined : (await this.#d.repo.listTree(parent.sha, [previous.source])).find((e) => e.path === previous.source);
+    return { commit: from, before: entry === undefined ? 'unknown' : (await this.#digests([entry.oid])).get(entry.oid) };
+  }
+
+  /** The latest commit on main's first-parent chain, up to its indexed head, that changed the repo file `source`, with the file's blob before it. */
+  async #lastSourceCommit(source: string): Promise<{ commit: CommitRef; oldOid: string | undefined } | undefined> {
     const head = await this.#d.store.head();
     if (!head) return undefined;
-    for await (const entry of this.#d.repo.iterateLogPaths(head.sha, [source], { limit: 1 })) {
+    for await (const entry of this.#d.repo.iterateLogPaths(head.sha, [source], { limit: 1, firstParent: true })) {
       const record = await this.#d.store.findCommit(entry.commit.sha);
       if (!record) return undefined;
-      const oldOid = entry.changes.find((change) => change.path === source)?.oldOid;
-      const before = oldOid === undefined ? undefined : createHash('sha256').update((await this.#d.repo.readBlobs([oldOid]))[0]!).digest('hex');
-      return { commit: { seq: record.seq, sha: record.sha }, before };
+      return { commit: { seq: record.seq, sha: record.sha }, oldOid: entry.changes.find((change) => change.path === source)?.oldOid };
     }
     return undefined;
   }
@@ -523,27 +569,39 @@ function pointerToken(key: string): string {
   return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
-/** The managed files of `document` whose content is a repo-relative `source:` file (an inline `content` wins): their paths on the host, by source. */
+/** The managed file whose content a drift field is (`/spec/files/~1etc~1motd/content` → `/etc/motd`). */
+function managedFileOfContent(field: string): string | undefined {
+  const token = /^\/spec\/files\/([^/]+)\/content$/.exec(field)?.[1];
+  return token?.replaceAll('~1', '/').replaceAll('~0', '~');
+}
+
+/** How a document declares the content of its managed file `path`: inline (which wins), by a repo-relative `source:`, or not (undefined). */
+function contentDeclaration(document: Record<string, unknown>, path: string): { content: string } | { source: string } | undefined {
+  const files = (document['spec'] as Record<string, unknown> | undefined)?.['files'];
+  if (!Array.isArray(files)) return undefined;
+  const file = (files as unknown[]).find((f): f is Record<string, unknown> => typeof f === 'object' && f !== null && (f as Record<string, unknown>)['path'] === path);
+  if (file === undefined) return undefined;
+  if (typeof file['content'] === 'string') return { content: file['content'] };
+  if (typeof file['source'] === 'string' && isRepoRelativePath(file['source'])) return { source: file['source'] };
+  return undefined;
+}
+
+function sameDeclaration(a: ReturnType<typeof contentDeclaration>, b: ReturnType<typeof contentDeclaration>): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The managed files of `document` whose content is a repo-relative `source:` file: their paths on the host, by source. */
 function contentSources(document: Record<string, unknown>): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const files = (document['spec'] as Record<string, unknown> | undefined)?.['files'];
   if (!Array.isArray(files)) return out;
   for (const file of files as unknown[]) {
-    if (typeof file !== 'object' || file === null) continue;
-    const { path, source, content } = file as Record<string, unknown>;
-    if (typeof path !== 'string' || typeof source !== 'string' || content !== undefined || !isRepoRelativePath(source)) continue;
-    out.set(source, [...(out.get(source) ?? []), path]);
+    if (typeof file !== 'object' || file === null || typeof (file as Record<string, unknown>)['path'] !== 'string') continue;
+    const path = (file as Record<string, string>)['path']!;
+    const declared = contentDeclaration(document, path);
+    if (declared !== undefined && 'source' in declared) out.set(declared.source, [...(out.get(declared.source) ?? []), path]);
   }
   return out;
-}
-
-/** The managed file whose content `field` (`/spec/files/<path as a JSON pointer token>/content`) is, when `document` declares it as a `source:` file. */
-function sourceOfContentField(document: Record<string, unknown>, field: string): { path: string; source: string } | undefined {
-  for (const [source, paths] of contentSources(document)) {
-    const path = paths.find((p) => `/spec/files/${pointerToken(p)}/content` === field);
-    if (path !== undefined) return { path, source };
-  }
-  return undefined;
 }
 
 /** The last part of the verdict: which open fields a Git change explains. */
