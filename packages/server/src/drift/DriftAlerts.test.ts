@@ -472,7 +472,7 @@ describe('a flush and the event loop', () => {
       (n) => n > 0,
     );
     alerts.stop();
-    // 1,001 events: five pages of 250 and one short.
+    // 1,001 events: four pages of 250 and one short.
     expect(drift.pages).toHaveLength(5);
     expect(drift.pages.every((page) => page.lockFree)).toBe(true);
     for (let i = 1; i < drift.pages.length; i++) expect(drift.pages[i]!.turns).toBeGreaterThan(drift.pages[i - 1]!.turns);

@@ -125,7 +125,11 @@ function isText(type: string): boolean {
   return type.startsWith('text/') || type.startsWith('application/json') || type === 'image/svg+xml';
 }
 
-/** The content codings an `Accept-Encoding` header accepts (a coding with `q=0` is refused; `*` stands for any other). */
+/**
+ * The content codings an `Accept-Encoding` header accepts (a coding with `q=0` is refused; `*`
+ * stands for any other). Among them the server prefers its own order (Brotli, then gzip), not the
+ * client's `q` values: both are lossless, and Brotli is smaller.
+ */
 function acceptedCodings(header: string | string[] | undefined): Set<string> {
   const accepted = new Set<string>();
   const refused = new Set<string>();
