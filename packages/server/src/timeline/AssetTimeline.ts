@@ -163,7 +163,9 @@ export class AssetTimeline {
   async page(id: string, host: string | undefined, options: { limit: number; from?: TimelinePosition; since?: Date }): Promise<TimelinePage> {
     const { limit, from } = options;
     const sinceMs = options.since?.getTime() ?? -Infinity;
-    const declared = await this.#declared(id, limit + 1, from?.commitBefore, sinceMs);
+    // The asset's latest versions: what its managed files declare, for the declared entries and the verdict.
+    const versions = await this.#d.store.assetVersions(id, { limit: EXPLAIN_VERSIONS });
+    const declared = await this.#declared(id, versions, limit + 1, from?.commitBefore, sinceMs);
     const observed = this.#events(id, host, limit + 1, from?.eventBefore, sinceMs);
     const milestones = this.#milestones(host, from, sinceMs);
     const sources = [observed.items, milestones, declared.items];
@@ -189,7 +191,7 @@ export class AssetTimeline {
       return lastTaken(s)?.key ?? start ?? Number.MAX_SAFE_INTEGER;
     };
     const pending = sources[1]!.slice(heads[1]).reduce((flags, m) => flags | m.key, 0);
-    const verdict = await this.#verdict(id, host);
+    const verdict = await this.#verdict(id, host, versions);
     return {
       asset: id,
       ...verdict,
@@ -212,10 +214,10 @@ export class AssetTimeline {
    * only a `source:` file of its managed files; up to `want` of each, stopping at the first older
    * than `sinceMs`. A commit that changed both is the asset's entry.
    */
-  async #declared(id: string, want: number, before: number | undefined, sinceMs: number): Promise<{ items: Ranked[]; more: boolean }> {
+  async #declared(id: string, versions: readonly AssetVersion[], want: number, before: number | undefined, sinceMs: number): Promise<{ items: Ranked[]; more: boolean }> {
     const governedFrom = await this.#d.governedFromSeq();
     const own = await this.#assetChanges(id, want, before, sinceMs, governedFrom);
-    const sourced = await this.#sourceChanges(id, want, before, sinceMs, governedFrom);
+    const sourced = await this.#sourceChanges(versions, want, before, sinceMs, governedFrom);
     if (sourced.items.length === 0) return { items: own.items, more: own.more || sourced.more };
     const seqs = new Set(own.items.map((item) => item.key));
     const items = [...own.items, ...sourced.items.filter((item) => !seqs.has(item.key))].sort((a, b) => b.key - a.key);
@@ -243,10 +245,10 @@ export class AssetTimeline {
    * Commits on main below `before` that changed a `source:` file of the asset's managed files
    * while the asset declared it, newest first, up to `want`; stops at the first older than
    * `sinceMs`. The declared content of those files changed with them, with no new version of the
-   * asset. Main's first-parent chain is walked: a change merged from a branch is the merge's.
+   * asset (`versions`: its latest, newest first). Main's first-parent chain is walked: a change
+   * merged from a branch is the merge's.
    */
-  async #sourceChanges(id: string, want: number, before: number | undefined, sinceMs: number, governedFrom: number): Promise<{ items: Ranked[]; more: boolean }> {
-    const versions = await this.#d.store.assetVersions(id, { limit: EXPLAIN_VERSIONS });
+  async #sourceChanges(versions: readonly AssetVersion[], want: number, before: number | undefined, sinceMs: number, governedFrom: number): Promise<{ items: Ranked[]; more: boolean }> {
     const sources = new Set(versions.flatMap((version) => [...contentSources(version.document).keys()]));
     const head = sources.size === 0 ? undefined : await this.#d.store.head();
     const items: Ranked[] = [];
@@ -387,14 +389,14 @@ export class AssetTimeline {
   }
 
   /** The verdict sentence and the open drift items with their explanations. */
-  async #verdict(id: string, host: string | undefined): Promise<{ verdict: string; openDrift: OpenDrift[] }> {
+  async #verdict(id: string, host: string | undefined, versions: readonly AssetVersion[]): Promise<{ verdict: string; openDrift: OpenDrift[] }> {
     const governedFrom = await this.#d.governedFromSeq();
     const last = (await readHistoryPage(this.#d.store, id, { limit: 1 })).items[0];
     const observation = host === undefined ? undefined : this.#observation(host);
     const items = this.#d.drift.items({ assets: [id], state: 'open', afterId: 0, limit: 10_000 });
     const facts = observation ? (JSON.parse(observation.facts) as HostFacts) : undefined;
     const openDrift: OpenDrift[] = [];
-    const explain = host !== undefined && facts && items.length > 0 ? await this.#explainer(id, host, facts) : undefined;
+    const explain = host !== undefined && facts && items.length > 0 ? await this.#explainer(id, host, facts, versions) : undefined;
     for (const item of items) {
       const commit = explain ? await explain(item) : undefined;
       const record = commit ? await this.#d.store.commitBySeq(commit.seq) : undefined;
@@ -425,7 +427,7 @@ export class AssetTimeline {
       parts.push(`${id} is not a host: nothing reports on it`);
     }
     // A later commit of a source: file of its managed files changed what is declared too.
-    const sourced = last.change === 'removed' ? undefined : (await this.#sourceChanges(id, 1, undefined, -Infinity, governedFrom)).items[0]?.entry;
+    const sourced = last.change === 'removed' ? undefined : (await this.#sourceChanges(versions, 1, undefined, -Infinity, governedFrom)).items[0]?.entry;
     if (sourced !== undefined && sourced.source === 'declared' && sourced.commit.seq > last.commit.seq) {
       parts.push(`the last declared change was ${nameProvenance(sourced.provenance, sourced.commit)} (${sourced.path}) at ${showTime(sourced.commit.committedAt)}`);
     } else {
@@ -447,8 +449,7 @@ export class AssetTimeline {
    * counts when its drift opened on a report received before the commit was indexed (the drift
    * engine's re-comparison after the commit) or on the host's first report.
    */
-  async #explainer(id: string, host: string, facts: HostFacts): Promise<(item: DriftItem) => Promise<CommitRef | undefined>> {
-    const versions = await this.#d.store.assetVersions(id, { limit: EXPLAIN_VERSIONS });
+  async #explainer(id: string, host: string, facts: HostFacts, versions: readonly AssetVersion[]): Promise<(item: DriftItem) => Promise<CommitRef | undefined>> {
     const compared = new Map<AssetVersion, Map<string, DriftField>>();
     const fieldsOf = (version: AssetVersion): Map<string, DriftField> => {
       let fields = compared.get(version);
